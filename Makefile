@@ -1,0 +1,29 @@
+# The two commands a new user needs: `make demo` and `make test`. Both create .venv if missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Tests and CI read the real datasets from here (never copied into the repo).
+export TFCOMPRESS_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: install demo test mnist clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	$(PY) -m tfcompress.run --experiment=digits_prune_quant
+
+test: install
+	$(PY) -m pytest
+
+mnist: install
+	$(PY) -m tfcompress.run --experiment=mnist_prune_quant --profile=quick
+
+clean:
+	rm -rf saved_models .pytest_cache

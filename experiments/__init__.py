@@ -1,0 +1,3 @@
+"""The registered experiments, grouped by study. Importing this package registers them all."""
+
+from experiments import prune_quant  # noqa: F401

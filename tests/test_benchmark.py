@@ -1,0 +1,56 @@
+import gzip
+
+import numpy as np
+import pytest
+
+from tfcompress.benchmark import latency, size
+from tfcompress.recipe import BenchmarkSpec, ExportSpec
+
+
+def test_summarize_percentiles_on_known_times():
+    times_ns = np.arange(1, 101) * 1_000_000  # 1 .. 100 ms
+    s = latency.summarize(times_ns, threads=1, batch=4)
+    assert s.runs == 100 and s.min_ms == 1.0
+    assert s.p50_ms == pytest.approx(50.5) and s.p99_ms == pytest.approx(99.01)
+    assert s.p50_ms <= s.p90_ms <= s.p95_ms <= s.p99_ms
+    assert s.mean_ms == pytest.approx(50.5)
+    assert s.images_per_s == pytest.approx(4 / 0.0505)
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite():
+    from tfcompress.models import MODELS
+    from tfcompress.quantize import tflite
+
+    model = MODELS.get("digits_cnn")((8, 8, 1), 10, filters=[2, 2], dense_units=8)
+    return tflite.convert(model, ExportSpec("float32"))
+
+
+def test_measure_honours_min_runs_and_batch(tiny_tflite):
+    x = np.zeros((3, 8, 8, 1), np.float32)
+    spec = BenchmarkSpec(threads=(1,), warmup_runs=2, min_runs=17, min_seconds=0.0)
+    s = latency.measure(tiny_tflite, x, spec, threads=1, batch=8)  # more than len(x)
+    assert s.runs == 17 and s.batch == 8 and s.threads == 1
+    assert 0 < s.min_ms <= s.p50_ms
+
+
+def test_measure_runs_for_at_least_min_seconds(tiny_tflite):
+    import time
+
+    spec = BenchmarkSpec(threads=(1,), warmup_runs=0, min_runs=1, min_seconds=0.2)
+    t0 = time.perf_counter()
+    s = latency.measure(tiny_tflite, np.zeros((1, 8, 8, 1), np.float32), spec, threads=1)
+    assert time.perf_counter() - t0 >= 0.2 and s.runs > 1
+
+
+def test_file_sizes_and_weight_counts():
+    data = bytes(1000) + b"abc"
+    sizes = size.file_sizes(data)
+    assert sizes["bytes"] == 1003
+    assert sizes["gzip_bytes"] == len(gzip.compress(data, compresslevel=9, mtime=0)) < 100
+
+    class Fake:
+        def get_weights(self):
+            return [np.array([[0.0, 1.0], [2.0, 0.0]]), np.array([0.0, 3.0])]
+
+    assert size.count_weights(Fake()) == {"params": 6, "nonzero_params": 3}

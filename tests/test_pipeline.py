@@ -1,0 +1,105 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from tfcompress import litert, registry
+from tfcompress.pipeline import Pipeline
+
+
+def test_run_writes_the_report_and_valid_tflite_files(digits_run):
+    recipe, out, result = digits_run
+    run_dir = out / "digits_prune_quant" / "tiny"
+    assert result.run_dir == run_dir
+    for name in ("report.md", "results.json", "results.csv", "run.json",
+                 "plots/accuracy.png", "plots/gzip_size.png", "plots/latency_p95.png"):
+        assert (run_dir / name).is_file(), name
+    rows = list(csv.DictReader((run_dir / "results.csv").open()))
+    assert [r["variant"] for r in rows] == [v.name for v in recipe.variants]
+    report = (run_dir / "report.md").read_text()
+    for v in recipe.variants:
+        assert f"`{v.name}`" in report
+    int8 = litert.LiteModel(run_dir / "tflite" / "pruned80_int8.tflite")
+    assert int8.input_dtype == np.int8 and int8.output_dtype == np.int8
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["profile"] == "tiny" and info["versions"]["tensorflow"].startswith("2.21")
+    assert info["machine"]["cores"] >= 1 and info["seed"] == recipe.seed
+    assert (run_dir / "tensorboard" / "baseline").resolve().is_dir()
+
+
+def test_every_variant_is_measured_and_compared(digits_run):
+    recipe, _, result = digits_run
+    by_name = {r["variant"]: r for r in result.rows}
+    for r in result.rows:
+        for t in recipe.benchmark.threads:
+            assert r[f"p50_ms_{t}t"] > 0 and r[f"p99_ms_{t}t"] >= r[f"p50_ms_{t}t"]
+            assert r[f"images_per_s_{t}t"] > 0
+        assert 0.0 <= r["tflite_accuracy"] <= 1.0
+    assert by_name["float32"]["gzip_x_smaller"] == 1.0 and by_name["float32"]["speedup_p50"] == 1.0
+    assert by_name["int8"]["fully_quantized"] and not by_name["float32"]["fully_quantized"]
+    assert by_name["pruned80_int8"]["sparsity"] > 0.7
+    assert by_name["pruned80_int8"]["tflite_gzip_bytes"] < by_name["int8"]["tflite_gzip_bytes"]
+    # float32 TFLite of the same Keras model: same accuracy (tolerance: one example)
+    for name in ("float32", "pruned80_float32"):
+        r = by_name[name]
+        assert abs(r["tflite_accuracy"] - r["keras_accuracy"]) <= 1 / 200 + 1e-9
+
+
+def test_a_second_run_reuses_every_cached_step(digits_run, monkeypatch):
+    recipe, out, _ = digits_run
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached baseline was retrained")
+
+    monkeypatch.setattr("tfcompress.train.loop.fit", no_training)
+    result = Pipeline(recipe, profile="tiny", output_dir=out).run()
+    cached = {s.kind: s.cached for s in result.steps if s.kind != "benchmark"}
+    assert cached == {"train": True, "prune": True, "export": True}
+    assert any(s.kind == "benchmark" and not s.cached for s in result.steps)
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    recipe = registry.experiment("digits_prune_quant").for_profile("tiny")
+    import tfcompress.quantize.tflite as tflite
+
+    real_convert, calls = tflite.convert, []
+
+    def convert_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_convert(*args, **kwargs)
+
+    monkeypatch.setattr(tflite, "convert", convert_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(recipe, profile="tiny", output_dir=tmp_path).run()
+    assert not (tmp_path / "digits_prune_quant" / "tiny").exists(), "half-written report"
+
+    monkeypatch.setattr(tflite, "convert", real_convert)
+    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path).run()
+    steps = [(s.kind, s.cached) for s in result.steps]
+    assert ("train", True) in steps and ("prune", True) in steps
+    exports = [cached for kind, cached in steps if kind == "export"]
+    assert exports[:2] == [True, True] and not any(exports[2:])
+    assert (result.run_dir / "report.md").is_file()
+    assert not list((tmp_path / "cache").glob(".*.partial")), "stale work folders left"
+
+
+def test_a_changed_recipe_retrains_only_what_depends_on_it(digits_run):
+    recipe, out, _ = digits_run
+    from tfcompress.recipe import apply_overrides
+
+    changed = apply_overrides(recipe, ["variants.int8.export.calibration_samples=8"])
+    result = Pipeline(changed, profile="tiny", output_dir=out).run()
+    fresh = [(s.kind, s.name) for s in result.steps if not s.cached and s.kind != "benchmark"]
+    assert fresh == [("export", "int8")]
+
+
+@pytest.mark.real_data
+def test_mnist_tiny_smoke(data_dir, tmp_path):
+    recipe = registry.experiment("mnist_prune_quant").for_profile("tiny")
+    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+    rows = {r["variant"]: r for r in result.rows}
+    assert rows["pruned80_int8"]["fully_quantized"]
+    assert rows["pruned80_int8"]["gzip_x_smaller"] > 2

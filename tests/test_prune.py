@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from tfcompress._keras import keras
+from tfcompress.data import load
+from tfcompress.errors import InputError
+from tfcompress.models import MODELS
+from tfcompress.prune import magnitude, schedule
+from tfcompress.recipe import DataSpec, PruneSpec, TrainSpec
+from tfcompress.train import loop
+
+
+def test_plan_aligns_end_step_to_the_frequency():
+    p = schedule.plan(PruneSpec(0.8, frequency=7, end_fraction=0.75), total_steps=101)
+    assert p.begin_step == 0 and p.end_step % 7 == 0 and p.end_step <= 75
+    assert p.end_step > 75 - 7
+
+
+def test_plan_rejects_a_window_shorter_than_the_frequency():
+    with pytest.raises(InputError, match="prune.frequency=100.*at most"):
+        schedule.plan(PruneSpec(0.8, frequency=100), total_steps=40)
+
+
+def test_polynomial_schedule_ends_exactly_at_the_target():
+    spec = PruneSpec(0.8, frequency=3, power=3)
+    sched = schedule.build(spec, total_steps=50)
+    p = schedule.plan(spec, 50)
+    should_prune, sparsity = sched(p.end_step)
+    assert bool(should_prune) and float(sparsity) == pytest.approx(0.8)
+    _, mid = sched(p.begin_step + (p.end_step - p.begin_step) // 2)
+    assert 0.0 < float(mid) < 0.8
+
+
+@pytest.mark.parametrize("kind", ["polynomial_decay", "constant"])
+def test_fine_tuning_reaches_the_target_sparsity_in_every_layer(tmp_path, kind):
+    data = load(DataSpec("digits", train_limit=200, test_limit=50))
+    keras.utils.set_random_seed(0)
+    model = MODELS.get("digits_cnn")(data.input_shape, 10, filters=[4, 8], dense_units=16)
+    ft = TrainSpec(epochs=2, batch_size=32)
+    total = ft.epochs * loop.steps_per_epoch(len(data.x_train), ft.batch_size)
+    pruned = magnitude.apply(model, PruneSpec(0.75, schedule=kind, frequency=2), total)
+    loop.fit(pruned, data, ft, work_dir=tmp_path, callbacks=magnitude.callbacks(),
+             tensorboard=magnitude.summaries(tmp_path / "logs"))
+    stripped = magnitude.strip(pruned)
+    per_layer = magnitude.layer_sparsity(stripped)
+    assert set(per_layer) == {"conv1", "conv2", "fc1", "logits"}
+    for name, s in per_layer.items():
+        # tfmot rounds the number of pruned weights: within one weight of the target
+        assert abs(s["sparsity"] - 0.75) <= 1.0 / s["params"] + 1e-9, name
+    assert not any(isinstance(l, type(pruned.layers[1])) for l in stripped.layers[1:])
+    assert list((tmp_path / "logs").rglob("events.out.tfevents*")), "no pruning summaries"

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from tfcompress import litert
+from tfcompress._keras import keras
+from tfcompress.data import load
+from tfcompress.models import MODELS
+from tfcompress.quantize import coverage, tflite
+from tfcompress.recipe import DataSpec, ExportSpec, TrainSpec
+from tfcompress.train import loop
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = load(DataSpec("digits", train_limit=400, test_limit=300))
+    keras.utils.set_random_seed(0)
+    model = MODELS.get("digits_cnn")(data.input_shape, 10, filters=[8, 16], dense_units=32)
+    loop.compile_model(model, TrainSpec(epochs=1))
+    model.fit(data.x_train, data.y_train, epochs=8, batch_size=32, verbose=0)
+    return model, data
+
+
+def test_int8_has_int8_io_and_no_float_ops(trained):
+    model, data = trained
+    content = tflite.convert(model, ExportSpec("int8", calibration_samples=32), data.x_train)
+    cov = coverage.coverage(content)
+    assert cov["input_dtype"] == "int8" and cov["output_dtype"] == "int8"
+    assert cov["float_ops"] == [] and cov["fully_quantized"]
+    assert cov["ops"].get("float", 0) == 0 and cov["ops"]["quantized"] >= 5
+    lite = litert.LiteModel(content)
+    assert lite.input["dtype"] == np.int8 and lite.output["dtype"] == np.int8
+
+
+def test_float32_and_dynamic_are_reported_as_float(trained):
+    model, data = trained
+    f32 = coverage.coverage(tflite.convert(model, ExportSpec("float32")))
+    dyn = coverage.coverage(tflite.convert(model, ExportSpec("dynamic")))
+    assert not f32["fully_quantized"] and "CONV_2D" in f32["float_ops"]
+    assert f32["ops"].get("hybrid", 0) == 0
+    assert dyn["ops"].get("hybrid", 0) >= 1 and not dyn["fully_quantized"]
+
+
+# Tolerances: float32 TFLite computes the same function as Keras up to float rounding, so
+# predictions agree on all but a tie or two; int8 may move a few borderline examples.
+FLOAT_TOLERANCE = 0.005
+INT8_TOLERANCE = 0.03
+
+
+def test_tflite_accuracy_matches_keras(trained):
+    model, data = trained
+    keras_acc = loop.accuracy(model, data.x_test, data.y_test)
+    assert keras_acc > 0.5, "the fixture model must have learned something"
+    f32 = litert.LiteModel(tflite.convert(model, ExportSpec("float32")))
+    np.testing.assert_allclose(f32.predict(data.x_test), model.predict(data.x_test, verbose=0),
+                               atol=1e-4)
+    assert abs(litert.accuracy(f32, data.x_test, data.y_test) - keras_acc) <= FLOAT_TOLERANCE
+    i8 = litert.LiteModel(tflite.convert(model, ExportSpec("int8", calibration_samples=64),
+                                         data.x_train))
+    assert abs(litert.accuracy(i8, data.x_test, data.y_test) - keras_acc) <= INT8_TOLERANCE
+
+
+def test_int8_input_quantization_round_trips(trained):
+    model, data = trained
+    lite = litert.LiteModel(tflite.convert(model, ExportSpec("int8", calibration_samples=16),
+                                           data.x_train))
+    x = data.x_test[:5]
+    q = lite.quantize_input(x)
+    scale, zero = lite.input["quantization"]
+    np.testing.assert_allclose((q.astype(np.float32) - zero) * scale, x, atol=scale)
+
+
+def test_int8_export_needs_calibration_data(trained):
+    model, _ = trained
+    with pytest.raises(ValueError, match="calibration"):
+        tflite.convert(model, ExportSpec("int8"))

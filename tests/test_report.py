@@ -1,0 +1,47 @@
+from tfcompress import registry
+from tfcompress.report import table, to_csv
+
+
+def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
+    lat = {"p50_ms": p50, "p95_ms": p50 * 1.2, "mean_ms": p50, "std_ms": 0.01,
+           "p90_ms": p50, "p99_ms": p50 * 1.5, "images_per_s": 1000 / p50, "batch": 1}
+    return {
+        "variant": name, "export_mode": mode,
+        "prune": None if prune is None else {"schedule": "polynomial_decay",
+                                             "target_sparsity": prune},
+        "source": {"keras_test_accuracy": acc, "params": 100,
+                   "nonzero_params": 100 if prune is None else 20},
+        "tflite": {"tflite_accuracy": acc, "bytes": gzip_bytes * 2, "gzip_bytes": gzip_bytes,
+                   "coverage": {"fully_quantized": mode == "int8", "float_ops": []}},
+        "latency": {"1": lat, "2": lat},
+        "throughput": {"1": {**lat, "batch": 32}, "2": {**lat, "batch": 32}},
+    }
+
+
+def test_sparse_but_not_faster_is_judged_against_the_dense_counterpart():
+    recipe = registry.experiment("digits_prune_quant")
+    variants = [
+        fake_variant("float32", "float32", None, 1000, 1.0),
+        fake_variant("dynamic", "dynamic", None, 300, 1.0),
+        fake_variant("int8", "int8", None, 250, 0.5),
+        fake_variant("pruned80_float32", "float32", 0.8, 400, 0.99),
+        fake_variant("pruned80_int8", "int8", 0.8, 100, 0.5),   # faster than float32 only
+        fake_variant("constant80_int8", "int8", 0.8, 100, 0.3),  # really faster than int8
+    ]
+    rows = {r["variant"]: r for r in table.rows(recipe, variants)}
+    assert rows["float32"]["notes"] == "" and rows["float32"]["gzip_x_smaller"] == 1.0
+    assert rows["pruned80_float32"]["notes"].startswith("sparse but not faster")
+    assert rows["pruned80_int8"]["reference"] == "int8"
+    assert rows["pruned80_int8"]["notes"].startswith("sparse but not faster")
+    assert rows["pruned80_int8"]["speedup_p50"] == 2.0  # vs the float32 baseline
+    assert rows["constant80_int8"]["notes"] == ""
+    assert rows["dynamic"]["notes"].startswith("smaller but not faster")
+    assert rows["int8"]["notes"] == ""
+    assert rows["pruned80_int8"]["sparsity"] == 0.8
+    assert rows["pruned80_int8"]["gzip_x_smaller"] == 10.0
+
+
+def test_csv_has_one_line_per_row_and_all_columns():
+    text = to_csv([{"a": 1, "b": 2}, {"a": 3, "c": "x"}])
+    lines = text.strip().splitlines()
+    assert lines[0] == "a,b,c" and len(lines) == 3

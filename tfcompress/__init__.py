@@ -1,0 +1,38 @@
+"""tfcompress: prune, distill and quantize Keras models, and measure them honestly.
+
+The public API is small; everything else is internal. Names are imported lazily so that
+``import tfcompress`` (and the CLI's ``--list``) does not start TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "Recipe": "tfcompress.recipe",
+    "DataSpec": "tfcompress.recipe",
+    "ModelSpec": "tfcompress.recipe",
+    "TrainSpec": "tfcompress.recipe",
+    "PruneSpec": "tfcompress.recipe",
+    "ExportSpec": "tfcompress.recipe",
+    "Variant": "tfcompress.recipe",
+    "BenchmarkSpec": "tfcompress.recipe",
+    "apply_overrides": "tfcompress.recipe",
+    "derive": "tfcompress.recipe",
+    "InputError": "tfcompress.errors",
+    "Pipeline": "tfcompress.pipeline",
+    "experiment": "tfcompress.registry",
+    "experiment_names": "tfcompress.registry",
+    "register_experiment": "tfcompress.registry",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'tfcompress' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Measurements of exported models: CPU latency/throughput with LiteRT, sizes, weights."""

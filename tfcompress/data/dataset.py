@@ -1,0 +1,124 @@
+"""The in-memory dataset every step receives, and the one place splits are made."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tfcompress.recipe import DataSpec
+
+DATA_DIR_ENV = "TFCOMPRESS_DATA_DIR"
+OFFLINE_ENV = "TFCOMPRESS_OFFLINE"
+
+
+@dataclass(frozen=True)
+class RawData:
+    """What a loader returns: the dataset's own train and test sets, preprocessed.
+
+    ``x`` arrays are float32 in the layout the models take (N, H, W, C); labels are int64.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # where the data came from (a path, "scikit-learn", "keras download")
+    preprocessing: str  # how pixels were scaled, for the report
+    class_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train / validation / test arrays. The test set is used only for final numbers."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    source: str
+    preprocessing: str
+    class_names: tuple[str, ...] = field(default=())
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "preprocessing": self.preprocessing,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "train": int(len(self.y_train)),
+            "val": int(len(self.y_val)),
+            "test": int(len(self.y_test)),
+        }
+
+
+def default_data_dir() -> Path | None:
+    value = os.environ.get(DATA_DIR_ENV)
+    return Path(value) if value else None
+
+
+def offline_default() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes")
+
+
+def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
+         offline: bool | None = None) -> Dataset:
+    """Loads ``spec.name`` and carves the validation split from its training set.
+
+    Args:
+      spec: the recipe's data section.
+      data_dir: where local copies live (default: ``$TFCOMPRESS_DATA_DIR``).
+      offline: never download (default: ``$TFCOMPRESS_OFFLINE``); tests set it.
+
+    Raises:
+      InputError: the data is missing or corrupt; the message says where to put it.
+    """
+    from tfcompress.data import DATASETS
+
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    offline = offline_default() if offline is None else offline
+    raw: RawData = DATASETS.get(spec.name)(data_dir, offline)
+    rng = np.random.default_rng(spec.split_seed)
+    train_idx, val_idx = stratified_split(raw.y_train, spec.val_fraction, rng)
+    if spec.train_limit is not None and spec.train_limit < len(train_idx):
+        train_idx = np.sort(rng.choice(train_idx, spec.train_limit, replace=False))
+        n_val = max(1, int(round(spec.train_limit * spec.val_fraction / (1 - spec.val_fraction))))
+        val_idx = np.sort(rng.choice(val_idx, min(n_val, len(val_idx)), replace=False))
+    test_idx = np.arange(len(raw.y_test))
+    if spec.test_limit is not None and spec.test_limit < len(test_idx):
+        test_idx = np.sort(rng.choice(test_idx, spec.test_limit, replace=False))
+    num_classes = int(max(raw.y_train.max(), raw.y_test.max())) + 1
+    return Dataset(
+        name=spec.name,
+        x_train=raw.x_train[train_idx], y_train=raw.y_train[train_idx],
+        x_val=raw.x_train[val_idx], y_val=raw.y_train[val_idx],
+        x_test=raw.x_test[test_idx], y_test=raw.y_test[test_idx],
+        num_classes=num_classes, source=raw.source, preprocessing=raw.preprocessing,
+        class_names=raw.class_names,
+    )
+
+
+def stratified_split(labels: np.ndarray, fraction: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (keep, held_out): ``fraction`` of each class held out, both sorted."""
+    held = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        n = int(round(len(idx) * fraction))
+        held.append(rng.choice(idx, n, replace=False))
+    held_out = np.sort(np.concatenate(held))
+    keep = np.setdiff1d(np.arange(len(labels)), held_out)
+    return keep, held_out

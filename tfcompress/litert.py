@@ -1,0 +1,98 @@
+"""Running a TFLite file with the LiteRT interpreter (``ai_edge_litert``) on the CPU."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+from tfcompress.progress import progress
+
+
+class LiteModel:
+    """A TFLite model with one input and one output, ready to run batches.
+
+    Inputs are given as float arrays in the model's training layout; for quantized inputs
+    they are quantized with the file's own scale and zero point, and outputs are dequantized,
+    so callers never see the integer representation.
+    """
+
+    def __init__(self, model: bytes | str | os.PathLike, num_threads: int = 1):
+        self.content = model if isinstance(model, bytes) else open(model, "rb").read()
+        self.interpreter = Interpreter(model_content=self.content, num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ValueError(f"expected one input and one output; the model has "
+                             f"{len(inputs)} and {len(outputs)}")
+        self.input, self.output = inputs[0], outputs[0]
+        self._batch = int(self.input["shape"][0])
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(self.input["dtype"])
+
+    @property
+    def output_dtype(self) -> np.dtype:
+        return np.dtype(self.output["dtype"])
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """Float inputs -> the input tensor's dtype (int8/uint8 via scale and zero point)."""
+        dtype = self.input_dtype
+        if not np.issubdtype(dtype, np.integer):
+            return x.astype(dtype)
+        scale, zero = self.input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+    def dequantize_output(self, y: np.ndarray) -> np.ndarray:
+        if not np.issubdtype(self.output_dtype, np.integer):
+            return y.astype(np.float32)
+        scale, zero = self.output["quantization"]
+        return (y.astype(np.float32) - zero) * scale
+
+    def resize(self, batch: int) -> None:
+        if batch != self._batch:
+            shape = [batch, *self.input["shape"][1:]]
+            self.interpreter.resize_tensor_input(self.input["index"], shape)
+            self.interpreter.allocate_tensors()
+            self._batch = batch
+
+    def run(self, x_quantized: np.ndarray) -> np.ndarray:
+        """One invoke on an already quantized batch; returns the raw output tensor."""
+        self.resize(len(x_quantized))
+        self.interpreter.set_tensor(self.input["index"], x_quantized)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self.output["index"])
+
+    def predict(self, x: np.ndarray, batch_size: int = 256, desc: str | None = None) -> np.ndarray:
+        """Float outputs for float inputs, in batches."""
+        chunks = range(0, len(x), batch_size)
+        if desc:
+            chunks = progress(chunks, desc=desc, unit="batch")
+        return np.concatenate([
+            self.dequantize_output(self.run(self.quantize_input(x[i:i + batch_size])))
+            for i in chunks
+        ])
+
+
+def accuracy(model: LiteModel, x: np.ndarray, y: np.ndarray, desc: str | None = None) -> float:
+    """Top-1 accuracy of a TFLite model on float inputs."""
+    return float(np.mean(np.argmax(model.predict(x, desc=desc), axis=-1) == y))
+
+
+def ops(content: bytes) -> list[dict[str, Any]]:
+    """The model's operators as written in the file (no delegate), with tensor dtypes."""
+    interp = Interpreter(model_content=content,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    out = []
+    for op in interp._get_ops_details():  # the only API that lists ops with their tensors
+        def dtypes(indices):
+            return [np.dtype(tensors[i]["dtype"]).name for i in indices if i >= 0 and i in tensors]
+        out.append({"op": op["op_name"], "inputs": dtypes(op["inputs"]),
+                    "outputs": dtypes(op["outputs"])})
+    return out

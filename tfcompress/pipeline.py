@@ -1,0 +1,321 @@
+"""Runs a recipe: train the baseline, prune, export, evaluate, benchmark, report.
+
+Every step but the benchmark is cached in ``output_dir/cache`` under a hash of everything it
+depends on, so a rerun reuses the trained baseline, and a run interrupted mid-way resumes
+(training even from its last finished epoch). The benchmark is never cached: the baseline and
+every variant are measured together, in the same run, on the same machine state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tfcompress.data import Dataset, load
+from tfcompress.recipe import ExportSpec, PruneSpec, Recipe, Variant, fingerprint
+from tfcompress.store import CACHE_VERSION, Store
+
+log = logging.getLogger("tfcompress")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A completed step: its cache folder and the facts it recorded (``meta.json``)."""
+
+    path: Path
+    meta: dict[str, Any]
+
+
+@dataclass
+class StepRecord:
+    name: str
+    kind: str
+    key: str
+    cached: bool
+    seconds: float
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    rows: list[dict[str, Any]]
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+class Pipeline:
+    """One run of one recipe at one profile.
+
+    Args:
+      recipe: the recipe, already scaled to its profile and overridden.
+      profile: the profile's name (for the output folder and ``run.json``).
+      output_dir: root of outputs: ``<output_dir>/<experiment>/<profile>/`` gets the report,
+        ``<output_dir>/cache/`` the step cache.
+      data_dir, offline: passed to the dataset loader.
+    """
+
+    def __init__(self, recipe: Recipe, *, profile: str, output_dir: str | os.PathLike,
+                 data_dir: str | os.PathLike | None = None, offline: bool | None = None,
+                 overrides: Sequence[str] = ()):
+        self.recipe = recipe
+        self.profile = profile
+        self.output_dir = Path(output_dir)
+        self.data_dir = data_dir
+        self.offline = offline
+        self.overrides = list(overrides)
+        self.store = Store(self.output_dir / "cache")
+        self.steps: list[StepRecord] = []
+
+    @property
+    def run_dir(self) -> Path:
+        return self.output_dir / self.recipe.name / self.profile
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> RunResult:
+        from tfcompress import report
+
+        started = time.time()
+        recipe = self.recipe
+        data = load(recipe.data, self.data_dir, self.offline)
+        log.info("data: %s", data.summary())
+        self._preflight(data)
+
+        baseline = self.train_baseline(data)
+        sources: dict[PruneSpec | None, Artifact] = {None: baseline}
+        for v in recipe.variants:
+            if v.prune is not None and v.prune not in sources:
+                sources[v.prune] = self.prune(data, baseline, v.prune)
+        exports = {v.name: self.export(data, sources[v.prune], v) for v in recipe.variants}
+        latency = self.benchmark(data, exports)
+
+        variants = [self._variant_result(v, sources[v.prune], exports[v.name], latency[v.name])
+                    for v in recipe.variants]
+        info = self._run_info(data, started)
+        rows = report.write(self.run_dir, recipe, variants, info, self._publish)
+        log.info("report: %s", self.run_dir / "report.md")
+        return RunResult(self.run_dir, rows, self.steps)
+
+    def _preflight(self, data: Dataset) -> None:
+        """Checks what can be checked before any training (schedules reachable, ...)."""
+        from tfcompress.prune import schedule
+
+        total = self._finetune_steps(data)
+        for v in self.recipe.variants:
+            if v.prune is not None:
+                schedule.plan(v.prune, total)
+
+    def _finetune_steps(self, data: Dataset) -> int:
+        from tfcompress.train.loop import steps_per_epoch
+
+        ft = self.recipe.finetune
+        return ft.epochs * steps_per_epoch(len(data.x_train), ft.batch_size)
+
+    # ------------------------------------------------------------------ cached steps
+
+    def _cached(self, kind: str, name: str, config: Any,
+                produce: Callable[[Path], dict[str, Any]]) -> Artifact:
+        key = fingerprint(kind, CACHE_VERSION, config)
+        t0 = time.perf_counter()
+        found = self.store.get(kind, key)
+        if found:
+            log.info("[%s] %s: reusing %s", kind, name, found)
+            artifact = Artifact(found, self.store.meta(kind, key))
+        else:
+            log.info("[%s] %s: running (cache key %s)", kind, name, key)
+            meta = produce(self.store.work_dir(kind, key))
+            artifact = Artifact(self.store.commit(kind, key, {"name": name, **meta}),
+                                self.store.meta(kind, key))
+        self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0))
+        return artifact
+
+    def _train_config(self) -> dict[str, Any]:
+        r = self.recipe
+        return {"data": r.data, "model": r.model, "train": r.train, "seed": r.seed}
+
+    def train_baseline(self, data: Dataset) -> Artifact:
+        """Builds the model and trains it: the reference every variant is compared with."""
+        from tfcompress._keras import keras
+        from tfcompress.models import MODELS
+        from tfcompress.train import loop
+
+        r = self.recipe
+
+        def produce(work: Path) -> dict[str, Any]:
+            keras.utils.set_random_seed(r.seed)
+            model = MODELS.get(r.model.name)(data.input_shape, data.num_classes,
+                                             **r.model.options)
+            history = loop.fit(model, data, r.train, work_dir=work)
+            return self._save_model(model, work, data, history=history)
+
+        return self._cached("train", "baseline", self._train_config(), produce)
+
+    def prune(self, data: Dataset, baseline: Artifact, spec: PruneSpec) -> Artifact:
+        """Gradual magnitude pruning of the baseline during ``recipe.finetune``."""
+        from tfcompress._keras import keras
+        from tfcompress.prune import magnitude
+        from tfcompress.train import loop
+
+        r = self.recipe
+        name = f"pruned{round(spec.target_sparsity * 100)}_{spec.schedule}"
+
+        def produce(work: Path) -> dict[str, Any]:
+            keras.utils.set_random_seed(r.seed)
+            model = keras.models.load_model(baseline.path / "model.keras")
+            pruned = magnitude.apply(model, spec, self._finetune_steps(data))
+            history = loop.fit(pruned, data, r.finetune, work_dir=work,
+                               callbacks=magnitude.callbacks(),
+                               tensorboard=magnitude.summaries(work / "logs"))
+            stripped = magnitude.strip(pruned)
+            return self._save_model(stripped, work, data, history=history,
+                                    layer_sparsity=magnitude.layer_sparsity(stripped))
+
+        config = {"baseline": baseline.meta["key"], "prune": spec, "finetune": r.finetune,
+                  "seed": r.seed}
+        return self._cached("prune", name, config, produce)
+
+    @staticmethod
+    def _save_model(model: Any, work: Path, data: Dataset, **facts: Any) -> dict[str, Any]:
+        from tfcompress.benchmark.size import count_weights, file_sizes
+        from tfcompress.train import loop
+
+        path = work / "model.keras"
+        model.save(path)
+        keras_file = file_sizes(path.read_bytes())
+        return {"keras_test_accuracy": loop.accuracy(model, data.x_test, data.y_test),
+                "keras_file_bytes": keras_file["bytes"],
+                "keras_file_gzip_bytes": keras_file["gzip_bytes"],
+                **count_weights(model), **facts}
+
+    def export(self, data: Dataset, source: Artifact, variant: Variant) -> Artifact:
+        """Converts a trained model to TFLite, checks its ops and measures its accuracy."""
+        from tfcompress import litert
+        from tfcompress._keras import keras
+        from tfcompress.benchmark.size import file_sizes
+        from tfcompress.quantize import coverage, tflite
+
+        r = self.recipe
+        spec: ExportSpec = variant.export
+
+        def produce(work: Path) -> dict[str, Any]:
+            model = keras.models.load_model(source.path / "model.keras")
+            content = tflite.convert(model, spec, data.x_train, seed=r.seed)
+            (work / "model.tflite").write_bytes(content)
+            accuracy = litert.accuracy(litert.LiteModel(content), data.x_test, data.y_test,
+                                       desc=f"evaluating {variant.name}")
+            return {"tflite_accuracy": accuracy, "coverage": coverage.coverage(content),
+                    **file_sizes(content)}
+
+        config = {"source": source.meta["key"], "export": spec, "data": r.data, "seed": r.seed}
+        return self._cached("export", variant.name, config, produce)
+
+    # ------------------------------------------------------------------ measured every run
+
+    def benchmark(self, data: Dataset, exports: dict[str, Artifact]) -> dict[str, dict[str, Any]]:
+        """Latency (batch 1) and throughput (batch ``throughput_batch``) per variant and threads."""
+        from tfcompress.benchmark.latency import measure
+        from tfcompress.progress import progress
+
+        spec = self.recipe.benchmark
+        jobs = [(name, t) for name in exports for t in spec.threads]
+        out: dict[str, dict[str, Any]] = {name: {"latency": {}, "throughput": {}} for name in exports}
+        t0 = time.perf_counter()
+        for name, threads in progress(jobs, desc="benchmarking", unit="model"):
+            content = (exports[name].path / "model.tflite").read_bytes()
+            lat = measure(content, data.x_test, spec, threads, batch=1)
+            thr = measure(content, data.x_test, spec, threads, batch=spec.throughput_batch)
+            out[name]["latency"][str(threads)] = lat.to_dict()
+            out[name]["throughput"][str(threads)] = thr.to_dict()
+            log.info("[benchmark] %s, %d thread(s): p50 %.3f ms, p95 %.3f ms, %.0f images/s",
+                     name, threads, lat.p50_ms, lat.p95_ms, thr.images_per_s)
+        self.steps.append(StepRecord("all variants", "benchmark", "-", False,
+                                     time.perf_counter() - t0))
+        return out
+
+    # ------------------------------------------------------------------ results
+
+    def _variant_result(self, v: Variant, source: Artifact, export: Artifact,
+                        measured: dict[str, Any]) -> dict[str, Any]:
+        src = source.meta
+        exp = export.meta
+        return {
+            "variant": v.name,
+            "export_mode": v.export.mode,
+            "prune": None if v.prune is None else {
+                "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity},
+            "source": {k: src.get(k) for k in (
+                "name", "key", "keras_test_accuracy", "params", "nonzero_params",
+                "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity")},
+            "tflite": {k: exp.get(k) for k in (
+                "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage")},
+            "tflite_path": str(export.path / "model.tflite"),
+            **measured,
+        }
+
+    def _publish(self, run_dir: Path, variants: list[dict[str, Any]]) -> None:
+        """Copies the deliverables into the (temporary) run folder: TFLite files, log links."""
+        for v in variants:
+            dst = run_dir / "tflite" / f"{v['variant']}.tflite"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(v["tflite_path"], dst)
+            v["tflite_file"] = str(dst.relative_to(run_dir))
+        tb = run_dir / "tensorboard"
+        tb.mkdir(exist_ok=True)
+        for step in self.steps:
+            logs = self.store.path(step.kind, step.key) / "logs"
+            if logs.is_dir():
+                (tb / step.name).symlink_to(os.path.relpath(logs, self.run_dir / "tensorboard"))
+
+    def _run_info(self, data: Dataset, started: float) -> dict[str, Any]:
+        return {
+            "experiment": self.recipe.name,
+            "description": self.recipe.description,
+            "profile": self.profile,
+            "overrides": self.overrides,
+            "recipe": self.recipe.to_dict(),
+            "seed": self.recipe.seed,
+            "data": data.summary(),
+            "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "seconds": round(time.time() - started, 1),
+            "steps": [vars(s) for s in self.steps],
+            "machine": machine(),
+            "versions": versions(),
+        }
+
+
+def machine() -> dict[str, Any]:
+    """The CPU the numbers were measured on."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("tfcompress", "tensorflow", "tf-keras", "tensorflow-model-optimization",
+                "ai-edge-litert", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+__all__ = ["Pipeline", "RunResult", "Artifact"]

@@ -1,0 +1,71 @@
+"""Sparsity schedules: a ``PruneSpec`` plus the fine-tuning length -> a tfmot schedule.
+
+tfmot updates masks only at steps where ``(step - begin_step) % frequency == 0``; if
+``end_step - begin_step`` is not a multiple of ``frequency`` the last update happens early and
+the model never reaches the target. ``plan`` aligns ``end_step`` so that it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tfcompress.errors import InputError
+
+if TYPE_CHECKING:
+    from tfcompress.recipe import PruneSpec
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Concrete steps of a schedule; training steps are numbered 0 .. total_steps - 1."""
+
+    begin_step: int
+    end_step: int
+    frequency: int
+    total_steps: int
+
+
+def plan(spec: PruneSpec, total_steps: int) -> Plan:
+    """Turns the spec's fractions into steps and checks that the target is reachable.
+
+    Raises:
+      InputError: the fine-tuning is too short for the requested frequency.
+    """
+    last = max(total_steps - 1, 0)
+    begin = int(round(spec.begin_fraction * last))
+    window_end = int(round(spec.end_fraction * last))
+    updates = (window_end - begin) // spec.frequency
+    if spec.schedule == "constant":
+        return Plan(begin, window_end, spec.frequency, total_steps)
+    if updates < 1:
+        raise InputError(
+            f"prune.frequency={spec.frequency} leaves no full pruning interval between steps "
+            f"{begin} and {window_end} of {total_steps} fine-tuning steps; lower "
+            f"prune.frequency to at most {max(window_end - begin, 1)} or raise finetune.epochs"
+        )
+    return Plan(begin, begin + updates * spec.frequency, spec.frequency, total_steps)
+
+
+def build(spec: PruneSpec, total_steps: int):
+    """The tfmot ``PruningSchedule`` for ``spec`` over ``total_steps`` training steps."""
+    from tfcompress.prune import SCHEDULES
+
+    return SCHEDULES.get(spec.schedule)(spec, plan(spec, total_steps))
+
+
+def polynomial_decay(spec: PruneSpec, p: Plan):
+    from tfcompress._keras import tfmot
+
+    return tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=spec.initial_sparsity, final_sparsity=spec.target_sparsity,
+        begin_step=p.begin_step, end_step=p.end_step, power=spec.power, frequency=p.frequency)
+
+
+def constant(spec: PruneSpec, p: Plan):
+    from tfcompress._keras import tfmot
+
+    # end_step=-1: keep re-applying the mask until training ends.
+    return tfmot.sparsity.keras.ConstantSparsity(
+        target_sparsity=spec.target_sparsity, begin_step=p.begin_step, end_step=-1,
+        frequency=p.frequency)

@@ -1,0 +1,47 @@
+"""Op coverage of a TFLite file: which operators compute in integer, which in float."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tfcompress import litert
+
+FLOAT_TYPES = {"float32", "float16"}
+QUANTIZED_TYPES = {"int8", "uint8", "int16"}
+
+
+def classify(op: dict[str, Any]) -> str:
+    """``quantized`` (integer activations), ``hybrid`` (int8 weights, float compute) or ``float``."""
+    outputs = set(op["outputs"])
+    if outputs & QUANTIZED_TYPES and not outputs & FLOAT_TYPES:
+        return "quantized"
+    if outputs & FLOAT_TYPES and set(op["inputs"]) & QUANTIZED_TYPES:
+        return "hybrid"
+    if outputs & FLOAT_TYPES:
+        return "float"
+    return "other"  # e.g. int32 shape arithmetic
+
+
+def coverage(content: bytes) -> dict[str, Any]:
+    """Summary of a TFLite file's operators for the report.
+
+    Returns:
+      ``{"ops": {kind: count}, "float_ops": [names], "input_dtype", "output_dtype",
+      "fully_quantized": bool}``; ``fully_quantized`` means integer I/O and no float or
+      hybrid operator.
+    """
+    model = litert.LiteModel(content)
+    kinds = [(op["op"], classify(op)) for op in litert.ops(content)]
+    counts = Counter(kind for _, kind in kinds)
+    float_ops = sorted({name for name, kind in kinds if kind in ("float", "hybrid")})
+    integer_io = model.input_dtype.name in QUANTIZED_TYPES and \
+        model.output_dtype.name in QUANTIZED_TYPES
+    return {
+        "ops": dict(sorted(counts.items())),
+        "op_types": sorted({name for name, _ in kinds}),
+        "float_ops": float_ops,
+        "input_dtype": model.input_dtype.name,
+        "output_dtype": model.output_dtype.name,
+        "fully_quantized": integer_io and not float_ops,
+    }

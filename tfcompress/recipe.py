@@ -1,0 +1,356 @@
+"""Recipes: an experiment as plain, validated data.
+
+A recipe names a baseline (data, model, training) and the variants that branch from it
+(pruned or not, exported as float32 / dynamic-range / int8 TFLite), so one run compares them
+side by side. Recipes hold no TensorFlow objects: every name in them is resolved by a
+``Registry`` when the pipeline runs. Profiles (``tiny``/``quick``/``full``) and the CLI's
+``--override key=value`` use the same mechanism: dotted paths applied with ``dataclasses.replace``,
+so each change is validated again by ``__post_init__``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tfcompress.data import DATASETS
+from tfcompress.errors import InputError, unknown_name
+from tfcompress.models import MODELS
+from tfcompress.prune import SCHEDULES
+from tfcompress.quantize import EXPORT_MODES
+from tfcompress.train import OPTIMIZERS
+
+PROFILES = ("tiny", "quick", "full")
+DEFAULT_PROFILE = "quick"
+
+
+def _require(ok: bool, path: str, allowed: str, value: Any) -> None:
+    if not ok:
+        raise InputError(f"{path} must be {allowed}; received {value!r}")
+
+
+def _positive_int(path: str, value: Any) -> None:
+    _require(isinstance(value, int) and not isinstance(value, bool) and value > 0,
+             path, "a positive integer", value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fraction(path: str, value: Any, *, open_top: bool = False) -> None:
+    ok = _number(value) and 0.0 <= value and (value < 1.0 if open_top else value <= 1.0)
+    _require(ok, path, "a number in [0, 1)" if open_top else "a number in [0, 1]", value)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which dataset, and how much of it a profile uses.
+
+    Attributes:
+      name: a registered dataset (``tfcompress.data.DATASETS``).
+      val_fraction: share of the training set held out for validation (stratified).
+      train_limit: use at most this many training examples (None: all); profiles shrink it.
+      test_limit: evaluate on at most this many test examples (None: the full test set).
+      split_seed: seed of the validation split and of the subsets.
+    """
+
+    name: str
+    val_fraction: float = 0.1
+    train_limit: int | None = None
+    test_limit: int | None = None
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        DATASETS.check(self.name)
+        _require(_number(self.val_fraction) and 0.0 < self.val_fraction < 0.5,
+                 "data.val_fraction", "a number in (0, 0.5)", self.val_fraction)
+        for name in ("train_limit", "test_limit"):
+            value = getattr(self, name)
+            if value is not None:
+                _positive_int(f"data.{name}", value)
+        _require(isinstance(self.split_seed, int), "data.split_seed", "an integer", self.split_seed)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model builder and its keyword options (e.g. layer widths)."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        MODELS.check(self.name)
+        _require(isinstance(self.options, Mapping), "model.options", "a mapping", self.options)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How a model is trained (the baseline) or fine-tuned (after pruning)."""
+
+    epochs: int
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9  # used by "sgd" only
+
+    def __post_init__(self) -> None:
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch_size", self.batch_size)
+        OPTIMIZERS.check(self.optimizer)
+        _require(_number(self.learning_rate) and self.learning_rate > 0,
+                 "learning_rate", "a positive number", self.learning_rate)
+        _fraction("momentum", self.momentum, open_top=True)
+
+
+@dataclass(frozen=True)
+class PruneSpec:
+    """Gradual magnitude pruning with a tfmot schedule.
+
+    ``begin_fraction``/``end_fraction`` are fractions of the fine-tuning steps, so the schedule
+    follows the profile's epochs; ``frequency`` is the number of steps between mask updates.
+    """
+
+    target_sparsity: float
+    schedule: str = "polynomial_decay"
+    initial_sparsity: float = 0.0
+    begin_fraction: float = 0.0
+    end_fraction: float = 0.75
+    frequency: int = 100
+    power: float = 3.0
+
+    def __post_init__(self) -> None:
+        _fraction("prune.target_sparsity", self.target_sparsity, open_top=True)
+        SCHEDULES.check(self.schedule)
+        _fraction("prune.initial_sparsity", self.initial_sparsity, open_top=True)
+        _require(self.initial_sparsity <= self.target_sparsity, "prune.initial_sparsity",
+                 f"<= target_sparsity ({self.target_sparsity})", self.initial_sparsity)
+        _fraction("prune.begin_fraction", self.begin_fraction, open_top=True)
+        _fraction("prune.end_fraction", self.end_fraction)
+        _require(self.begin_fraction < self.end_fraction, "prune.end_fraction",
+                 f"> begin_fraction ({self.begin_fraction})", self.end_fraction)
+        _positive_int("prune.frequency", self.frequency)
+        _require(_number(self.power) and self.power > 0, "prune.power", "a positive number",
+                 self.power)
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """TFLite conversion: ``float32``, ``dynamic`` (range) or full ``int8`` (int8 in/out)."""
+
+    mode: str = "float32"
+    calibration_samples: int = 256
+
+    def __post_init__(self) -> None:
+        EXPORT_MODES.check(self.mode)
+        _positive_int("export.calibration_samples", self.calibration_samples)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the comparison: an (optionally pruned) model exported one way."""
+
+    name: str
+    export: ExportSpec = field(default_factory=ExportSpec)
+    prune: PruneSpec | None = None
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.name, str) and self.name.isidentifier(), "variant name",
+                 "an identifier (letters, digits, _)", self.name)
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """LiteRT CPU benchmark: warm-up, then at least ``min_runs`` and ``min_seconds``."""
+
+    threads: tuple[int, ...] = (1, 2)
+    warmup_runs: int = 10
+    min_runs: int = 100
+    min_seconds: float = 2.0
+    throughput_batch: int = 32
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.threads, tuple) and len(self.threads) > 0
+                 and all(isinstance(t, int) and t > 0 for t in self.threads),
+                 "benchmark.threads", "a non-empty list of positive integers", self.threads)
+        _require(isinstance(self.warmup_runs, int) and self.warmup_runs >= 0,
+                 "benchmark.warmup_runs", "an integer >= 0", self.warmup_runs)
+        _positive_int("benchmark.min_runs", self.min_runs)
+        _require(_number(self.min_seconds) and self.min_seconds >= 0,
+                 "benchmark.min_seconds", "a number >= 0", self.min_seconds)
+        _positive_int("benchmark.throughput_batch", self.throughput_batch)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """An experiment: a baseline and the variants compared against it.
+
+    Attributes:
+      baseline: name of the variant every ratio is taken against (the float32 export of the
+        unpruned model, normally).
+      profiles: per profile, the dotted-path overrides that scale this recipe
+        (``quick`` is the recipe as written unless overridden).
+    """
+
+    name: str
+    description: str
+    data: DataSpec
+    model: ModelSpec
+    train: TrainSpec
+    finetune: TrainSpec
+    variants: tuple[Variant, ...]
+    baseline: str = "float32"
+    benchmark: BenchmarkSpec = field(default_factory=BenchmarkSpec)
+    seed: int = 0
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(bool(self.variants), "variants", "a non-empty list", self.variants)
+        names = [v.name for v in self.variants]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        _require(not dupes, "variants", "uniquely named", dupes)
+        if self.baseline not in names:
+            raise unknown_name("baseline variant", self.baseline, names)
+        base = self.variant(self.baseline)
+        _require(base.prune is None, "baseline", "a variant without pruning", self.baseline)
+        for profile in self.profiles:
+            if profile not in PROFILES:
+                raise unknown_name("profile", profile, PROFILES)
+        _require(isinstance(self.seed, int), "seed", "an integer", self.seed)
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise unknown_name("variant", name, [v.name for v in self.variants])
+
+    def for_profile(self, profile: str) -> Recipe:
+        """This recipe scaled to ``profile`` (``tiny``, ``quick`` or ``full``)."""
+        if profile not in PROFILES:
+            raise unknown_name("profile", profile, PROFILES)
+        return apply_overrides(self, self.profiles.get(profile, {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _plain(dataclasses.asdict(self))
+        d.pop("profiles")
+        return d
+
+
+def derive(base: Recipe, name: str, description: str, **overrides: Any) -> Recipe:
+    """A new recipe derived from ``base`` (Model Garden style): never copy a recipe."""
+    return apply_overrides(dataclasses.replace(base, name=name, description=description),
+                           overrides)
+
+
+# --------------------------------------------------------------------------- overrides
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parses ``key=value``; the value is a Python literal, ``none``/``null``, or a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InputError(f"--override must look like key=value (e.g. train.epochs=3); "
+                         f"received {text!r}")
+    raw = raw.strip()
+    if raw.lower() in ("none", "null"):
+        return key, None
+    if raw.lower() in ("true", "false"):
+        return key, raw.lower() == "true"
+    try:
+        return key, ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return key, raw
+
+
+def apply_overrides(recipe: Recipe, overrides: Mapping[str, Any] | Iterable[str]) -> Recipe:
+    """Applies dotted-path overrides, e.g. ``{"train.epochs": 2}`` or ``["train.epochs=2"]``.
+
+    Paths address dataclass fields and mapping keys; inside ``variants`` the next segment is
+    a variant name or ``*`` (every variant that has that field set, e.g.
+    ``variants.*.prune.frequency``).
+    """
+    if not isinstance(overrides, Mapping):
+        overrides = dict(parse_override(o) for o in overrides)
+    for path, value in overrides.items():
+        if path.split(".")[0] == "profiles":
+            raise InputError("profiles cannot be overridden; pass --profile instead")
+        recipe = _set(recipe, path.split("."), value, path)
+    return recipe
+
+
+def _set(obj: Any, parts: list[str], value: Any, path: str) -> Any:
+    head, rest = parts[0], parts[1:]
+    if isinstance(obj, tuple) and obj and all(isinstance(v, Variant) for v in obj):
+        names = [v.name for v in obj]
+        if head != "*" and head not in names:
+            raise unknown_name(f"variant in override {path!r}", head, names)
+        if not rest:
+            raise InputError(f"override {path!r} must name a field of the variant")
+        out = []
+        for v in obj:
+            if head == v.name or (head == "*" and _has_path(v, rest)):
+                v = _set(v, rest, value, path)
+            out.append(v)
+        return tuple(out)
+    if dataclasses.is_dataclass(obj):
+        fields = {f.name: f for f in dataclasses.fields(obj)}
+        if head not in fields:
+            raise unknown_name(f"field in override {path!r}", head, fields)
+        current = getattr(obj, head)
+        if rest:
+            if current is None:
+                raise InputError(f"override {path!r}: {head} is not set in this recipe")
+            new = _set(current, rest, value, path)
+        else:
+            new = _coerce(current, value)
+        try:
+            return dataclasses.replace(obj, **{head: new})
+        except InputError as e:
+            raise InputError(f"override {path!r}: {e}") from None
+    if isinstance(obj, Mapping):
+        new = dict(obj)
+        new[head] = _set(obj[head], rest, value, path) if rest else value
+        return new
+    raise InputError(f"override {path!r}: cannot descend into {type(obj).__name__}")
+
+
+def _has_path(obj: Any, parts: list[str]) -> bool:
+    for part in parts[:-1]:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return False
+    return hasattr(obj, parts[-1])
+
+
+def _coerce(current: Any, value: Any) -> Any:
+    """Keeps the recipe's types: ints where floats are expected, lists where tuples are."""
+    if isinstance(current, float) and _number(value):
+        return float(value)
+    if isinstance(current, tuple) and isinstance(value, (list, tuple)):
+        return tuple(value)
+    if isinstance(current, tuple) and _number(value):
+        return (value,)
+    return value
+
+
+# --------------------------------------------------------------------------- hashing
+
+def _plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        obj = dataclasses.asdict(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of plain data (dataclasses, mappings, lists, scalars)."""
+    blob = json.dumps(_plain(list(parts)), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,91 @@
+"""``report.md``: the comparison table, plots, op coverage and how the numbers were made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _kib(n: float) -> str:
+    return f"{n / 1024:,.1f} KiB"
+
+
+def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dict[str, Any],
+           plots: list[str]) -> str:
+    threads = sorted({int(k.split("_")[-1][:-1]) for r in rows for k in r if k.startswith("p50_ms_")})
+    t0 = threads[0]
+    base = info["recipe"]["baseline"]
+    m, d = info["machine"], info["data"]
+    out = [
+        f"# {info['experiment']} ({info['profile']} profile)",
+        "",
+        info["description"],
+        "",
+        f"Data: {d['name']} from {d['source']}; {d['train']} train / {d['val']} validation / "
+        f"{d['test']} test examples; preprocessing: {d['preprocessing']}.",
+        "",
+        f"Measured on {m['cpu']} ({m['cores']} cores), LiteRT interpreter on the CPU; "
+        f"batch-1 latency over at least {info['recipe']['benchmark']['min_runs']} timed runs "
+        f"and {info['recipe']['benchmark']['min_seconds']} s after "
+        f"{info['recipe']['benchmark']['warmup_runs']} warm-up runs. All rows were measured in "
+        f"this run; ratios are against `{base}`. Accuracy is on the test set, computed from the "
+        f".tflite file itself.",
+        "",
+        "## Results",
+        "",
+    ]
+    head = ["variant", "pruning", "export", "TFLite acc", "Δ pts", "Keras acc", "non-zeros",
+            ".tflite", "gzip", "× smaller"]
+    for t in threads:
+        head += [f"p50 ms ({t}t)", f"p95 ms ({t}t)"]
+    head += [f"speedup ({t0}t)", f"img/s ({threads[-1]}t, batch {rows[0]['throughput_batch']})",
+             "int8 only", "notes"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [f"`{r['variant']}`", r["pruning"], r["export_mode"],
+                 f"{100 * r['tflite_accuracy']:.2f}%", f"{r['accuracy_delta_pts']:+.2f}",
+                 f"{100 * r['keras_accuracy']:.2f}%",
+                 f"{r['nonzero_params']:,} / {r['params']:,}",
+                 _kib(r["tflite_bytes"]), _kib(r["tflite_gzip_bytes"]),
+                 f"{r['gzip_x_smaller']:.2f}x"]
+        for t in threads:
+            cells += [f"{r[f'p50_ms_{t}t']:.3f}", f"{r[f'p95_ms_{t}t']:.3f}"]
+        cells += [f"{r['speedup_p50']:.2f}x", f"{r[f'images_per_s_{threads[-1]}t']:,.0f}",
+                  "yes" if r["fully_quantized"] else "no", r["notes"] or ""]
+        out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    slow = [r for r in rows if "not faster" in r["notes"]]
+    out += ["", "A row marked *sparse but not faster* (or *smaller but not faster*) has a smaller "
+            "file than its reference (the unpruned model exported the same way) but no lower "
+            "p50 latency: TFLite's dense kernels multiply the zeros too, so unstructured sparsity "
+            "pays off in download size, not in CPU time."
+            + (f" Rows affected here: {', '.join(r['variant'] for r in slow)}." if slow else "")]
+    out += ["", "## Plots", ""] + [f"![{p}](plots/{p})" for p in plots]
+    out += ["", "## Operators", "",
+            "Ops that compute in float (or hybrid int8-weight / float-activation) in each file:",
+            ""]
+    for v in variants:
+        cov = v["tflite"]["coverage"]
+        out.append(f"- `{v['variant']}`: input {cov['input_dtype']}, output "
+                   f"{cov['output_dtype']}; ops {cov['ops']}; float ops: "
+                   f"{', '.join(cov['float_ops']) or 'none'}")
+    pruned = [v for v in variants if v["source"].get("layer_sparsity")]
+    seen = set()
+    if pruned:
+        out += ["", "## Sparsity per layer (after stripping)", ""]
+        for v in pruned:
+            if v["source"]["key"] in seen:
+                continue
+            seen.add(v["source"]["key"])
+            layers = ", ".join(f"{name} {s['sparsity']:.1%}"
+                               for name, s in v["source"]["layer_sparsity"].items())
+            out.append(f"- {v['source']['name']}: {layers}")
+    cached = [s for s in info["steps"] if s["cached"]]
+    out += ["", "## How this was made", "",
+            f"Command: `{info['command']}`; total {info['seconds']} s. Steps:", ""]
+    for s in info["steps"]:
+        state = "reused from cache" if s["cached"] else f"ran in {s['seconds']:.1f} s"
+        out.append(f"- {s['kind']} `{s['name']}`: {state}")
+    out += ["", f"{len(cached)} step(s) reused from `cache/`. TFLite files: `tflite/`. "
+            "Training curves and tfmot pruning summaries: `tensorboard --logdir "
+            "tensorboard/`. Everything above, with package versions: `results.json`, "
+            "`results.csv`, `run.json`.", ""]
+    return "\n".join(out)

@@ -1,0 +1,74 @@
+"""One flat row per variant: accuracy, size, latency, ratios vs baseline, and honest notes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tfcompress.recipe import Recipe
+
+#: A variant counts as smaller when its gzip size is at most this share of its reference ...
+SMALLER = 0.9
+#: ... and as faster only when its p50 latency is below this share of the reference's.
+FASTER = 0.95
+
+
+def reference(recipe: Recipe, variant: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> str:
+    """The row a variant's speed is judged against: the unpruned model exported the same way
+    (so a pruned int8 model is compared with the dense int8 one), else the baseline."""
+    if variant["prune"] is not None:
+        for v in recipe.variants:
+            if v.prune is None and v.export.mode == variant["export_mode"]:
+                return v.name
+    return recipe.baseline
+
+
+def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flattens the per-variant results and adds ratios vs the baseline and notes."""
+    by_name = {v["variant"]: v for v in variants}
+    base = by_name[recipe.baseline]
+    t_ref = str(min(recipe.benchmark.threads))
+    out = []
+    for v in variants:
+        src, lite = v["source"], v["tflite"]
+        row: dict[str, Any] = {
+            "variant": v["variant"],
+            "export_mode": v["export_mode"],
+            "pruning": "-" if v["prune"] is None else
+            f"{v['prune']['schedule']} {v['prune']['target_sparsity']:.0%}",
+            "keras_accuracy": src["keras_test_accuracy"],
+            "tflite_accuracy": lite["tflite_accuracy"],
+            "accuracy_delta_pts": 100 * (lite["tflite_accuracy"]
+                                         - base["tflite"]["tflite_accuracy"]),
+            "params": src["params"],
+            "nonzero_params": src["nonzero_params"],
+            "sparsity": 1 - src["nonzero_params"] / src["params"],
+            "tflite_bytes": lite["bytes"],
+            "tflite_gzip_bytes": lite["gzip_bytes"],
+            "gzip_x_smaller": base["tflite"]["gzip_bytes"] / lite["gzip_bytes"],
+        }
+        for t, lat in v["latency"].items():
+            for stat in ("mean", "std", "p50", "p90", "p95", "p99"):
+                row[f"{stat}_ms_{t}t"] = lat[f"{stat}_ms"]
+            row[f"images_per_s_{t}t"] = v["throughput"][t]["images_per_s"]
+        row["throughput_batch"] = next(iter(v["throughput"].values()))["batch"]
+        row["speedup_p50"] = (base["latency"][t_ref]["p50_ms"] / v["latency"][t_ref]["p50_ms"])
+        row["fully_quantized"] = lite["coverage"]["fully_quantized"]
+        row["float_ops"] = " ".join(lite["coverage"]["float_ops"])
+        row["reference"] = reference(recipe, v, by_name)
+        row["notes"] = "; ".join(notes(v, by_name[row["reference"]], t_ref))
+        out.append(row)
+    return out
+
+
+def notes(v: dict[str, Any], ref: dict[str, Any], t: str) -> list[str]:
+    """What a reader must not miss: smaller files that do not run faster."""
+    if v is ref:
+        return []
+    size = v["tflite"]["gzip_bytes"] / ref["tflite"]["gzip_bytes"]
+    speed = v["latency"][t]["p50_ms"] / ref["latency"][t]["p50_ms"]
+    if size <= SMALLER and speed >= FASTER:
+        what = "sparse but not faster" if v["prune"] is not None else "smaller but not faster"
+        return [f"{what}: gzip {size:.2f}x of {ref['variant']} but p50 latency "
+                f"{speed:.2f}x ({t} thread{'s' if t != '1' else ''})"]
+    return []

@@ -1,0 +1,100 @@
+"""Command line: ``python -m tfcompress.run --experiment=NAME [--profile=...]``.
+
+Thin on purpose: flags live here, the work in ``pipeline``. Bad input exits with status 2 and
+one line on stderr; an interrupted run exits 130 and resumes when repeated.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags, logging
+
+from tfcompress.errors import InputError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("experiment", "digits_prune_quant", "Registered experiment to run (--list).")
+flags.DEFINE_string("profile", "quick", "tiny (seconds, tests) | quick (real data, minutes) | "
+                    "full (paper scale, for a GPU).")
+flags.DEFINE_string("output_dir", "saved_models", "Root of run folders and the step cache.")
+flags.DEFINE_string("data_dir", None, "Directory with local datasets "
+                    "(default: $TFCOMPRESS_DATA_DIR).")
+flags.DEFINE_multi_string("override", [], "Recipe override key=value, e.g. train.epochs=3 or "
+                          "variants.pruned80_int8.prune.target_sparsity=0.9. Repeatable.")
+flags.DEFINE_bool("offline", None, "Never download data (default: $TFCOMPRESS_OFFLINE).")
+flags.DEFINE_bool("list", False, "List the experiments with a one-line description and exit.")
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str) -> None:
+    print(f"tfcompress: error: {message}", file=sys.stderr)
+    sys.exit(EXIT_USAGE)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parser, but a bad flag is one line and exit 2 instead of a usage dump."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        _fail(str(e).splitlines()[0])
+    return []  # unreachable
+
+
+def list_experiments() -> str:
+    from tfcompress import registry
+
+    names = registry.experiment_names()
+    width = max(map(len, names))
+    return "\n".join(f"{n:<{width}}  {registry.experiment(n).description}" for n in names)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        _fail(f"unexpected arguments {argv[1:]}; flags look like --name=value")
+    try:
+        if FLAGS.list:
+            print(list_experiments())
+            return 0
+        from tfcompress import registry
+        from tfcompress.recipe import apply_overrides
+
+        recipe = registry.experiment(FLAGS.experiment).for_profile(FLAGS.profile)
+        recipe = apply_overrides(recipe, FLAGS.override)
+        logging.info("running %s (%s profile)", recipe.name, FLAGS.profile)
+
+        from tfcompress.pipeline import Pipeline
+
+        result = Pipeline(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
+                          data_dir=FLAGS.data_dir, offline=FLAGS.offline,
+                          overrides=FLAGS.override).run()
+    except InputError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        print("tfcompress: interrupted; run the same command again to resume from the cache",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary(result.rows))
+    print(f"\nReport: {result.run_dir / 'report.md'}")
+    return 0
+
+
+def summary(rows: list[dict]) -> str:
+    lines = [f"{'variant':22s} {'TFLite acc':>10s} {'gzip KiB':>9s} {'x smaller':>9s} "
+             f"{'p50 ms':>8s} {'speedup':>7s}  notes"]
+    for r in rows:
+        lines.append(f"{r['variant']:22s} {100 * r['tflite_accuracy']:9.2f}% "
+                     f"{r['tflite_gzip_bytes'] / 1024:9.1f} {r['gzip_x_smaller']:9.2f} "
+                     f"{r['p50_ms_1t'] if 'p50_ms_1t' in r else float('nan'):8.3f} "
+                     f"{r['speedup_p50']:7.2f}  {r['notes']}")
+    return "\n".join(lines)
+
+
+def console_main() -> None:
+    """Entry point of the ``tfcompress`` console script."""
+    app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+    console_main()
