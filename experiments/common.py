@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from tfcompress.recipe import ExportSpec, PruneSpec, Variant
 
 
@@ -21,11 +24,19 @@ def prune_quant_variants(sparsity: float, frequency: int) -> tuple[Variant, ...]
     )
 
 
-#: Overrides every tiny profile applies: a few timed runs, a small calibration set.
-TINY_MEASUREMENT = {
-    "benchmark.warmup_runs": 1,
-    "benchmark.min_runs": 5,
-    "benchmark.min_seconds": 0.0,
-    "benchmark.throughput_batch": 4,
-    "variants.*.export.calibration_samples": 16,
-}
+def tiny(train_limit: int, test_limit: int, model_options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``tiny`` profile: a few hundred examples, a test-size model, one epoch, a few timed
+    runs. What the test suite runs, in seconds."""
+    return {
+        "data.train_limit": train_limit,
+        "data.test_limit": test_limit,
+        "model.options": dict(model_options),
+        "train.epochs": 1,
+        "finetune.epochs": 2,
+        "variants.*.prune.frequency": 2,
+        "variants.*.export.calibration_samples": 16,
+        "benchmark.warmup_runs": 1,
+        "benchmark.min_runs": 5,
+        "benchmark.min_seconds": 0.0,
+        "benchmark.throughput_batch": 4,
+    }

@@ -3,8 +3,8 @@ seed study's 12.52 MB -> 0.57 MB MNIST result)."""
 
 from __future__ import annotations
 
-from experiments.common import TINY_MEASUREMENT, prune_quant_variants
-from tfcompress.recipe import DataSpec, ModelSpec, Recipe, TrainSpec
+from experiments.common import prune_quant_variants, tiny
+from tfcompress.recipe import DataSpec, ModelSpec, Recipe, TrainSpec, derive
 from tfcompress.registry import register_experiment
 
 DIGITS = register_experiment(Recipe(
@@ -17,26 +17,24 @@ DIGITS = register_experiment(Recipe(
     finetune=TrainSpec(epochs=10, batch_size=32, learning_rate=5e-4),
     variants=prune_quant_variants(0.8, frequency=20),
     profiles={
-        "tiny": {**TINY_MEASUREMENT, "data.train_limit": 300, "data.test_limit": 200,
-                 "model.options": {"filters": [4, 8], "dense_units": 16},
-                 "train.epochs": 1, "finetune.epochs": 2, "variants.*.prune.frequency": 2},
+        "tiny": tiny(300, 200, {"filters": [4, 8], "dense_units": 16}),
         "full": {"train.epochs": 60, "finetune.epochs": 20},
     },
 ))
 
-MNIST = register_experiment(Recipe(
-    name="mnist_prune_quant",
-    description="MNIST CNN (2 conv + 2 dense, 3.3 M params): 80% gradual pruning, "
-                "dynamic-range and int8 TFLite, LiteRT benchmark.",
-    data=DataSpec("mnist"),
-    model=ModelSpec("mnist_cnn"),
-    train=TrainSpec(epochs=6, batch_size=128, learning_rate=1e-3),
-    finetune=TrainSpec(epochs=3, batch_size=128, learning_rate=1e-3),
-    variants=prune_quant_variants(0.8, frequency=100),
+MNIST = register_experiment(derive(
+    DIGITS, "mnist_prune_quant",
+    "MNIST CNN (2 conv + 2 dense, 3.3 M params): 80% gradual pruning, "
+    "dynamic-range and int8 TFLite, LiteRT benchmark.",
     profiles={
-        "tiny": {**TINY_MEASUREMENT, "data.train_limit": 600, "data.test_limit": 300,
-                 "model.options": {"filters": [4, 8], "dense_units": 32},
-                 "train.epochs": 1, "finetune.epochs": 2, "variants.*.prune.frequency": 2},
+        "tiny": tiny(600, 300, {"filters": [4, 8], "dense_units": 32}),
         "full": {"train.epochs": 12, "finetune.epochs": 6},
+    },
+    **{
+        "data.name": "mnist",
+        "model.name": "mnist_cnn",
+        "train.epochs": 6, "train.batch_size": 128,
+        "finetune.epochs": 3, "finetune.batch_size": 128, "finetune.learning_rate": 1e-3,
+        "variants.*.prune.frequency": 100,
     },
 ))

@@ -54,3 +54,13 @@ def test_file_sizes_and_weight_counts():
             return [np.array([[0.0, 1.0], [2.0, 0.0]]), np.array([0.0, 3.0])]
 
     assert size.count_weights(Fake()) == {"params": 6, "nonzero_params": 3}
+
+
+def test_native_crosscheck_measures_the_same_file(tiny_tflite, tmp_path):
+    from tfcompress.benchmark import native
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(tiny_tflite)
+    (row,) = native.crosscheck([path], threads=1, runs=20)
+    assert row["ours_p50_ms"] > 0 and row["native_median_ms"] >= 0
+    assert row["file"] == str(path)

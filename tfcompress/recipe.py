@@ -241,10 +241,17 @@ class Recipe:
         return d
 
 
-def derive(base: Recipe, name: str, description: str, **overrides: Any) -> Recipe:
-    """A new recipe derived from ``base`` (Model Garden style): never copy a recipe."""
-    return apply_overrides(dataclasses.replace(base, name=name, description=description),
-                           overrides)
+def derive(base: Recipe, name: str, description: str,
+           profiles: Mapping[str, Mapping[str, Any]] | None = None, **overrides: Any) -> Recipe:
+    """A new recipe derived from ``base`` (Model Garden style): never copy a recipe.
+
+    Args:
+      profiles: the new recipe's profiles (default: ``base``'s).
+      overrides: dotted-path overrides, e.g. ``**{"train.epochs": 3}``.
+    """
+    new = dataclasses.replace(base, name=name, description=description,
+                              profiles=base.profiles if profiles is None else profiles)
+    return apply_overrides(new, overrides)
 
 
 # --------------------------------------------------------------------------- overrides

@@ -6,11 +6,15 @@ one line on stderr; an interrupted run exits 130 and resumes when repeated.
 
 from __future__ import annotations
 
+import logging
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
+from absl import logging as absl_logging
 
 from tfcompress.errors import InputError
+
+log = logging.getLogger("tfcompress")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", "digits_prune_quant", "Registered experiment to run (--list).")
@@ -50,7 +54,17 @@ def list_experiments() -> str:
     return "\n".join(f"{n:<{width}}  {registry.experiment(n).description}" for n in names)
 
 
+class _OnlyOurInfo(logging.Filter):
+    """TensorFlow logs SavedModel tracing at INFO through absl; keep INFO for our own steps."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith("tfcompress")
+
+
 def main(argv: list[str]) -> int:
+    absl_logging.get_absl_handler().addFilter(_OnlyOurInfo())
+    sys.stdout.reconfigure(line_buffering=True)  # Keras' per-epoch lines reach logs promptly
+    log.setLevel(logging.INFO)
     if len(argv) > 1:
         _fail(f"unexpected arguments {argv[1:]}; flags look like --name=value")
     try:
@@ -62,7 +76,7 @@ def main(argv: list[str]) -> int:
 
         recipe = registry.experiment(FLAGS.experiment).for_profile(FLAGS.profile)
         recipe = apply_overrides(recipe, FLAGS.override)
-        logging.info("running %s (%s profile)", recipe.name, FLAGS.profile)
+        log.info("running %s (%s profile)", recipe.name, FLAGS.profile)
 
         from tfcompress.pipeline import Pipeline
 

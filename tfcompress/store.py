@@ -16,7 +16,7 @@ from typing import Any
 from tfcompress import atomic
 
 #: Bump when a step's outputs change meaning, so old caches are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 META = "meta.json"
 
 

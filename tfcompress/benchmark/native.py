@@ -73,10 +73,12 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m tfcompress.benchmark.native FILE.tflite [...] "
               f"(received {argv[1:]})", file=sys.stderr)
         return 2
-    print(f"{'file':60s} {'ours p50':>9s} {'native med':>10s} {'ratio':>6s}")
-    for row in crosscheck(paths):
-        print(f"{row['file'][-60:]:60s} {row['ours_p50_ms']:9.3f} "
-              f"{row['native_median_ms']:10.2f} {row['ratio_p50']:6.2f}")
+    print(f"{'file':28s} {'threads':>7s} {'ours p50 ms':>11s} {'native median ms':>16s} "
+          f"{'ratio':>6s}")
+    for threads in (1, 2):
+        for row in crosscheck(paths, threads=threads):
+            print(f"{Path(row['file']).name:28s} {threads:7d} {row['ours_p50_ms']:11.3f} "
+                  f"{row['native_median_ms']:16.2f} {row['ratio_p50']:6.2f}")
     return 0
 
 

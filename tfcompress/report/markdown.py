@@ -52,6 +52,10 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         cells += [f"{r['speedup_p50']:.2f}x", f"{r[f'images_per_s_{threads[-1]}t']:,.0f}",
                   "yes" if r["fully_quantized"] else "no", r["notes"] or ""]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    base_src = next(v["source"] for v in variants if v["variant"] == base)
+    out += ["", f"The baseline's Keras file (`model.keras`) is {_kib(base_src['keras_file_bytes'])}"
+            f" ({_kib(base_src['keras_file_gzip_bytes'])} gzipped); `× smaller` compares gzipped "
+            f".tflite files with the `{base}` one."]
     slow = [r for r in rows if "not faster" in r["notes"]]
     out += ["", "A row marked *sparse but not faster* (or *smaller but not faster*) has a smaller "
             "file than its reference (the unpruned model exported the same way) but no lower "

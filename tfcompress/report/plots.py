@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from tfcompress import atomic  # noqa: E402
 
@@ -20,6 +21,18 @@ CHARTS = {
 }
 
 
+#: export mode -> bar colour; pruned variants are hatched.
+COLORS = {"float32": "#4c72b0", "dynamic": "#55a868", "int8": "#dd8452"}
+
+
+def _legend(rows: list[dict[str, Any]]) -> list[Patch]:
+    modes = dict.fromkeys(r["export_mode"] for r in rows)
+    handles = [Patch(color=COLORS.get(m, "#8c8c8c"), label=m) for m in modes]
+    if any(r["pruning"] != "-" for r in rows):
+        handles.append(Patch(facecolor="#bbbbbb", hatch="//", edgecolor="white", label="pruned"))
+    return handles
+
+
 def bar_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
     """Writes one bar chart per entry of ``CHARTS``; returns the file names written."""
     names = [r["variant"] for r in rows]
@@ -29,9 +42,12 @@ def bar_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
             continue
         values = [r[key] * scale for r in rows]
         fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(rows)), 3.6))
-        bars = ax.bar(names, values, color=["#4c72b0" if r["export_mode"] == "float32"
-                                            else "#dd8452" for r in rows])
+        bars = ax.bar(names, values,
+                      color=[COLORS.get(r["export_mode"], "#8c8c8c") for r in rows],
+                      hatch=["//" if r["pruning"] != "-" else "" for r in rows],
+                      edgecolor="white")
         ax.bar_label(bars, fmt="%.3g", fontsize=8)
+        ax.legend(handles=_legend(rows), fontsize=7, loc="upper right", framealpha=0.8)
         ax.set_ylabel(label)
         if key == "tflite_accuracy":
             low = min(values)
