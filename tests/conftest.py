@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["TFCOMPRESS_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Decoded datasets and unpacked archives go to a cache private to this test session (shared
+# with the CLI subprocesses), so the tests exercise the decoding and never touch ~/.cache.
+os.environ["TFCOMPRESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="tfcompress-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("TFCOMPRESS_DATA_DIR") or REPO.parent / "shared" / "data")

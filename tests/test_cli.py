@@ -35,7 +35,7 @@ def test_list_names_every_experiment_with_a_description():
     (["--experiment=digit_prune_quant"], ["digit_prune_quant", "Did you mean: digits_prune_quant"]),
     (["--profile=huge"], ["huge", "tiny", "quick", "full"]),
     (["--override=train.epochz=3"], ["epochz", "epochs"]),
-    (["--override=train.epochs=-1"], ["epochs", "positive integer", "-1"]),
+    (["--override=train.epochs=-1"], ["epochs", "integer >= 0", "-1"]),
     (["--bogus_flag=1"], ["bogus_flag"]),
     (["stray"], ["stray"]),
 ])

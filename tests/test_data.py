@@ -51,7 +51,7 @@ def test_mnist_from_idx_files(tmp_path):
               "x_test": rng.integers(0, 256, (20, 28, 28)), "y_test": np.arange(20) % 10}
     for key, stem in mnist_loader.IDX_FILES.items():
         _write_idx(folder / f"{stem}.gz", arrays[key])
-    raw = mnist_loader.load(tmp_path, offline=True)
+    raw = mnist_loader.load(DataSpec("mnist"), tmp_path, offline=True)
     assert raw.x_train.shape == (50, 28, 28, 1)
     np.testing.assert_allclose(raw.x_test[..., 0] * 255, arrays["x_test"], atol=1e-3)
     np.testing.assert_array_equal(raw.y_train, arrays["y_train"])

@@ -13,6 +13,10 @@ def test_mnist_cnn_has_the_published_size():
 @pytest.mark.parametrize("name, shape, options", [
     ("mnist_cnn", (28, 28, 1), {"filters": [4, 8], "dense_units": 32}),
     ("digits_cnn", (8, 8, 1), {"filters": [4, 8], "dense_units": 16}),
+    ("resnet", (32, 32, 3), {"depth": 8, "widths": [4, 8, 16]}),
+    ("resnet", (32, 32, 3), {"depth": 8, "widths": [4, 8, 16], "preact": True}),
+    ("lenet_300_100", (28, 28, 1), {"hidden": [16, 8]}),
+    ("lenet5", (28, 28, 1), {"filters": [2, 4], "dense_units": 8}),
 ])
 def test_test_size_builders_output_class_probabilities(name, shape, options):
     import numpy as np
@@ -22,3 +26,23 @@ def test_test_size_builders_output_class_probabilities(name, shape, options):
     probs = model.predict(np.zeros((2, *shape), "float32"), verbose=0)
     assert probs.shape == (2, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_lenets_have_the_published_size():
+    assert MODELS.get("lenet_300_100")((28, 28, 1), 10).count_params() == 266_610
+    assert MODELS.get("lenet5")((28, 28, 1), 10).count_params() == 431_080  # Han et al.: 431K
+
+
+def test_resnet_depth_must_be_6n_plus_2():
+    from tfcompress.errors import InputError
+
+    with pytest.raises(InputError, match="6n \\+ 2.*received 21"):
+        MODELS.get("resnet")((32, 32, 3), 10, depth=21)
+
+
+def test_resnet_blocks_have_residual_adds_and_projection_shortcuts():
+    model = MODELS.get("resnet20")((32, 32, 3), 10)
+    adds = [l for l in model.layers if l.name.endswith("_add")]
+    projections = [l for l in model.layers if l.name.endswith("_proj")]
+    assert len(adds) == 9 and len(projections) == 2  # option B: 1x1 conv at the 2 downsamplings
+    assert model.output_shape == (None, 10)

@@ -103,3 +103,16 @@ def test_mnist_tiny_smoke(data_dir, tmp_path):
     rows = {r["variant"]: r for r in result.rows}
     assert rows["pruned80_int8"]["fully_quantized"]
     assert rows["pruned80_int8"]["gzip_x_smaller"] > 2
+
+
+@pytest.mark.real_data
+def test_resnet_tiny_smoke(data_dir, tmp_path):
+    recipe = registry.experiment("resnet56_prune_quant").for_profile("tiny")
+    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+    rows = {r["variant"]: r for r in result.rows}
+    assert set(rows) == {v.name for v in recipe.variants}
+    assert rows["pruned90_int8"]["fully_quantized"]
+    # unstructured sparsity leaves the dense MACs and removes effective ones
+    assert rows["pruned90_int8"]["macs"] == rows["int8"]["macs"]
+    assert rows["pruned90_int8"]["effective_macs"] < 0.2 * rows["int8"]["effective_macs"]
+    assert "effective MACs" in (result.run_dir / "report.md").read_text()

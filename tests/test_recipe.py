@@ -44,11 +44,11 @@ def test_override_paths_types_and_wildcards():
 
 @pytest.mark.parametrize("override, words", [
     ("train.epochz=3", ["epochz", "epochs"]),
-    ("train.epochs=0", ["epochs", "positive integer", "0"]),
+    ("train.batch_size=0", ["batch_size", "positive integer", "0"]),
     ("variants.pruned90_int8.export.mode=int8", ["pruned90_int8", "pruned80_int8"]),
     ("variants.int8.export.mode=int4", ["int4", "int8", "float32", "dynamic"]),
     ("variants.pruned80_int8.prune.target_sparsity=1.0", ["target_sparsity", "[0, 1)"]),
-    ("model.name=resnet", ["resnet", "mnist_cnn"]),
+    ("model.name=resnet7", ["resnet7", "resnet20", "mnist_cnn"]),
     ("trainepochs", ["key=value"]),
     ("profiles.tiny=1", ["--profile"]),
 ])

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcompress.data import Dataset, load
+from tfcompress.errors import InputError
 from tfcompress.recipe import ExportSpec, PruneSpec, Recipe, Variant, fingerprint
 from tfcompress.store import CACHE_VERSION, Store
 
@@ -85,6 +86,7 @@ class Pipeline:
         started = time.time()
         self.steps = []
         recipe = self.recipe
+        self._check_model_source()
         data = load(recipe.data, self.data_dir, self.offline)
         log.info("data: %s", data.summary())
         self._preflight(data)
@@ -104,14 +106,50 @@ class Pipeline:
         log.info("report: %s", self.run_dir / "report.md")
         return RunResult(self.run_dir, rows, self.steps)
 
-    def _preflight(self, data: Dataset) -> None:
-        """Checks what can be checked before any training (schedules reachable, ...)."""
-        from tfcompress.prune import schedule
+    def _check_model_source(self) -> None:
+        """A missing or wrong model file is reported before any data is loaded."""
+        from tfcompress.models import MODELS, user_file
 
+        if self.recipe.model.path:
+            user_file.check(self.recipe.model.path)
+        elif self.recipe.model.name == "file":
+            MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
+
+    def _preflight(self, data: Dataset) -> None:
+        """Checks what can be checked before any training: the model fits the data, every
+        layer can be compressed as the variants ask, every schedule reaches its target."""
+        from tfcompress.prune import magnitude, schedule
+
+        model = self.initial_model(data)
+        want, have = tuple(model.input_shape[1:]), data.input_shape
+        if len(want) != len(have) or any(w not in (None, h) for w, h in zip(want, have)):
+            raise InputError(f"model input shape {list(want)} does not match the data "
+                             f"({data.name}: {list(have)}); pick the matching dataset or "
+                             f"data.image_size")
+        if model.output_shape[-1] != data.num_classes:
+            raise InputError(f"model has {model.output_shape[-1]} outputs but {data.name} has "
+                             f"{data.num_classes} classes")
+        if any(v.prune is not None for v in self.recipe.variants):
+            bad = magnitude.unsupported_layers(model)
+            if bad:
+                listed = "; ".join(f"{b['name']} ({b['type']}): {b['why']}" for b in bad)
+                raise InputError(f"{len(bad)} layer(s) cannot be pruned: {listed}. Remove the "
+                                 f"pruning variants or replace these layers")
         total = self._finetune_steps(data)
         for v in self.recipe.variants:
             if v.prune is not None:
                 schedule.plan(v.prune, total)
+
+    def initial_model(self, data: Dataset) -> Any:
+        """The user's model file (``model.path``) or a freshly built registered model."""
+        r = self.recipe
+        if r.model.path:
+            from tfcompress.models import user_file
+
+            return user_file.load(r.model.path)
+        from tfcompress.models import MODELS
+
+        return MODELS.get(r.model.name)(data.input_shape, data.num_classes, **r.model.options)
 
     def _finetune_steps(self, data: Dataset) -> int:
         from tfcompress.train.loop import steps_per_epoch
@@ -139,22 +177,27 @@ class Pipeline:
 
     def _train_config(self) -> dict[str, Any]:
         r = self.recipe
-        return {"data": r.data, "model": r.model, "train": r.train, "seed": r.seed}
+        config = {"data": r.data, "model": r.model, "train": r.train, "seed": r.seed}
+        if r.model.path:
+            from tfcompress.models.user_file import file_digest
+
+            config["model_file_sha256"] = file_digest(r.model.path)
+        return config
 
     def train_baseline(self, data: Dataset) -> Artifact:
-        """Builds the model and trains it: the reference every variant is compared with."""
+        """Builds (or loads) the model and trains it for ``train.epochs`` (0: as it is): the
+        reference every variant is compared with."""
         from tfcompress._keras import keras
-        from tfcompress.models import MODELS
         from tfcompress.train import loop
 
         r = self.recipe
 
         def produce(work: Path) -> dict[str, Any]:
             keras.utils.set_random_seed(r.seed)
-            model = MODELS.get(r.model.name)(data.input_shape, data.num_classes,
-                                             **r.model.options)
-            history = loop.fit(model, data, r.train, work_dir=work)
-            return self._save_model(model, work, data, history=history)
+            model = self.initial_model(data)
+            history = loop.fit(model, data, r.train, work_dir=work) if r.train.epochs else {}
+            return self._save_model(model, work, data, history=history,
+                                    model_file=r.model.path)
 
         return self._cached("train", "baseline", self._train_config(), produce)
 
@@ -184,6 +227,7 @@ class Pipeline:
 
     @staticmethod
     def _save_model(model: Any, work: Path, data: Dataset, **facts: Any) -> dict[str, Any]:
+        from tfcompress.benchmark import macs
         from tfcompress.benchmark.size import count_weights, file_sizes
         from tfcompress.train import loop
 
@@ -196,9 +240,11 @@ class Pipeline:
         path = work / "model.keras"
         plain.save(path)
         keras_file = file_sizes(path.read_bytes())
+        counted = macs.count(model)
         return {"keras_test_accuracy": loop.accuracy(model, data.x_test, data.y_test),
                 "keras_file_bytes": keras_file["bytes"],
                 "keras_file_gzip_bytes": keras_file["gzip_bytes"],
+                "macs": counted["macs"], "effective_macs": counted["effective_macs"],
                 **count_weights(model), **facts}
 
     def export(self, data: Dataset, source: Artifact, variant: Variant) -> Artifact:
@@ -258,8 +304,9 @@ class Pipeline:
             "prune": None if v.prune is None else {
                 "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity},
             "source": {k: src.get(k) for k in (
-                "name", "key", "keras_test_accuracy", "params", "nonzero_params",
-                "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity")},
+                "name", "key", "keras_test_accuracy", "params", "nonzero_params", "macs",
+                "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",
+                "model_file")},
             "tflite": {k: exp.get(k) for k in (
                 "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage")},
             "tflite_path": str(export.path / "model.tflite"),

@@ -18,12 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfcompress.data import DATASETS
+from tfcompress.data import AUGMENTATIONS, DATASETS
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.models import MODELS
 from tfcompress.prune import SCHEDULES
 from tfcompress.quantize import EXPORT_MODES
-from tfcompress.train import OPTIMIZERS
+from tfcompress.train import LR_SCHEDULES, OPTIMIZERS
 
 PROFILES = ("tiny", "quick", "full")
 DEFAULT_PROFILE = "quick"
@@ -43,6 +43,15 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _as_tuples(spec: Any, *names: str) -> None:
+    """Lists given for tuple fields (from Python or --override) become tuples: recipes are
+    immutable and hashable."""
+    for name in names:
+        value = getattr(spec, name)
+        if isinstance(value, list):
+            object.__setattr__(spec, name, tuple(value))
+
+
 def _fraction(path: str, value: Any, *, open_top: bool = False) -> None:
     ok = _number(value) and 0.0 <= value and (value < 1.0 if open_top else value <= 1.0)
     _require(ok, path, "a number in [0, 1)" if open_top else "a number in [0, 1]", value)
@@ -58,6 +67,10 @@ class DataSpec:
       train_limit: use at most this many training examples (None: all); profiles shrink it.
       test_limit: evaluate on at most this many test examples (None: the full test set).
       split_seed: seed of the validation split and of the subsets.
+      path: the folder or archive of dataset ``image_folder`` (absolute or in the data dir).
+      image_size: [height, width] images are resized to (image folders).
+      mean, std: per-channel normalisation ``(x - mean) / std`` of 0..1 pixels (None: none).
+      augment: training-time augmentation (``tfcompress.data.AUGMENTATIONS``).
     """
 
     name: str
@@ -65,8 +78,14 @@ class DataSpec:
     train_limit: int | None = None
     test_limit: int | None = None
     split_seed: int = 0
+    path: str | None = None
+    image_size: tuple[int, int] | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    augment: str = "none"
 
     def __post_init__(self) -> None:
+        _as_tuples(self, "image_size", "mean", "std")
         DATASETS.check(self.name)
         _require(_number(self.val_fraction) and 0.0 < self.val_fraction < 0.5,
                  "data.val_fraction", "a number in (0, 0.5)", self.val_fraction)
@@ -75,37 +94,73 @@ class DataSpec:
             if value is not None:
                 _positive_int(f"data.{name}", value)
         _require(isinstance(self.split_seed, int), "data.split_seed", "an integer", self.split_seed)
+        _require(self.path is None or isinstance(self.path, str), "data.path", "a path",
+                 self.path)
+        if self.image_size is not None:
+            _require(isinstance(self.image_size, tuple) and len(self.image_size) == 2
+                     and all(isinstance(v, int) and v > 0 for v in self.image_size),
+                     "data.image_size", "[height, width] in pixels", self.image_size)
+        for name in ("mean", "std"):
+            value = getattr(self, name)
+            if value is not None:
+                _require(isinstance(value, tuple) and len(value) > 0
+                         and all(_number(v) for v in value), f"data.{name}",
+                         "a list of numbers, one per channel", value)
+        if self.std is not None:
+            _require(all(v > 0 for v in self.std), "data.std", "positive", self.std)
+        AUGMENTATIONS.check(self.augment)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered model builder and its keyword options (e.g. layer widths)."""
+    """A registered model builder and its keyword options (e.g. layer widths), or a model file.
+
+    Attributes:
+      path: a Keras model the user brings (``.keras``, ``.h5`` or a SavedModel folder); when
+        set it replaces the builder, and ``train.epochs`` may be 0 to use it as it is.
+    """
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    path: str | None = None
 
     def __post_init__(self) -> None:
         MODELS.check(self.name)
         _require(isinstance(self.options, Mapping), "model.options", "a mapping", self.options)
+        _require(self.path is None or (isinstance(self.path, str) and self.path),
+                 "model.path", "a path to a Keras model file", self.path)
 
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """How a model is trained (the baseline) or fine-tuned (after pruning)."""
+    """How a model is trained (the baseline) or fine-tuned (after pruning).
+
+    Attributes:
+      epochs: 0 trains nothing (a user's model used as it is).
+      lr_schedule: ``constant``, or ``step``: divided by 10 at 50% and 75% of the epochs (He
+        et al. 2016).
+      weight_decay: decoupled weight decay of the optimizer (0: none).
+    """
 
     epochs: int
     batch_size: int = 128
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     momentum: float = 0.9  # used by "sgd" only
+    lr_schedule: str = "constant"
+    weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
-        _positive_int("epochs", self.epochs)
+        _require(isinstance(self.epochs, int) and not isinstance(self.epochs, bool)
+                 and self.epochs >= 0, "epochs", "an integer >= 0", self.epochs)
         _positive_int("batch_size", self.batch_size)
         OPTIMIZERS.check(self.optimizer)
         _require(_number(self.learning_rate) and self.learning_rate > 0,
                  "learning_rate", "a positive number", self.learning_rate)
         _fraction("momentum", self.momentum, open_top=True)
+        LR_SCHEDULES.check(self.lr_schedule)
+        _require(_number(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
+                 "a number >= 0", self.weight_decay)
 
 
 @dataclass(frozen=True)
@@ -175,6 +230,7 @@ class BenchmarkSpec:
     throughput_batch: int = 32
 
     def __post_init__(self) -> None:
+        _as_tuples(self, "threads")
         _require(isinstance(self.threads, tuple) and len(self.threads) > 0
                  and all(isinstance(t, int) and t > 0 for t in self.threads),
                  "benchmark.threads", "a non-empty list of positive integers", self.threads)
@@ -210,6 +266,7 @@ class Recipe:
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _as_tuples(self, "variants")
         _require(bool(self.variants), "variants", "a non-empty list", self.variants)
         names = [v.name for v in self.variants]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -222,6 +279,9 @@ class Recipe:
             if profile not in PROFILES:
                 raise unknown_name("profile", profile, PROFILES)
         _require(isinstance(self.seed, int), "seed", "an integer", self.seed)
+        if any(v.prune is not None for v in self.variants):
+            _require(self.finetune.epochs > 0, "finetune.epochs",
+                     "at least 1 when a variant prunes", self.finetune.epochs)
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -338,7 +398,7 @@ def _coerce(current: Any, value: Any) -> Any:
     """Keeps the recipe's types: ints where floats are expected, lists where tuples are."""
     if isinstance(current, float) and _number(value):
         return float(value)
-    if isinstance(current, tuple) and isinstance(value, (list, tuple)):
+    if isinstance(value, list):
         return tuple(value)
     if isinstance(current, tuple) and _number(value):
         return (value,)

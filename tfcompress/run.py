@@ -25,6 +25,14 @@ flags.DEFINE_string("data_dir", None, "Directory with local datasets "
                     "(default: $TFCOMPRESS_DATA_DIR).")
 flags.DEFINE_multi_string("override", [], "Recipe override key=value, e.g. train.epochs=3 or "
                           "variants.pruned80_int8.prune.target_sparsity=0.9. Repeatable.")
+flags.DEFINE_string("model_path", None, "Your Keras model to compress (.keras, .h5 or a "
+                    "SavedModel folder); replaces the experiment's model.")
+flags.DEFINE_string("dataset", None, "Dataset to train/evaluate on: a registered name "
+                    "(digits, mnist, cifar10) or an image folder / archive path.")
+flags.DEFINE_list("mean", None, "Per-channel mean subtracted from 0..1 pixels, e.g. "
+                  "0.4914,0.4822,0.4465.")
+flags.DEFINE_list("std", None, "Per-channel std dividing the pixels, e.g. 0.247,0.2435,0.2616.")
+flags.DEFINE_list("image_size", None, "Resize images to HEIGHT,WIDTH (image folders).")
 flags.DEFINE_bool("offline", None, "Never download data (default: $TFCOMPRESS_OFFLINE).")
 flags.DEFINE_bool("list", False, "List the experiments with a one-line description and exit.")
 
@@ -61,6 +69,33 @@ class _OnlyOurInfo(logging.Filter):
         return record.levelno >= logging.WARNING or record.name.startswith("tfcompress")
 
 
+def _numbers(flag: str, values: list[str], kind: type) -> list:
+    try:
+        return [kind(v) for v in values]
+    except ValueError:
+        raise InputError(f"--{flag} must be comma-separated {kind.__name__}s; received "
+                         f"{','.join(values)!r}") from None
+
+
+def flag_overrides() -> dict:
+    """The convenience flags as recipe overrides (``--override`` is applied after them)."""
+    from tfcompress.data import DATASETS
+
+    out: dict = {}
+    if FLAGS.model_path:
+        out["model.path"] = FLAGS.model_path
+    if FLAGS.dataset:
+        if FLAGS.dataset in DATASETS:
+            out["data.name"] = FLAGS.dataset
+        else:
+            out.update({"data.name": "image_folder", "data.path": FLAGS.dataset})
+    for flag, kind in (("mean", float), ("std", float), ("image_size", int)):
+        values = getattr(FLAGS, flag)
+        if values:
+            out[f"data.{flag}"] = _numbers(flag, values, kind)
+    return out
+
+
 def main(argv: list[str]) -> int:
     absl_logging.get_absl_handler().addFilter(_OnlyOurInfo())
     sys.stdout.reconfigure(line_buffering=True)  # Keras' per-epoch lines reach logs promptly
@@ -75,6 +110,7 @@ def main(argv: list[str]) -> int:
         from tfcompress.recipe import apply_overrides
 
         recipe = registry.experiment(FLAGS.experiment).for_profile(FLAGS.profile)
+        recipe = apply_overrides(recipe, flag_overrides())
         recipe = apply_overrides(recipe, FLAGS.override)
         log.info("running %s (%s profile)", recipe.name, FLAGS.profile)
 

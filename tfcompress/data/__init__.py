@@ -3,13 +3,26 @@
 from tfcompress.data.dataset import Dataset, load
 from tfcompress.registry import Registry
 
-#: Loaders take ``(data_dir, offline)`` and return ``RawData``; see ``dataset.py``.
+#: Loaders take ``(spec, data_dir, offline)`` and return ``RawData``; see ``dataset.py``.
 DATASETS: Registry = Registry(
     "dataset",
     {
         "digits": "tfcompress.data.digits:load",
         "mnist": "tfcompress.data.mnist:load",
+        "cifar10": "tfcompress.data.cifar10:load",
+        "image_folder": "tfcompress.data.image_folder:load",
     },
 )
 
-__all__ = ["DATASETS", "Dataset", "load"]
+#: Training-time augmentation names -> ``f(image) -> image`` mapped over tf.data examples;
+#: see ``augment.py``.
+AUGMENTATIONS: Registry = Registry(
+    "augmentation",
+    {
+        "none": "tfcompress.data.augment:identity",
+        "flip": "tfcompress.data.augment:flip",
+        "crop_flip": "tfcompress.data.augment:crop_flip",
+    },
+)
+
+__all__ = ["AUGMENTATIONS", "DATASETS", "Dataset", "load"]

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tfcompress.errors import InputError
+
 if TYPE_CHECKING:
     from tfcompress.recipe import DataSpec
 
 DATA_DIR_ENV = "TFCOMPRESS_DATA_DIR"
 OFFLINE_ENV = "TFCOMPRESS_OFFLINE"
+CACHE_DIR_ENV = "TFCOMPRESS_CACHE_DIR"
 
 
 @dataclass(frozen=True)
 class RawData:
     """What a loader returns: the dataset's own train and test sets, preprocessed.
 
-    ``x`` arrays are float32 in the layout the models take (N, H, W, C); labels are int64.
+    ``x`` arrays are in the layout the models take (N, H, W, C): uint8 pixels (scaled to
+    0..1 by ``load``) or float32 already in 0..1; labels are int64.
     """
 
     x_train: np.ndarray
@@ -30,6 +35,7 @@ class RawData:
     source: str  # where the data came from (a path, "scikit-learn", "keras download")
     preprocessing: str  # how pixels were scaled, for the report
     class_names: tuple[str, ...] = ()
+    skipped_files: int = 0  # unreadable images left out (image folders)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class Dataset:
     source: str
     preprocessing: str
     class_names: tuple[str, ...] = field(default=())
+    augment: str = "none"
+    skipped_files: int = 0
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -62,12 +70,21 @@ class Dataset:
             "train": int(len(self.y_train)),
             "val": int(len(self.y_val)),
             "test": int(len(self.y_test)),
+            "augment": self.augment,
+            "skipped_files": self.skipped_files,
         }
 
 
 def default_data_dir() -> Path | None:
     value = os.environ.get(DATA_DIR_ENV)
     return Path(value) if value else None
+
+
+def cache_dir() -> Path:
+    """Where decoded arrays and unpacked archives are kept: ``$TFCOMPRESS_CACHE_DIR``, else
+    ``~/.cache/tfcompress`` (never the repository)."""
+    value = os.environ.get(CACHE_DIR_ENV)
+    return Path(value) if value else Path.home() / ".cache" / "tfcompress"
 
 
 def offline_default() -> bool:
@@ -90,7 +107,7 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
 
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     offline = offline_default() if offline is None else offline
-    raw: RawData = DATASETS.get(spec.name)(data_dir, offline)
+    raw: RawData = DATASETS.get(spec.name)(spec, data_dir, offline)
     rng = np.random.default_rng(spec.split_seed)
     train_idx, val_idx = stratified_split(raw.y_train, spec.val_fraction, rng)
     if spec.train_limit is not None and spec.train_limit < len(train_idx):
@@ -100,15 +117,39 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
     test_idx = np.arange(len(raw.y_test))
     if spec.test_limit is not None and spec.test_limit < len(test_idx):
         test_idx = np.sort(rng.choice(test_idx, spec.test_limit, replace=False))
-    num_classes = int(max(raw.y_train.max(), raw.y_test.max())) + 1
+    num_classes = max(int(max(raw.y_train.max(), raw.y_test.max())) + 1, len(raw.class_names))
+    channels = raw.x_train.shape[-1]
+    for name in ("mean", "std"):
+        value = getattr(spec, name)
+        if value is not None and len(value) != channels:
+            raise InputError(f"data.{name} must have one value per channel ({channels}); "
+                             f"received {list(value)}")
+
+    def prep(x: np.ndarray) -> np.ndarray:
+        return normalize(x, spec.mean, spec.std)
+
+    preprocessing = raw.preprocessing
+    if spec.mean is not None or spec.std is not None:
+        preprocessing += f", then (x - {list(spec.mean or [0.0])}) / {list(spec.std or [1.0])}"
     return Dataset(
         name=spec.name,
-        x_train=raw.x_train[train_idx], y_train=raw.y_train[train_idx],
-        x_val=raw.x_train[val_idx], y_val=raw.y_train[val_idx],
-        x_test=raw.x_test[test_idx], y_test=raw.y_test[test_idx],
-        num_classes=num_classes, source=raw.source, preprocessing=raw.preprocessing,
-        class_names=raw.class_names,
+        x_train=prep(raw.x_train[train_idx]), y_train=raw.y_train[train_idx],
+        x_val=prep(raw.x_train[val_idx]), y_val=raw.y_train[val_idx],
+        x_test=prep(raw.x_test[test_idx]), y_test=raw.y_test[test_idx],
+        num_classes=num_classes, source=raw.source, preprocessing=preprocessing,
+        class_names=raw.class_names, augment=spec.augment, skipped_files=raw.skipped_files,
     )
+
+
+def normalize(x: np.ndarray, mean: Sequence[float] | None,
+              std: Sequence[float] | None) -> np.ndarray:
+    """uint8 pixels -> 0..1 floats, then per-channel ``(x - mean) / std`` where given."""
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    if mean is not None:
+        x -= np.asarray(mean, np.float32)
+    if std is not None:
+        x /= np.asarray(std, np.float32)
+    return x
 
 
 def stratified_split(labels: np.ndarray, fraction: float,

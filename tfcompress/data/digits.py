@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tfcompress.data.dataset import RawData, stratified_split
 
+if TYPE_CHECKING:
+    from tfcompress.recipe import DataSpec
+
 TEST_FRACTION = 0.2
 SPLIT_SEED = 1234  # fixed: the digits set has no official test split, so we make one
 
 
-def load(data_dir: Path | None, offline: bool) -> RawData:
+def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
     """Loads the digits from scikit-learn; ``data_dir`` and ``offline`` are not needed."""
-    del data_dir, offline
+    del spec, data_dir, offline
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

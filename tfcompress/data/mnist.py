@@ -6,11 +6,15 @@ import gzip
 import struct
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tfcompress.data.dataset import DATA_DIR_ENV, RawData
 from tfcompress.errors import InputError
+
+if TYPE_CHECKING:
+    from tfcompress.recipe import DataSpec
 
 NPZ_NAME = "mnist.npz"
 IDX_FILES = {
@@ -22,12 +26,13 @@ IDX_FILES = {
 PREPROCESSING = "x / 255 (uint8 -> 0..1), shape 28x28x1"
 
 
-def load(data_dir: Path | None, offline: bool) -> RawData:
+def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
     """Looks in ``data_dir`` and ``data_dir/mnist`` for ``mnist.npz`` or the IDX files.
 
     Raises:
       InputError: a local file is corrupt, or nothing was found and downloading is off/failed.
     """
+    del spec
     searched = []
     for folder in _candidate_dirs(data_dir):
         npz = folder / NPZ_NAME

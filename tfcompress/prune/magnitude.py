@@ -39,6 +39,37 @@ def strip(model: keras.Model) -> keras.Model:
     return tfmot.sparsity.keras.strip_pruning(model)
 
 
+def unsupported_layers(model: keras.Model) -> list[dict[str, str]]:
+    """Layers tfmot's ``prune_low_magnitude`` would refuse, found before any training.
+
+    Returns:
+      One entry per offending layer: name, type and why.
+    """
+    from tensorflow_model_optimization.python.core.sparsity.keras import (  # tfmot's own test
+        prunable_layer, prune_registry)
+
+    found = []
+
+    def walk(m: keras.Model) -> None:
+        for layer in m.layers:
+            if isinstance(layer, keras.layers.InputLayer):
+                continue  # not wrapped: clone_model recreates inputs
+            if isinstance(layer, keras.Model):
+                if not (layer._is_graph_network or isinstance(layer, keras.Sequential)):
+                    found.append({"name": layer.name, "type": type(layer).__name__,
+                                  "why": "subclassed model (only functional/Sequential)"})
+                else:
+                    walk(layer)
+            elif not (isinstance(layer, prunable_layer.PrunableLayer)
+                      or hasattr(layer, "get_prunable_weights")
+                      or prune_registry.PruneRegistry.supports(layer)):
+                found.append({"name": layer.name, "type": type(layer).__name__,
+                              "why": "not in tfmot's prune registry and not a PrunableLayer"})
+
+    walk(model)
+    return found
+
+
 def layer_sparsity(model: keras.Model) -> dict[str, dict[str, Any]]:
     """Per prunable layer: kernel size, zeros and sparsity (of a stripped model)."""
     out = {}

@@ -9,6 +9,10 @@ def _kib(n: float) -> str:
     return f"{n / 1024:,.1f} KiB"
 
 
+def _millions(n: float | None) -> str:
+    return "-" if n is None else f"{n / 1e6:,.2f} M"
+
+
 def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dict[str, Any],
            plots: list[str]) -> str:
     threads = sorted({int(k.split("_")[-1][:-1]) for r in rows for k in r if k.startswith("p50_ms_")})
@@ -21,7 +25,10 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         info["description"],
         "",
         f"Data: {d['name']} from {d['source']}; {d['train']} train / {d['val']} validation / "
-        f"{d['test']} test examples; preprocessing: {d['preprocessing']}.",
+        f"{d['test']} test examples; preprocessing: {d['preprocessing']}; training "
+        f"augmentation: {d.get('augment', 'none')}."
+        + (f" {d['skipped_files']} unreadable image file(s) were skipped."
+           if d.get("skipped_files") else ""),
         "",
         f"Measured on {m['cpu']} ({m['cores']} cores), LiteRT interpreter on the CPU; "
         f"batch-1 latency over at least {info['recipe']['benchmark']['min_runs']} timed runs "
@@ -34,7 +41,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         "",
     ]
     head = ["variant", "pruning", "export", "TFLite acc", "Δ pts", "Keras acc", "non-zeros",
-            ".tflite", "gzip", "× smaller"]
+            "MACs", "effective MACs", ".tflite", "gzip", "× smaller"]
     for t in threads:
         head += [f"p50 ms ({t}t)", f"p95 ms ({t}t)"]
     head += [f"speedup ({t0}t)", f"img/s ({threads[-1]}t, batch {rows[0]['throughput_batch']})",
@@ -45,6 +52,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
                  f"{100 * r['tflite_accuracy']:.2f}%", f"{r['accuracy_delta_pts']:+.2f}",
                  f"{100 * r['keras_accuracy']:.2f}%",
                  f"{r['nonzero_params']:,} / {r['params']:,}",
+                 _millions(r["macs"]), _millions(r["effective_macs"]),
                  _kib(r["tflite_bytes"]), _kib(r["tflite_gzip_bytes"]),
                  f"{r['gzip_x_smaller']:.2f}x"]
         for t in threads:
@@ -60,7 +68,8 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
     out += ["", "A row marked *sparse but not faster* (or *smaller but not faster*) has a smaller "
             "file than its reference (the unpruned model exported the same way) but no lower "
             "p50 latency: TFLite's dense kernels multiply the zeros too, so unstructured sparsity "
-            "pays off in download size, not in CPU time."
+            "pays off in download size, not in CPU time. *Effective MACs* count only products "
+            "with a non-zero weight: what sparse kernels could skip, and dense ones do not."
             + (f" Rows affected here: {', '.join(r['variant'] for r in slow)}." if slow else "")]
     out += ["", "## Plots", ""] + [f"![{p}](plots/{p})" for p in plots]
     out += ["", "## Operators", "",

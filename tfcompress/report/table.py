@@ -43,6 +43,8 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
             "params": src["params"],
             "nonzero_params": src["nonzero_params"],
             "sparsity": 1 - src["nonzero_params"] / src["params"],
+            "macs": src.get("macs"),
+            "effective_macs": src.get("effective_macs"),
             "tflite_bytes": lite["bytes"],
             "tflite_gzip_bytes": lite["gzip_bytes"],
             "gzip_x_smaller": base["tflite"]["gzip_bytes"] / lite["gzip_bytes"],

@@ -10,4 +10,13 @@ OPTIMIZERS: Registry = Registry(
     },
 )
 
-__all__ = ["OPTIMIZERS"]
+#: Learning-rate schedule names -> ``f(spec, steps_per_epoch) -> schedule or float``.
+LR_SCHEDULES: Registry = Registry(
+    "learning-rate schedule",
+    {
+        "constant": "tfcompress.train.optimizers:constant_lr",
+        "step": "tfcompress.train.optimizers:step_lr",
+    },
+)
+
+__all__ = ["LR_SCHEDULES", "OPTIMIZERS"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tfcompress._keras import keras
+from tfcompress.data.augment import training_data
 from tfcompress.train import OPTIMIZERS
 
 if TYPE_CHECKING:
@@ -28,8 +29,9 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     return math.ceil(num_examples / batch_size)
 
 
-def compile_model(model: keras.Model, spec: TrainSpec) -> keras.Model:
-    model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec), loss=LOSS,
+def compile_model(model: keras.Model, spec: TrainSpec, steps: int = 1) -> keras.Model:
+    """Compiles with the spec's optimizer; ``steps`` per epoch drive learning-rate schedules."""
+    model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps), loss=LOSS,
                   metrics=["accuracy"])
     return model
 
@@ -50,18 +52,23 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
     Returns:
       The Keras history (loss, accuracy, val_loss, val_accuracy per epoch).
     """
-    compile_model(model, spec)
+    steps = steps_per_epoch(len(data.y_train), spec.batch_size)
+    compile_model(model, spec, steps)
     all_callbacks = [
         keras.callbacks.BackupAndRestore(str(work_dir / "backup")),
         tensorboard or keras.callbacks.TensorBoard(str(work_dir / "logs"), profile_batch=0,
                                                    write_graph=False),
         *callbacks,
     ]
+    if data.augment == "none":
+        inputs = {"x": data.x_train, "y": data.y_train, "batch_size": spec.batch_size,
+                  "shuffle": True}
+    else:
+        inputs = {"x": training_data(data, spec.batch_size)}
     history = model.fit(
-        data.x_train, data.y_train,
-        validation_data=(data.x_val, data.y_val),
-        batch_size=spec.batch_size, epochs=spec.epochs, shuffle=True,
-        callbacks=all_callbacks,
+        **inputs,
+        validation_data=(data.x_val, data.y_val), validation_batch_size=256,
+        epochs=spec.epochs, callbacks=all_callbacks,
         verbose=1 if sys.stdout.isatty() else 2,
     )
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}

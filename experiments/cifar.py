@@ -1,0 +1,83 @@
+"""CIFAR-10 ResNets pruned and quantized, and the user's-own-model round trip.
+
+Quick profiles train on a 5,000-image subset for a few epochs (minutes on 2 CPU cores): they
+show the pipeline and the latency effects, not the published accuracy. The full profile is
+He et al.'s schedule: SGD momentum 0.9, lr 0.1 divided by 10 at 50% and 75% of 182 epochs,
+weight decay 1e-4, batch 128, pad-4 crop + flip (expected ResNet-20 ~91.3%, ResNet-56 ~93%).
+"""
+
+from __future__ import annotations
+
+from experiments.common import tiny
+from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
+                               Variant, derive)
+from tfcompress.registry import register_experiment
+
+#: Per-channel statistics of the CIFAR-10 training set (0..1 pixels).
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.247, 0.2435, 0.2616)
+
+
+def sparsity_variants(sparsities: tuple[float, ...], float_at: float) -> tuple[Variant, ...]:
+    """float32 and int8 of the dense model; each sparsity as int8; one (``float_at``) also as
+    float32, so the pruned float model's latency stands next to its effective MACs."""
+    out = [Variant("float32", ExportSpec("float32")), Variant("int8", ExportSpec("int8"))]
+    for s in sparsities:
+        spec = PruneSpec(target_sparsity=s, frequency=50)
+        if s == float_at:
+            out.append(Variant(f"pruned{round(s * 100)}_float32", ExportSpec("float32"), spec))
+        out.append(Variant(f"pruned{round(s * 100)}_int8", ExportSpec("int8"), spec))
+    return tuple(out)
+
+
+FULL_SCHEDULE = {
+    "data.train_limit": None, "data.test_limit": None,
+    "train.epochs": 182, "finetune.epochs": 40,
+    "variants.*.prune.frequency": 100,
+}
+
+RESNET56 = register_experiment(Recipe(
+    name="resnet56_prune_quant",
+    description="CIFAR-10 ResNet-56 (0.86 M params, 126 M MACs): gradual pruning to 50/70/90%, "
+                "int8 TFLite, latency next to effective MACs.",
+    data=DataSpec("cifar10", train_limit=5000, test_limit=2000, mean=CIFAR_MEAN, std=CIFAR_STD,
+                  augment="crop_flip"),
+    model=ModelSpec("resnet56"),
+    train=TrainSpec(epochs=8, batch_size=128, optimizer="sgd", learning_rate=0.1,
+                    lr_schedule="step", weight_decay=1e-4),
+    finetune=TrainSpec(epochs=2, batch_size=128, optimizer="sgd", learning_rate=0.01,
+                       weight_decay=1e-4),
+    variants=sparsity_variants((0.5, 0.7, 0.9), float_at=0.7),
+    profiles={
+        "tiny": {**tiny(256, 64, {"depth": 8, "widths": [4, 8, 16]}),
+                 "model.name": "resnet"},
+        "full": FULL_SCHEDULE,
+    },
+))
+
+RESNET20 = register_experiment(derive(
+    RESNET56, "resnet20_prune_quant",
+    "CIFAR-10 ResNet-20 (0.27 M params, 41 M MACs): gradual pruning to 50/70/90%, int8 TFLite.",
+    **{"model.name": "resnet20", "train.epochs": 10},
+))
+
+USER_MODEL = register_experiment(Recipe(
+    name="user_model_prune_quant",
+    description="Your Keras model (--model_path) on a dataset (--dataset, --mean/--std): "
+                "evaluated as is, pruned to 50% with a short fine-tune, int8 TFLite.",
+    data=DataSpec("cifar10", train_limit=10000),
+    model=ModelSpec("file"),
+    train=TrainSpec(epochs=0),
+    finetune=TrainSpec(epochs=2, batch_size=128, optimizer="sgd", learning_rate=0.01),
+    variants=(
+        Variant("float32", ExportSpec("float32")),
+        Variant("int8", ExportSpec("int8")),
+        Variant("pruned50_float32", ExportSpec("float32"), PruneSpec(0.5, frequency=50)),
+        Variant("pruned50_int8", ExportSpec("int8"), PruneSpec(0.5, frequency=50)),
+    ),
+    profiles={
+        "tiny": {**tiny(256, 64, {}), "train.epochs": 0},
+        "full": {"data.train_limit": None, "finetune.epochs": 10,
+                 "variants.*.prune.frequency": 100},
+    },
+))

@@ -1,0 +1,120 @@
+"""Keras models that users bring: ``.keras``, ``.h5`` or a SavedModel folder.
+
+Loading is in safe mode: Lambda layers (which carry arbitrary Python bytecode) are refused,
+for ``.h5`` files by reading the model's JSON config before Keras sees the file. Anything that
+is not a loadable Keras model is one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from tfcompress._keras import keras
+from tfcompress.errors import InputError
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+ACCEPTED = ".keras, .h5 or a SavedModel folder"
+
+
+def needs_path(input_shape: Any, num_classes: int, **options: Any) -> keras.Model:
+    """The builder behind model name ``file``: it only says what is missing."""
+    del input_shape, num_classes, options
+    raise InputError("this experiment compresses your own model: pass --model_path="
+                     "model.keras|model.h5|SavedModel folder (or --override model.path=...)")
+
+
+def load(path: str | Path) -> keras.Model:
+    """Loads a user's model (without its optimizer) after checking what the file is.
+
+    Raises:
+      InputError: missing path, not a Keras model, unsafe or unloadable content.
+    """
+    p = Path(path)
+    if check(p) == "h5":
+        _refuse_lambda(_h5_config(p), p)
+    try:
+        model = keras.models.load_model(str(p), compile=False, safe_mode=True)
+    except InputError:
+        raise
+    except Exception as e:  # Keras raises many types for bad files; the user needs one line
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise InputError(f"{p} could not be loaded as a Keras model ({type(e).__name__}: "
+                         f"{first[:200]})") from None
+    if not isinstance(model, keras.Model):
+        raise InputError(f"{p} is a SavedModel without a Keras model in it; expected {ACCEPTED}")
+    return model
+
+
+def check(path: str | Path) -> str:
+    """What kind of model file ``path`` is (``keras``, ``h5``, ``savedmodel``), cheaply.
+
+    Raises:
+      InputError: it does not exist or is not a Keras model file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"model.path {str(p)!r} does not exist; expected {ACCEPTED}")
+    if p.is_dir():
+        if not (p / "saved_model.pb").is_file():
+            raise InputError(f"{p} is a folder without saved_model.pb; expected {ACCEPTED}")
+        return "savedmodel"
+    with open(p, "rb") as f:
+        head = f.read(8)
+    if head == HDF5_MAGIC:
+        return "h5"
+    if zipfile.is_zipfile(p):
+        with zipfile.ZipFile(p) as z:
+            if "config.json" in z.namelist():
+                return "keras"
+    raise InputError(f"{p} is not a Keras model file (neither HDF5 nor a .keras archive); "
+                     f"expected {ACCEPTED}")
+
+
+def _h5_config(p: Path) -> dict[str, Any]:
+    import h5py
+
+    try:
+        with h5py.File(p, "r") as f:
+            raw = f.attrs.get("model_config")
+    except OSError as e:
+        raise InputError(f"{p} is not a readable HDF5 file: {e}") from None
+    if raw is None:
+        raise InputError(f"{p} holds weights only (no model_config); save the whole model "
+                         f"with model.save(...)")
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+def _refuse_lambda(config: dict[str, Any], p: Path) -> None:
+    found = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("class_name") == "Lambda":
+                found.append(node.get("config", {}).get("name", "?"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(config)
+    if found:
+        raise InputError(f"{p} has Lambda layer(s) {found}, which hold arbitrary Python code; "
+                         f"safe mode refuses to load them (rebuild them as regular layers)")
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a model file or folder: a cache key that follows the content, not the name."""
+    p = Path(path)
+    h = hashlib.sha256()
+    files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+    for q in files:
+        h.update(str(q.relative_to(p) if p.is_dir() else q.name).encode())
+        with open(q, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
