@@ -78,7 +78,7 @@ def test_input_shape_mismatch_exits_2_before_training(tmp_path):
     assert "[32, 32, 3]" in line and "[8, 8, 1]" in line
 
 
-def test_missing_model_path_and_image_folder_exit_2(tmp_path):
+def test_missing_model_bad_model_file_and_missing_folder_exit_2(tmp_path):
     proc = run_cli("--experiment=user_model_prune_quant", "--profile=tiny",
                    f"--output_dir={tmp_path}")
     assert proc.returncode == 2 and "--model_path" in error_line(proc)
@@ -91,6 +91,12 @@ def test_missing_model_path_and_image_folder_exit_2(tmp_path):
     proc = run_cli("--experiment=user_model_prune_quant", f"--model_path={path}",
                    "--mean=0.5,abc", f"--output_dir={tmp_path}")
     assert proc.returncode == 2 and "--mean" in error_line(proc)
+    text_file = tmp_path / "model.h5"
+    text_file.write_text("not a model")
+    proc = run_cli("--experiment=user_model_prune_quant", f"--model_path={text_file}",
+                   f"--output_dir={tmp_path}")
+    assert proc.returncode == 2 and "not a Keras model file" in error_line(proc)
+    assert not (tmp_path / "user_model_prune_quant").exists()
 
 
 CIFAR_MEAN = "0.4914,0.4822,0.4465"
