@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Tests and CI read the real datasets from here (never copied into the repo).
 export TFCOMPRESS_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install demo test mnist clean
+.PHONY: install demo test lint mnist clean
 
 install: $(STAMP)
 
@@ -21,6 +21,9 @@ demo: install
 
 test: install
 	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check tfcompress experiments tests
 
 mnist: install
 	$(PY) -m tfcompress.run --experiment=mnist_prune_quant --profile=quick

@@ -23,7 +23,8 @@ class LiteModel:
         self.content = model if isinstance(model, bytes) else open(model, "rb").read()
         self.interpreter = Interpreter(model_content=self.content, num_threads=num_threads)
         self.interpreter.allocate_tensors()
-        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        inputs = self.interpreter.get_input_details()
+        outputs = self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ValueError(f"expected one input and one output; the model has "
                              f"{len(inputs)} and {len(outputs)}")
@@ -85,8 +86,8 @@ def accuracy(model: LiteModel, x: np.ndarray, y: np.ndarray, desc: str | None = 
 
 def ops(content: bytes) -> list[dict[str, Any]]:
     """The model's operators as written in the file (no delegate), with tensor dtypes."""
-    interp = Interpreter(model_content=content,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    no_delegates = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES  # XNNPACK would fuse ops
+    interp = Interpreter(model_content=content, experimental_op_resolver_type=no_delegates)
     interp.allocate_tensors()
     tensors = {t["index"]: t for t in interp.get_tensor_details()}
     out = []

@@ -122,7 +122,8 @@ class Pipeline:
 
         model = self.initial_model(data)
         want, have = tuple(model.input_shape[1:]), data.input_shape
-        if len(want) != len(have) or any(w not in (None, h) for w, h in zip(want, have)):
+        fits = len(want) == len(have) and all(w in (None, h) for w, h in zip(want, have))
+        if not fits:
             raise InputError(f"model input shape {list(want)} does not match the data "
                              f"({data.name}: {list(have)}); pick the matching dataset or "
                              f"data.image_size")
@@ -278,7 +279,7 @@ class Pipeline:
 
         spec = self.recipe.benchmark
         jobs = [(name, t) for name in exports for t in spec.threads]
-        out: dict[str, dict[str, Any]] = {name: {"latency": {}, "throughput": {}} for name in exports}
+        out: dict[str, dict[str, Any]] = {n: {"latency": {}, "throughput": {}} for n in exports}
         t0 = time.perf_counter()
         for name, threads in progress(jobs, desc="benchmarking", unit="model"):
             content = (exports[name].path / "model.tflite").read_bytes()

@@ -82,7 +82,8 @@ def _read_binary(folder: Path) -> RawData:
 class _ArraysOnly(pickle.Unpickler):
     """Unpickles the CIFAR Python batches and refuses any other global (code execution)."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype")}
 
     def find_class(self, module: str, name: str) -> Any:

@@ -12,7 +12,8 @@ QUANTIZED_TYPES = {"int8", "uint8", "int16"}
 
 
 def classify(op: dict[str, Any]) -> str:
-    """``quantized`` (integer activations), ``hybrid`` (int8 weights, float compute) or ``float``."""
+    """``quantized`` (integer activations), ``hybrid`` (int8 weights, float compute), ``float``
+    or ``other`` (e.g. int32 shape arithmetic)."""
     outputs = set(op["outputs"])
     if outputs & QUANTIZED_TYPES and not outputs & FLOAT_TYPES:
         return "quantized"

@@ -15,7 +15,8 @@ def _millions(n: float | None) -> str:
 
 def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dict[str, Any],
            plots: list[str]) -> str:
-    threads = sorted({int(k.split("_")[-1][:-1]) for r in rows for k in r if k.startswith("p50_ms_")})
+    threads = sorted({int(k.split("_")[-1][:-1])
+                      for r in rows for k in r if k.startswith("p50_ms_")})
     t0 = threads[0]
     base = info["recipe"]["baseline"]
     m, d = info["machine"], info["data"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def bar_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
             ax.set_ylim(max(0.0, low - 5), 100.5)
         ax.tick_params(axis="x", rotation=30)
         fig.tight_layout()
-        atomic.write_with(out_dir / filename, lambda tmp: fig.savefig(tmp, dpi=110))
+        atomic.write_with(out_dir / filename, partial(fig.savefig, dpi=110))
         plt.close(fig)
         written.append(filename)
     return written

@@ -20,7 +20,8 @@ def constant_lr(spec: TrainSpec, steps_per_epoch: int) -> float:
     return spec.learning_rate
 
 
-def step_lr(spec: TrainSpec, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
+def step_lr(spec: TrainSpec,
+            steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
     """Divided by 10 at 50% and 75% of training (He et al. 2016's CIFAR schedule)."""
     total = spec.epochs * steps_per_epoch
     return keras.optimizers.schedules.PiecewiseConstantDecay(
