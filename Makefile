@@ -23,7 +23,7 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(PY) -m ruff check tfcompress experiments tests
+	$(PY) -m ruff check tfcompress experiments tests scripts
 
 mnist: install
 	$(PY) -m tfcompress.run --experiment=mnist_prune_quant --profile=quick

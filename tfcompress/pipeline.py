@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfcompress import atomic
 from tfcompress.data import Dataset, load
 from tfcompress.errors import InputError
 from tfcompress.recipe import ExportSpec, PruneSpec, Recipe, Variant, fingerprint
@@ -88,6 +89,7 @@ class Pipeline:
         recipe = self.recipe
         self._check_model_source()
         data = load(recipe.data, self.data_dir, self.offline)
+        self._input_card = data.input_card()
         log.info("data: %s", data.summary())
         self._preflight(data)
 
@@ -320,6 +322,9 @@ class Pipeline:
             dst = run_dir / "tflite" / f"{v['variant']}.tflite"
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(v["tflite_path"], dst)
+            atomic.write_json(dst.with_suffix(".json"),
+                              {**self._input_card, "variant": v["variant"],
+                               "tflite_accuracy": v["tflite"]["tflite_accuracy"]})
             v["tflite_file"] = str(dst.relative_to(run_dir))
         tb = run_dir / "tensorboard"
         tb.mkdir(exist_ok=True)

@@ -36,6 +36,7 @@ class RawData:
     preprocessing: str  # how pixels were scaled, for the report
     class_names: tuple[str, ...] = ()
     skipped_files: int = 0  # unreadable images left out (image folders)
+    pixel_max: float = 255.0  # raw pixel value that maps to 1.0 (digits: 16)
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,26 @@ class Dataset:
     class_names: tuple[str, ...] = field(default=())
     augment: str = "none"
     skipped_files: int = 0
+    pixel_max: float = 255.0
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
+
+    def input_card(self) -> dict[str, Any]:
+        """How to turn a raw image into this model's input: written beside each .tflite so
+        an app (or ``scripts/classify_tflite.py``) can preprocess exactly as training did."""
+        return {
+            "dataset": self.name,
+            "input_shape": list(self.input_shape),
+            "class_names": list(self.class_names),
+            "pixel_max": self.pixel_max,
+            "mean": None if self.mean is None else list(self.mean),
+            "std": None if self.std is None else list(self.std),
+            "preprocessing": self.preprocessing,
+        }
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -138,6 +155,7 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
         x_test=prep(raw.x_test[test_idx]), y_test=raw.y_test[test_idx],
         num_classes=num_classes, source=raw.source, preprocessing=preprocessing,
         class_names=raw.class_names, augment=spec.augment, skipped_files=raw.skipped_files,
+        pixel_max=raw.pixel_max, mean=spec.mean, std=spec.std,
     )
 
 

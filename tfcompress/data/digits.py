@@ -29,5 +29,5 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
         x_train=x[train_idx], y_train=y[train_idx], x_test=x[test_idx], y_test=y[test_idx],
         source="scikit-learn load_digits (bundled)",
         preprocessing="x / 16 (pixel range 0..16 -> 0..1), shape 8x8x1",
-        class_names=tuple(str(i) for i in range(10)),
+        class_names=tuple(str(i) for i in range(10)), pixel_max=16.0,
     )

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Classify images with an exported .tflite file: what to run before copying it to a phone.
+
+Dependency-light on purpose: numpy, Pillow and ai-edge-litert only (no TensorFlow, no
+tfcompress), so it can be copied next to the model and run anywhere. The preprocessing comes
+from the ``<model>.json`` that tfcompress writes beside each ``<model>.tflite`` and repeats the
+training pipeline's steps exactly (PIL decode, RGB or grayscale, bilinear resize, / pixel_max,
+then per-channel (x - mean) / std), so the accuracy printed here matches the report's.
+
+    python scripts/classify_tflite.py saved_models/EXP/PROFILE/tflite/int8.tflite IMAGE [IMAGE ...]
+    python scripts/classify_tflite.py MODEL.tflite FOLDER     # FOLDER/<class>/*.jpg: accuracy
+
+Exit status 2 with one line for a missing model, card or image.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+from PIL import Image
+
+EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
+
+
+def fail(message: str) -> None:
+    print(f"classify_tflite: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def load_image(path: Path, card: dict) -> np.ndarray:
+    """One image as the model's float input (before int8 quantization)."""
+    height, width, channels = card["input_shape"]
+    with Image.open(path) as im:
+        im = im.convert("RGB" if channels == 3 else "L")
+        if im.size != (width, height):
+            im = im.resize((width, height), Image.BILINEAR)
+        x = np.asarray(im, dtype=np.float32)
+    x = x.reshape(height, width, channels) / np.float32(card["pixel_max"])
+    if card.get("mean") is not None:
+        x -= np.asarray(card["mean"], np.float32)
+    if card.get("std") is not None:
+        x /= np.asarray(card["std"], np.float32)
+    return x
+
+
+class Classifier:
+    def __init__(self, model_path: Path):
+        self.interpreter = Interpreter(model_path=str(model_path))
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        dtype = self.input["dtype"]
+        if np.issubdtype(dtype, np.integer):  # int8/uint8 input: quantize with the file's scale
+            scale, zero = self.input["quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(x / scale + zero), info.min, info.max)
+        self.interpreter.set_tensor(self.input["index"], x[None].astype(dtype))
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.output["index"])[0]
+        if np.issubdtype(self.output["dtype"], np.integer):
+            scale, zero = self.output["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        return y
+
+
+def images_of(target: Path, classes: list[str]) -> list[tuple[Path, int | None]]:
+    """(image, label or None): a class-folder tree gives labels, single files do not."""
+    if target.is_file():
+        return [(target, None)]
+    out = []
+    for label, name in enumerate(classes):
+        folder = target / name
+        if folder.is_dir():
+            out += [(p, label) for p in sorted(folder.iterdir())
+                    if p.suffix.lower() in EXTENSIONS]
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3:
+        fail("usage: classify_tflite.py MODEL.tflite IMAGE_OR_CLASS_FOLDER [...]")
+    model_path = Path(argv[1])
+    card_path = model_path.with_suffix(".json")
+    if not model_path.is_file():
+        fail(f"model {model_path} not found")
+    if not card_path.is_file():
+        fail(f"{card_path} not found: it holds the preprocessing and class names, and is "
+             f"written beside every .tflite that tfcompress exports")
+    card = json.loads(card_path.read_text())
+    classes = card["class_names"]
+    classifier = Classifier(model_path)
+    correct = total = 0
+    for target in map(Path, argv[2:]):
+        if not target.exists():
+            fail(f"{target} not found")
+        for path, label in images_of(target, classes):
+            try:
+                probs = classifier.probabilities(load_image(path, card))
+            except OSError as e:
+                print(f"{path}: unreadable ({e})")
+                continue
+            top = int(np.argmax(probs))
+            verdict = "" if label is None else ("  ok" if top == label else
+                                                f"  WRONG (is {classes[label]})")
+            print(f"{path}: {classes[top]} {probs[top]:.3f}{verdict}")
+            if label is not None:
+                total += 1
+                correct += top == label
+    if total:
+        print(f"accuracy: {correct}/{total} = {correct / total:.4f} "
+              f"(the report's: {card.get('tflite_accuracy')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
