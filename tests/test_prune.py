@@ -48,3 +48,29 @@ def test_fine_tuning_reaches_the_target_sparsity_in_every_layer(tmp_path, kind):
         assert abs(s["sparsity"] - 0.75) <= 1.0 / s["params"] + 1e-9, name
     assert not any(isinstance(l, type(pruned.layers[1])) for l in stripped.layers[1:])
     assert list((tmp_path / "logs").rglob("events.out.tfevents*")), "no pruning summaries"
+
+
+def test_an_interrupted_pruning_fine_tune_resumes_and_still_reaches_the_target(tmp_path):
+    from test_train import StopAfterEpoch
+
+    data = load(DataSpec("digits", train_limit=200, test_limit=50))
+    ft = TrainSpec(epochs=3, batch_size=32)
+    total = ft.epochs * loop.steps_per_epoch(len(data.x_train), ft.batch_size)
+    spec = PruneSpec(0.75, frequency=2)
+
+    def pruned_model():
+        keras.utils.set_random_seed(0)
+        base = MODELS.get("digits_cnn")(data.input_shape, 10, filters=[4, 8], dense_units=16)
+        return magnitude.apply(base, spec, total)
+
+    with pytest.raises(KeyboardInterrupt):
+        loop.fit(pruned_model(), data, ft, work_dir=tmp_path,
+                 callbacks=[*magnitude.callbacks(), StopAfterEpoch(0)])
+    resumed = pruned_model()
+    history = loop.fit(resumed, data, ft, work_dir=tmp_path, callbacks=magnitude.callbacks())
+    assert len(history["loss"]) == 2  # epochs 2 and 3 only
+    steps = [int(keras.backend.get_value(l.pruning_step)) for l in resumed.layers
+             if hasattr(l, "pruning_step")]
+    assert steps and all(s == total for s in steps)
+    for name, s in magnitude.layer_sparsity(magnitude.strip(resumed)).items():
+        assert abs(s["sparsity"] - 0.75) <= 1.0 / s["params"] + 1e-9, name

@@ -74,6 +74,7 @@ class Pipeline:
         self.overrides = list(overrides)
         self.store = Store(self.output_dir / "cache")
         self.steps: list[StepRecord] = []
+        self._input_card: dict[str, Any] = {}  # set from the data, written beside each .tflite
 
     @property
     def run_dir(self) -> Path:
