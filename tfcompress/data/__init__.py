@@ -10,6 +10,7 @@ DATASETS: Registry = Registry(
         "digits": "tfcompress.data.digits:load",
         "mnist": "tfcompress.data.mnist:load",
         "cifar10": "tfcompress.data.cifar10:load",
+        "cats_vs_dogs": "tfcompress.data.cats_vs_dogs:load",
         "image_folder": "tfcompress.data.image_folder:load",
     },
 )

@@ -57,6 +57,7 @@ def resolve(path: str, data_dir: Path | None) -> Path:
 
 def read(root: Path, image_size: tuple[int, int] | None, name: str) -> RawData:
     """Decodes (or reuses the cached decode of) an image folder or archive."""
+    given = root
     if root.is_file():
         root = unpack(root)
     root = _single_subfolder(root)
@@ -79,7 +80,7 @@ def read(root: Path, image_size: tuple[int, int] | None, name: str) -> RawData:
         log.warning("%s: skipped %d unreadable image file(s)", root, skipped)
     h, w = x_tr.shape[1:3]
     return RawData(x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te,
-                   source=f"{root} (image folder)",
+                   source=f"{given} (image folder)",
                    preprocessing=f"RGB {h}x{w}, x / 255", class_names=classes,
                    skipped_files=skipped)
 

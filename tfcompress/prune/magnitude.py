@@ -13,14 +13,35 @@ from tfcompress.prune import schedule
 if TYPE_CHECKING:
     from tfcompress.recipe import PruneSpec
 
-#: Layer types whose kernels are pruned and counted in ``layer_sparsity``.
+#: Layer types whose kernels are pruned and counted in ``layer_sparsity``. tfmot leaves
+#: DepthwiseConv2D kernels dense (its registry lists no prunable weight for them).
 PRUNABLE_TYPES = (keras.layers.Conv2D, keras.layers.Dense)
 
 
+def _prunable(layer: keras.layers.Layer) -> bool:
+    from tensorflow_model_optimization.python.core.sparsity.keras import prunable_layer
+
+    return isinstance(layer, (*PRUNABLE_TYPES, prunable_layer.PrunableLayer))
+
+
 def apply(model: keras.Model, spec: PruneSpec, total_steps: int) -> keras.Model:
-    """Wraps every prunable layer of ``model`` with tfmot's pruning wrapper."""
-    return tfmot.sparsity.keras.prune_low_magnitude(
-        model, pruning_schedule=schedule.build(spec, total_steps))
+    """Wraps every prunable layer of ``model`` (nested models too) with tfmot's wrapper.
+
+    Only layers with prunable weights are wrapped (tfmot's whole-model call would also wrap,
+    and refuse, weightless layers it does not know, such as ``Rescaling``); the rest are reused
+    as they are, as tfmot does for layers a pruning policy excludes.
+    """
+    pruning_schedule = schedule.build(spec, total_steps)
+
+    def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, keras.Model):
+            return keras.models.clone_model(layer, clone_function=wrap)
+        if _prunable(layer):
+            return tfmot.sparsity.keras.prune_low_magnitude(
+                layer, pruning_schedule=pruning_schedule)
+        return layer
+
+    return keras.models.clone_model(model, clone_function=wrap)
 
 
 def callbacks() -> list[keras.callbacks.Callback]:
@@ -60,21 +81,23 @@ def unsupported_layers(model: keras.Model) -> list[dict[str, str]]:
                                   "why": "subclassed model (only functional/Sequential)"})
                 else:
                     walk(layer)
-            elif not (isinstance(layer, prunable_layer.PrunableLayer)
-                      or hasattr(layer, "get_prunable_weights")
-                      or prune_registry.PruneRegistry.supports(layer)):
+            elif layer.weights and not (isinstance(layer, prunable_layer.PrunableLayer)
+                                        or prune_registry.PruneRegistry.supports(layer)):
                 found.append({"name": layer.name, "type": type(layer).__name__,
-                              "why": "not in tfmot's prune registry and not a PrunableLayer"})
+                              "why": "has weights tfmot cannot prune (not in its prune "
+                                     "registry, not a PrunableLayer)"})
 
     walk(model)
     return found
 
 
 def layer_sparsity(model: keras.Model) -> dict[str, dict[str, Any]]:
-    """Per prunable layer: kernel size, zeros and sparsity (of a stripped model)."""
+    """Per prunable layer (nested models too): kernel size, zeros and sparsity."""
     out = {}
     for layer in model.layers:
-        if isinstance(layer, PRUNABLE_TYPES):
+        if isinstance(layer, keras.Model):
+            out.update(layer_sparsity(layer))
+        elif isinstance(layer, PRUNABLE_TYPES):
             kernel = layer.get_weights()[0]
             zeros = int(np.sum(kernel == 0))
             out[layer.name] = {"params": int(kernel.size), "zeros": zeros,

@@ -1,0 +1,90 @@
+"""Transfer-learning backbones and the Cats vs Dogs data."""
+
+import numpy as np
+import pytest
+
+from tfcompress._keras import keras
+from tfcompress.data import load
+from tfcompress.errors import InputError
+from tfcompress.models import MODELS, transfer
+from tfcompress.prune import magnitude
+from tfcompress.recipe import DataSpec
+
+
+def test_mobilenet_head_takes_0_1_pixels_and_is_prunable():
+    model = MODELS.get("transfer")((32, 32, 3), 2, backbone="mobilenet", alpha=0.25,
+                                   weights=None)
+    assert model.get_layer("backbone").input_shape == (None, 32, 32, 3)
+    assert model.output_shape == (None, 2)
+    assert magnitude.unsupported_layers(model) == []
+    x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_vgg_preprocessing_inside_the_model_equals_keras_caffe_mode():
+    keras.utils.set_random_seed(0)
+    ref = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    model = MODELS.get("transfer")((32, 32, 3), 2, backbone="vgg16", weights=None)
+    backbone = model.get_layer("backbone")
+    backbone.set_weights(ref.get_weights())
+    transfer.fold_bgr(backbone)
+    x = np.random.default_rng(1).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
+    features = keras.Model(model.input, backbone(model.get_layer("imagenet_mean").output))
+    expected = ref.predict(keras.applications.vgg16.preprocess_input(x * 255.0), verbose=0)
+    np.testing.assert_allclose(features.predict(x, verbose=0), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_missing_imagenet_weights_name_the_file_and_where_keras_looks(tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "keras_cache_dir", lambda: tmp_path)
+    with pytest.raises(InputError) as e:
+        MODELS.get("transfer")((224, 224, 3), 2, backbone="vgg16", weights="imagenet")
+    msg = str(e.value)
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in msg and str(tmp_path) in msg
+    with pytest.raises(InputError, match="mobilenet_7_5_224_tf_no_top.h5"):
+        MODELS.get("transfer")((224, 224, 3), 2, backbone="mobilenet", alpha=0.75,
+                               weights=str(tmp_path / "nope.h5"))
+    with pytest.raises(InputError, match="backbone 'resnet50'"):
+        MODELS.get("transfer")((32, 32, 3), 2, backbone="resnet50", weights=None)
+
+
+@pytest.mark.real_data
+def test_local_mobilenet_weights_load(data_dir):
+    path = data_dir / "mobilenet_7_5_224_tf_no_top.h5"
+    model = MODELS.get("transfer")((224, 224, 3), 2, backbone="mobilenet", alpha=0.75,
+                                   weights=str(path))
+    ref = keras.applications.MobileNet(alpha=0.75, include_top=False, weights=str(path),
+                                       input_shape=(224, 224, 3))
+    for a, b in zip(model.get_layer("backbone").get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.real_data
+def test_cats_vs_dogs_from_the_shared_archive(data_dir):
+    d = load(DataSpec("cats_vs_dogs", image_size=(32, 32)), data_dir, offline=True)
+    assert d.class_names == ("cats", "dogs") and d.input_shape == (32, 32, 3)
+    assert len(d.y_train) + len(d.y_val) == 2000 and len(d.y_test) == 1000
+    assert np.bincount(d.y_test).tolist() == [500, 500]
+
+
+def test_missing_cats_vs_dogs_says_where_to_put_it(tmp_path):
+    with pytest.raises(InputError, match="cats_and_dogs_filtered.tar"):
+        load(DataSpec("cats_vs_dogs"), tmp_path, offline=True)
+
+
+def test_a_nested_backbone_is_pruned_to_the_target():
+    from tfcompress.recipe import PruneSpec, TrainSpec
+    from tfcompress.train import loop
+
+    keras.utils.set_random_seed(0)
+    model = MODELS.get("transfer")((32, 32, 3), 2, backbone="mobilenet", alpha=0.25,
+                                   weights=None)
+    pruned = magnitude.apply(model, PruneSpec(0.5, frequency=1), total_steps=4)
+    loop.compile_model(pruned, TrainSpec(epochs=1))
+    x = np.random.default_rng(0).uniform(0, 1, (16, 32, 32, 3)).astype("float32")
+    pruned.fit(x, np.arange(16) % 2, batch_size=4, epochs=1, verbose=0,
+               callbacks=magnitude.callbacks())
+    per_layer = magnitude.layer_sparsity(magnitude.strip(pruned))
+    assert "conv1" in per_layer and "logits" in per_layer  # backbone and head layers
+    assert not any("dw" in name for name in per_layer)  # tfmot keeps depthwise kernels dense
+    for name, s in per_layer.items():
+        assert abs(s["sparsity"] - 0.5) <= 1.0 / s["params"] + 1e-9, name
