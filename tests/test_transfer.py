@@ -88,3 +88,15 @@ def test_a_nested_backbone_is_pruned_to_the_target():
     assert not any("dw" in name for name in per_layer)  # tfmot keeps depthwise kernels dense
     for name, s in per_layer.items():
         assert abs(s["sparsity"] - 0.5) <= 1.0 / s["params"] + 1e-9, name
+
+
+def test_backbone_batch_norm_stays_in_inference_mode_when_training():
+    keras.utils.set_random_seed(0)
+    model = MODELS.get("transfer")((32, 32, 3), 2, backbone="mobilenet", alpha=0.25,
+                                   weights=None)
+    bn = model.get_layer("backbone").get_layer("conv1_bn")
+    before = bn.moving_mean.numpy().copy()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(0, 1, (8, 32, 32, 3)).astype("float32")
+    model.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), before)

@@ -99,6 +99,13 @@ def build(input_shape: Sequence[int], num_classes: int, *, backbone: str = "mobi
         x = L.Rescaling(255.0, name="to_0_255")(inputs)
         x = L.Normalization(mean=IMAGENET_MEAN_RGB, variance=(1.0, 1.0, 1.0),
                             name="imagenet_mean")(x)
+    # The backbone's batch norm stays in inference mode when its layers are unfrozen for
+    # fine-tuning (small CPU batches would wreck the ImageNet statistics). Freezing the BN
+    # layers does that; calling base(x, training=False) would too, but would also stop
+    # tfmot's pruning wrappers inside the backbone from ever updating their masks.
+    for layer in base.layers:
+        if isinstance(layer, L.BatchNormalization):
+            layer.trainable = False
     x = base(x)
     x = L.GlobalAveragePooling2D(name="gap")(x)
     if dropout:
