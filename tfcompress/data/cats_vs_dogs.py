@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tfcompress.data import image_folder
-from tfcompress.data.dataset import DATA_DIR_ENV, RawData, stratified_split
+from tfcompress.data.dataset import RawData, download_or_fail, stratified_split
 from tfcompress.errors import InputError
 
 if TYPE_CHECKING:
@@ -39,17 +39,8 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
                     raise InputError(f"{path}: class folders {list(raw.class_names)}; expected "
                                      f"{list(CLASSES)}")
                 return raw
-    if not offline:
-        try:
-            return _read_tfds(size)
-        except Exception as e:  # no network: fall through to the clear message
-            reason = f"; the tfds download failed ({type(e).__name__})"
-    else:
-        reason = "; downloading is off (offline)"
-    raise InputError(
-        f"Cats vs Dogs not found: put {FOLDER}/ or {ARCHIVE} in the directory given by "
-        f"--data_dir or ${DATA_DIR_ENV} (searched: {', '.join(searched) or 'no directory given'})"
-        f"{reason}")
+    return download_or_fail("Cats vs Dogs", f"{FOLDER}/ or {ARCHIVE}", searched, offline,
+                            lambda: _read_tfds(size))
 
 
 def _read_tfds(size: tuple[int, int]) -> RawData:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tfcompress.data import image_folder
-from tfcompress.data.dataset import DATA_DIR_ENV, RawData
+from tfcompress.data.dataset import RawData, download_or_fail
 from tfcompress.errors import InputError
 
 if TYPE_CHECKING:
@@ -40,17 +40,8 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
             searched.append(str(path))
             if path.exists():
                 return reader(path)
-    if not offline:
-        try:
-            return _read_tfds()
-        except Exception as e:  # no network: fall through to the clear message
-            reason = f"; the tfds download failed ({type(e).__name__})"
-    else:
-        reason = "; downloading is off (offline)"
-    raise InputError(
-        f"CIFAR-10 not found: put {BIN_DIR}/, {PY_DIR}/, {JPG_DIR}/ or {JPG_ARCHIVE} in the "
-        f"directory given by --data_dir or ${DATA_DIR_ENV} (searched: "
-        f"{', '.join(searched) or 'no directory given'}){reason}")
+    expected = f"{BIN_DIR}/, {PY_DIR}/, {JPG_DIR}/ or {JPG_ARCHIVE}"
+    return download_or_fail("CIFAR-10", expected, searched, offline, _read_tfds)
 
 
 def _raw(x_train, y_train, x_test, y_test, source: str, skipped: int = 0) -> RawData:

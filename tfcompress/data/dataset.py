@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,29 @@ def cache_dir() -> Path:
     ``~/.cache/tfcompress`` (never the repository)."""
     value = os.environ.get(CACHE_DIR_ENV)
     return Path(value) if value else Path.home() / ".cache" / "tfcompress"
+
+
+def download_or_fail(dataset: str, expected: str, searched: Sequence[str], offline: bool,
+                     download: Callable[[], RawData], via: str = "tfds") -> RawData:
+    """The last resort of every loader: download when online, else one line that says what
+    to put where (and why no download happened).
+
+    Args:
+      dataset: the name in the message ("MNIST").
+      expected: what the user should put in the data dir.
+      searched: the paths that were looked at.
+      via: what downloads (for the message).
+    """
+    if not offline:
+        try:
+            return download()
+        except Exception as e:  # no network, proxy, etc.: fall through to the clear message
+            reason = f"the {via} download failed ({type(e).__name__})"
+    else:
+        reason = "downloading is off (offline)"
+    raise InputError(
+        f"{dataset} not found: put {expected} in the directory given by --data_dir or "
+        f"${DATA_DIR_ENV} (searched: {', '.join(searched) or 'no directory given'}); {reason}")
 
 
 def offline_default() -> bool:

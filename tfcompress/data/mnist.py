@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tfcompress.data.dataset import DATA_DIR_ENV, RawData
+from tfcompress.data.dataset import RawData, download_or_fail
 from tfcompress.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,22 +43,16 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
         if all(idx.values()):
             arrays = [_read_idx(idx[k]) for k in ("x_train", "y_train", "x_test", "y_test")]
             return _from_arrays(*arrays, source=f"{folder} (IDX files)")
-    if not offline:
-        try:
-            from tfcompress._keras import keras
+    expected = (f"{NPZ_NAME} (Keras layout) or the four IDX files "
+                f"({', '.join(s + '.gz' for s in IDX_FILES.values())})")
+    return download_or_fail("MNIST", expected, searched, offline, _download, via="Keras")
 
-            (x_tr, y_tr), (x_te, y_te) = keras.datasets.mnist.load_data()
-            return _from_arrays(x_tr, y_tr, x_te, y_te, source="keras.datasets.mnist download")
-        except Exception as e:  # no network, proxy, etc.: fall through to the clear message
-            reason = f"; the Keras download failed ({type(e).__name__})"
-    else:
-        reason = "; downloading is off (offline)"
-    raise InputError(
-        f"MNIST not found: put {NPZ_NAME} (Keras layout) or the four IDX files "
-        f"({', '.join(s + '.gz' for s in IDX_FILES.values())}) in the directory given by "
-        f"--data_dir or ${DATA_DIR_ENV} (searched: {', '.join(searched) or 'no directory given'})"
-        f"{reason}"
-    )
+
+def _download() -> RawData:
+    from tfcompress._keras import keras
+
+    (x_tr, y_tr), (x_te, y_te) = keras.datasets.mnist.load_data()
+    return _from_arrays(x_tr, y_tr, x_te, y_te, source="keras.datasets.mnist download")
 
 
 def _candidate_dirs(data_dir: Path | None) -> list[Path]:
