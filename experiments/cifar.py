@@ -9,7 +9,7 @@ ResNet-56 93.03%; a few points lower on the JPEG copy of CIFAR-10 in ../shared/d
 
 from __future__ import annotations
 
-from experiments.common import tiny
+from experiments.common import sparsity_variants, tiny
 from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
                                Variant, derive)
 from tfcompress.registry import register_experiment
@@ -17,18 +17,6 @@ from tfcompress.registry import register_experiment
 #: Per-channel statistics of the CIFAR-10 training set (0..1 pixels).
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.247, 0.2435, 0.2616)
-
-
-def sparsity_variants(sparsities: tuple[float, ...], float_at: float) -> tuple[Variant, ...]:
-    """float32 and int8 of the dense model; each sparsity as int8; one (``float_at``) also as
-    float32, so the pruned float model's latency stands next to its effective MACs."""
-    out = [Variant("float32", ExportSpec("float32")), Variant("int8", ExportSpec("int8"))]
-    for s in sparsities:
-        spec = PruneSpec(target_sparsity=s, frequency=50)
-        if s == float_at:
-            out.append(Variant(f"pruned{round(s * 100)}_float32", ExportSpec("float32"), spec))
-        out.append(Variant(f"pruned{round(s * 100)}_int8", ExportSpec("int8"), spec))
-    return tuple(out)
 
 
 FULL_SCHEDULE = {

@@ -40,3 +40,16 @@ def tiny(train_limit: int, test_limit: int, model_options: Mapping[str, Any]) ->
         "benchmark.min_seconds": 0.0,
         "benchmark.throughput_batch": 4,
     }
+
+
+def sparsity_variants(sparsities: tuple[float, ...], float_at: float | None,
+                      frequency: int = 50) -> tuple[Variant, ...]:
+    """float32 and int8 of the dense model; each sparsity as int8; one (``float_at``) also as
+    float32, so the pruned float model's latency stands next to its effective MACs."""
+    out = [Variant("float32", ExportSpec("float32")), Variant("int8", ExportSpec("int8"))]
+    for s in sparsities:
+        spec = PruneSpec(target_sparsity=s, frequency=frequency)
+        if s == float_at:
+            out.append(Variant(f"pruned{round(s * 100)}_float32", ExportSpec("float32"), spec))
+        out.append(Variant(f"pruned{round(s * 100)}_int8", ExportSpec("int8"), spec))
+    return tuple(out)

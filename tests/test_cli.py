@@ -62,3 +62,39 @@ def test_tiny_run_from_the_command_line(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "pruned80_int8" in proc.stdout and "Report:" in proc.stdout
     assert (tmp_path / "digits_prune_quant" / "tiny" / "tflite" / "pruned80_int8.tflite").is_file()
+
+
+def test_vgg16_quick_without_weights_stops_with_one_line_naming_the_file(tmp_path, data_dir):
+    proc = run_cli("--experiment=vgg16_prune_quant", f"--data_dir={data_dir}",
+                   f"--output_dir={tmp_path / 'out'}", env={"HOME": str(tmp_path)},
+                   timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    line = error_line(proc)
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in line
+    assert str(tmp_path / ".keras" / "models") in line and "--weights" in line
+    assert not (tmp_path / "out").exists()
+    proc = run_cli("--experiment=vgg16_prune_quant", f"--weights={tmp_path / 'vgg.h5'}",
+                   f"--data_dir={data_dir}", f"--output_dir={tmp_path / 'out'}")
+    assert proc.returncode == 2 and "vgg.h5" in error_line(proc)
+
+
+@pytest.mark.real_data
+def test_vgg16_tiny_runs_and_its_report_says_the_weights_are_random(tmp_path, data_dir):
+    import json
+
+    proc = run_cli("--experiment=vgg16_prune_quant", "--profile=tiny", f"--data_dir={data_dir}",
+                   f"--output_dir={tmp_path}", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "vgg16_prune_quant" / "tiny"
+    report = (run / "report.md").read_text()
+    assert "random weights" in report and "sparsity.png" in report
+    assert (run / "plots" / "sparsity.png").is_file()
+    rows = json.loads((run / "results.json").read_text())["rows"]
+    assert [r["variant"] for r in rows] == ["float32", "int8", "pruned50_int8", "pruned90_int8"]
+    assert rows[3]["sparsity"] > rows[2]["sparsity"] > 0.4
+    for r in rows:
+        card = json.loads((run / "tflite" / f"{r['variant']}.json").read_text())
+        assert card["input_shape"] == [32, 32, 3] and card["class_names"] == ["cats", "dogs"]
+    baseline = json.loads((run / "run.json").read_text())
+    assert baseline["warnings"] and baseline["recipe"]["transfer"]["unfreeze_from"] == \
+        "block5_conv1"

@@ -45,3 +45,20 @@ def test_csv_has_one_line_per_row_and_all_columns():
     text = to_csv([{"a": 1, "b": 2}, {"a": 3, "c": "x"}])
     lines = text.strip().splitlines()
     assert lines[0] == "a,b,c" and len(lines) == 3
+
+
+def test_sparsity_figure_is_drawn_for_a_sweep_and_not_for_one_level(tmp_path):
+    from tfcompress.report import plots
+
+    recipe = registry.experiment("mobilenet_prune_quant")
+    sweep = [fake_variant("float32", "float32", None, 1000, 1.0),
+             fake_variant("int8", "int8", None, 250, 0.5)]
+    sweep += [fake_variant(f"pruned{p}_int8", "int8", p / 100, 250 - 2 * p, 0.5)
+              for p in (50, 60, 70)]
+    rows = table.rows(recipe, sweep)
+    assert [r["target_sparsity"] for r in rows] == [0.0, 0.0, 0.5, 0.6, 0.7]
+    assert plots.sparsity_curves(rows, tmp_path) == ["sparsity.png"]
+    assert (tmp_path / "sparsity.png").stat().st_size > 10_000
+    two_levels = table.rows(recipe, sweep[:3])
+    assert plots.sparsity_curves(two_levels, tmp_path / "none") == []
+    assert not (tmp_path / "none").exists()

@@ -100,3 +100,82 @@ def test_backbone_batch_norm_stays_in_inference_mode_when_training():
     x = np.random.default_rng(0).uniform(0, 1, (8, 32, 32, 3)).astype("float32")
     model.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
     np.testing.assert_array_equal(bn.moving_mean.numpy(), before)
+
+
+def _tiny_mobilenet():
+    keras.utils.set_random_seed(0)
+    return MODELS.get("transfer")((32, 32, 3), 2, backbone="mobilenet", alpha=0.25,
+                                  weights=None)
+
+
+def test_freeze_then_unfreeze_top_keeps_lower_layers_and_batch_norm_frozen():
+    from tfcompress.train import freeze
+
+    model = freeze.freeze(_tiny_mobilenet(), "backbone")
+    assert [w.name.split("/")[0] for w in model.trainable_weights] == ["logits", "logits"]
+    freeze.unfreeze(model, "backbone", "conv_dw_12")
+    base = model.get_layer("backbone")
+    names = [l.name for l in base.layers]
+    start = names.index("conv_dw_12")
+    for i, layer in enumerate(base.layers):
+        want = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+        assert layer.trainable == want or not layer.weights, layer.name
+    assert base.get_layer("conv_pw_13").trainable and not base.get_layer("conv_pw_11").trainable
+    with pytest.raises(InputError, match="conv_dw_99.*conv_dw_"):
+        freeze.unfreeze(model, "backbone", "conv_dw_99")
+    with pytest.raises(InputError, match="transfer.backbone layer 'trunk'"):
+        freeze.freeze(model, "trunk")
+
+
+@pytest.mark.real_data
+def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_path):
+    from tfcompress import registry
+    from tfcompress.pipeline import Pipeline
+    from tfcompress.recipe import apply_overrides
+
+    recipe = apply_overrides(registry.experiment("mobilenet_prune_quant").for_profile("tiny"),
+                             {"transfer.unfreeze_from": "conv_dw_13"})
+    pipe = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir)
+    data = load(recipe.data, data_dir, offline=True)
+    # ImageNet weights: a random backbone with frozen batch norm gives ~0 features (no gradient)
+    weights = str(data_dir / "mobilenet_7_5_224_tf_no_top.h5")
+
+    def pretrained():
+        keras.utils.set_random_seed(0)
+        return MODELS.get("transfer")((32, 32, 3), 2, backbone="mobilenet", alpha=0.75,
+                                      weights=weights)
+
+    model = pretrained()
+    base = model.get_layer("backbone")
+    before = {n: base.get_layer(n).get_weights()[0].copy()
+              for n in ("conv1", "conv_pw_12", "conv_pw_13")}
+    bn_before = base.get_layer("conv_pw_13_bn").moving_mean.numpy().copy()
+    head_before = model.get_layer("logits").get_weights()[0].copy()
+    history = pipe._train_transfer(model, data, tmp_path / "work")
+    assert set(history) == {"head", "finetune"}
+    assert (tmp_path / "work" / "head_weights.h5").is_file()
+    assert not np.array_equal(model.get_layer("logits").get_weights()[0], head_before)
+    np.testing.assert_array_equal(base.get_layer("conv1").get_weights()[0], before["conv1"])
+    np.testing.assert_array_equal(base.get_layer("conv_pw_12").get_weights()[0],
+                                  before["conv_pw_12"])
+    assert not np.array_equal(base.get_layer("conv_pw_13").get_weights()[0],
+                              before["conv_pw_13"])
+    np.testing.assert_array_equal(base.get_layer("conv_pw_13_bn").moving_mean.numpy(),
+                                  bn_before)
+    # A repeated (resumed) step loads the head phase's weights instead of training it again.
+    again = pipe._train_transfer(pretrained(), data, tmp_path / "work")
+    assert set(again) == {"finetune"}
+
+
+@pytest.mark.real_data
+def test_imagenet_weights_are_found_in_the_data_dir(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "keras_cache_dir", lambda: tmp_path)
+    found = transfer._resolve_weights("imagenet", "mobilenet", 0.75, 224, data_dir, True)
+    assert found == str(data_dir / "mobilenet_7_5_224_tf_no_top.h5")
+    # no 160 px file here: the 224 one serves (no-top weights fit any input size)
+    assert transfer._resolve_weights("imagenet", "mobilenet", 0.75, 160, data_dir, True) == found
+    assert transfer.check({"backbone": "mobilenet", "alpha": 0.75}, (224, 224), data_dir,
+                          True) == []
+    assert "random weights" in transfer.check({"weights": None}, None)[0]
+    with pytest.raises(InputError, match="mobilenet_5_0_224_tf_no_top.h5"):
+        transfer.check({"backbone": "mobilenet", "alpha": 0.5}, (224, 224), data_dir, True)

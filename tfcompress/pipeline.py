@@ -8,6 +8,7 @@ every variant are measured together, in the same run, on the same machine state.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import platform
@@ -74,6 +75,7 @@ class Pipeline:
         self.overrides = list(overrides)
         self.store = Store(self.output_dir / "cache")
         self.steps: list[StepRecord] = []
+        self.warnings: list[str] = []  # shown at the top of the report
         self._input_card: dict[str, Any] = {}  # set from the data, written beside each .tflite
 
     @property
@@ -87,6 +89,7 @@ class Pipeline:
 
         started = time.time()
         self.steps = []
+        self.warnings = []
         recipe = self.recipe
         self._check_model_source()
         data = load(recipe.data, self.data_dir, self.offline)
@@ -113,10 +116,18 @@ class Pipeline:
         """A missing or wrong model file is reported before any data is loaded."""
         from tfcompress.models import MODELS, user_file
 
-        if self.recipe.model.path:
-            user_file.check(self.recipe.model.path)
-        elif self.recipe.model.name == "file":
+        r = self.recipe
+        if r.model.path:
+            user_file.check(r.model.path)
+        elif r.model.name == "file":
             MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
+        else:
+            check = getattr(MODELS.get(r.model.name), "check", None)
+            if check is not None:  # e.g. pretrained weights that cannot be had
+                self.warnings += check(dict(r.model.options), r.data.image_size,
+                                       self.data_dir, self.offline)
+        for w in self.warnings:
+            log.warning("%s", w)
 
     def _preflight(self, data: Dataset) -> None:
         """Checks what can be checked before any training: the model fits the data, every
@@ -139,6 +150,11 @@ class Pipeline:
                 listed = "; ".join(f"{b['name']} ({b['type']}): {b['why']}" for b in bad)
                 raise InputError(f"{len(bad)} layer(s) cannot be pruned: {listed}. Remove the "
                                  f"pruning variants or replace these layers")
+        if self.recipe.transfer is not None:
+            from tfcompress.train import freeze
+
+            t = self.recipe.transfer
+            freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
         total = self._finetune_steps(data)
         for v in self.recipe.variants:
             if v.prune is not None:
@@ -153,7 +169,12 @@ class Pipeline:
             return user_file.load(r.model.path)
         from tfcompress.models import MODELS
 
-        return MODELS.get(r.model.name)(data.input_shape, data.num_classes, **r.model.options)
+        builder = MODELS.get(r.model.name)
+        # Builders that look for files (pretrained weights) search the data dir too.
+        wanted = inspect.signature(builder).parameters
+        context = {k: v for k, v in (("data_dir", self.data_dir), ("offline", self.offline))
+                   if k in wanted}
+        return builder(data.input_shape, data.num_classes, **r.model.options, **context)
 
     def _finetune_steps(self, data: Dataset) -> int:
         from tfcompress.train.loop import steps_per_epoch
@@ -182,6 +203,8 @@ class Pipeline:
     def _train_config(self) -> dict[str, Any]:
         r = self.recipe
         config = {"data": r.data, "model": r.model, "train": r.train, "seed": r.seed}
+        if r.transfer is not None:  # keeps the cache keys of other recipes as they were
+            config["transfer"] = r.transfer
         if r.model.path:
             from tfcompress.models.user_file import file_digest
 
@@ -199,11 +222,40 @@ class Pipeline:
         def produce(work: Path) -> dict[str, Any]:
             keras.utils.set_random_seed(r.seed)
             model = self.initial_model(data)
-            history = loop.fit(model, data, r.train, work_dir=work) if r.train.epochs else {}
+            if r.transfer is not None:
+                history = self._train_transfer(model, data, work)
+            else:
+                history = loop.fit(model, data, r.train, work_dir=work) if r.train.epochs else {}
             return self._save_model(model, work, data, history=history,
                                     model_file=r.model.path)
 
         return self._cached("train", "baseline", self._train_config(), produce)
+
+    def _train_transfer(self, model: Any, data: Dataset, work: Path) -> dict[str, Any]:
+        """Phase 1 trains the head on a frozen backbone, phase 2 fine-tunes its top layers.
+        Phase 1's weights are kept in the work folder, so an interrupted phase 2 resumes
+        without repeating phase 1."""
+        from tfcompress.train import freeze, loop
+
+        t = self.recipe.transfer
+        head_weights = work / "head_weights.h5"
+        history: dict[str, Any] = {}
+        freeze.freeze(model, t.backbone)  # also the state the h5 weight order depends on
+        if head_weights.is_file():
+            log.info("[train] head phase done before; loading %s", head_weights)
+            model.load_weights(head_weights)
+        else:
+            log.info("[train] phase 1: head on a frozen backbone, %d trainable weights",
+                     freeze.trainable_count(model))
+            history["head"] = loop.fit(model, data, self.recipe.train, work_dir=work,
+                                       phase="head")
+            atomic.write_with(head_weights, model.save_weights)
+        if t.train.epochs:
+            freeze.unfreeze(model, t.backbone, t.unfreeze_from)
+            log.info("[train] phase 2: fine-tuning from %s, %d trainable weights",
+                     t.unfreeze_from or "the first backbone layer", freeze.trainable_count(model))
+            history["finetune"] = loop.fit(model, data, t.train, work_dir=work, phase="finetune")
+        return history
 
     def prune(self, data: Dataset, baseline: Artifact, spec: PruneSpec) -> Artifact:
         """Gradual magnitude pruning of the baseline during ``recipe.finetune``."""
@@ -217,6 +269,10 @@ class Pipeline:
         def produce(work: Path) -> dict[str, Any]:
             keras.utils.set_random_seed(r.seed)
             model = keras.models.load_model(baseline.path / "model.keras")
+            if r.transfer is not None:  # every pruned layer must learn to recover
+                from tfcompress.train import freeze
+
+                freeze.unfreeze(model, r.transfer.backbone)
             pruned = magnitude.apply(model, spec, self._finetune_steps(data))
             history = loop.fit(pruned, data, r.finetune, work_dir=work,
                                callbacks=magnitude.callbacks(),
@@ -226,7 +282,7 @@ class Pipeline:
                                     layer_sparsity=magnitude.layer_sparsity(stripped))
 
         config = {"baseline": baseline.meta["key"], "prune": spec, "finetune": r.finetune,
-                  "seed": r.seed}
+                  "transfer": r.transfer, "seed": r.seed}
         return self._cached("prune", name, config, produce)
 
     @staticmethod
@@ -339,6 +395,7 @@ class Pipeline:
             "experiment": self.recipe.name,
             "description": self.recipe.description,
             "profile": self.profile,
+            "warnings": list(self.warnings),
             "overrides": self.overrides,
             "recipe": self.recipe.to_dict(),
             "seed": self.recipe.seed,

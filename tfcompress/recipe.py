@@ -164,6 +164,30 @@ class TrainSpec:
 
 
 @dataclass(frozen=True)
+class TransferSpec:
+    """Two-phase transfer learning (the Keras transfer-learning guide).
+
+    Phase 1 is the recipe's ``train`` with the nested ``backbone`` layer frozen (feature
+    extraction: only the new head learns). Phase 2 unfreezes the backbone from layer
+    ``unfreeze_from`` on (None: all of it) and trains with ``train``, normally for a few epochs
+    at a learning rate 10-100x lower. Batch normalisation layers stay frozen in both phases
+    (their ImageNet statistics would not survive small CPU batches).
+    """
+
+    train: TrainSpec
+    backbone: str = "backbone"
+    unfreeze_from: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.backbone, str) and self.backbone, "transfer.backbone",
+                 "the name of the model's nested backbone layer", self.backbone)
+        _require(self.unfreeze_from is None or
+                 (isinstance(self.unfreeze_from, str) and self.unfreeze_from),
+                 "transfer.unfreeze_from", "a layer name of the backbone, or none",
+                 self.unfreeze_from)
+
+
+@dataclass(frozen=True)
 class PruneSpec:
     """Gradual magnitude pruning with a tfmot schedule.
 
@@ -249,6 +273,7 @@ class Recipe:
     Attributes:
       baseline: name of the variant every ratio is taken against (the float32 export of the
         unpruned model, normally).
+      transfer: two-phase training of a pretrained backbone (``train`` is then phase 1).
       profiles: per profile, the dotted-path overrides that scale this recipe
         (``quick`` is the recipe as written unless overridden).
     """
@@ -262,6 +287,7 @@ class Recipe:
     variants: tuple[Variant, ...]
     baseline: str = "float32"
     benchmark: BenchmarkSpec = field(default_factory=BenchmarkSpec)
+    transfer: TransferSpec | None = None
     seed: int = 0
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 

@@ -33,6 +33,9 @@ flags.DEFINE_list("mean", None, "Per-channel mean subtracted from 0..1 pixels, e
                   "0.4914,0.4822,0.4465.")
 flags.DEFINE_list("std", None, "Per-channel std dividing the pixels, e.g. 0.247,0.2435,0.2616.")
 flags.DEFINE_list("image_size", None, "Resize images to HEIGHT,WIDTH (image folders).")
+flags.DEFINE_string("weights", None, "Pretrained backbone weights of a transfer model: a "
+                    "local .h5 file, 'imagenet' (data dir, Keras cache, else download) or "
+                    "'random'.")
 flags.DEFINE_bool("offline", None, "Never download data (default: $TFCOMPRESS_OFFLINE).")
 flags.DEFINE_bool("list", False, "List the experiments with a one-line description and exit.")
 
@@ -89,6 +92,8 @@ def flag_overrides() -> dict:
             out["data.name"] = FLAGS.dataset
         else:
             out.update({"data.name": "image_folder", "data.path": FLAGS.dataset})
+    if FLAGS.weights:
+        out["model.options.weights"] = FLAGS.weights
     for flag, kind in (("mean", float), ("std", float), ("image_size", int)):
         values = getattr(FLAGS, flag)
         if values:

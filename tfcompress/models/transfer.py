@@ -5,8 +5,9 @@ and does the backbone's own preprocessing inside, so the exported .tflite needs 
 MobileNet/MobileNetV2 map to [-1, 1]; VGG16/VGG19 ("caffe" mode) scale to 0..255 and subtract
 the ImageNet mean, with the RGB->BGR flip folded into the first convolution's kernel.
 
-``weights``: a local ``.h5`` file, ``"imagenet"`` (Keras' cache ``~/.keras/models/``, else its
-download when online), or None for random weights (test profiles only; the report says so).
+``weights``: a local ``.h5`` file, ``"imagenet"`` (Keras' file name in the data dir or in Keras'
+cache ``~/.keras/models/``, else Keras' download when online), or None for random weights
+(test profiles only; the report says so).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcompress._keras import keras
-from tfcompress.data.dataset import offline_default
+from tfcompress.data.dataset import default_data_dir, offline_default
 from tfcompress.errors import InputError
 
 L = keras.layers
@@ -46,27 +47,47 @@ def keras_cache_dir() -> Path:
     return Path.home() / ".keras" / "models"
 
 
-def _resolve_weights(weights: str | None, backbone: str, alpha: float, size: int) -> str | None:
+def _weight_names(backbone: str, alpha: float, size: int) -> list[str]:
+    """Acceptable ImageNet files: the one for this input size, then (MobileNets) the 224 one,
+    whose no-top weights fit any input size just as well for transfer learning."""
+    names = [weights_file(backbone, alpha, size)]
+    if backbone.startswith("mobilenet") and size != 224:
+        names.append(weights_file(backbone, alpha, 224))
+    return names
+
+
+def _resolve_weights(weights: str | None, backbone: str, alpha: float, size: int,
+                     data_dir: str | Path | None, offline: bool | None) -> str | None:
+    """A local file path, "imagenet" (Keras downloads), or None (random)."""
     if weights in (None, "none", "random"):
         return None
+    needed = weights_file(backbone, alpha, size)
     if weights != "imagenet":
         if not Path(weights).is_file():
             raise InputError(f"model.options.weights: {weights!r} not found; give the "
-                             f"{weights_file(backbone, alpha, size)} file of {backbone}")
+                             f"{needed} file of {backbone}")
         return weights
-    cached = keras_cache_dir() / weights_file(backbone, alpha, size)
-    if offline_default() and not cached.is_file():
+    data_dir = data_dir or default_data_dir()
+    folders = ([Path(data_dir)] if data_dir else []) + [keras_cache_dir()]
+    for folder in folders:
+        for name in _weight_names(backbone, alpha, size):
+            if (folder / name).is_file():
+                return str(folder / name)
+    if offline_default() if offline is None else offline:
         raise InputError(
             f"ImageNet weights for {backbone} (alpha {alpha}, {size}px) are needed: put "
-            f"{cached.name} in {cached.parent} (where Keras looks) or pass "
-            f"--override model.options.weights=PATH; downloading is off (offline)")
+            f"{needed} in {keras_cache_dir()} (where Keras looks) or in the data dir "
+            f"({data_dir or 'not set'}), or pass --weights=PATH; downloading is off (offline)")
     return "imagenet"
 
 
 def build(input_shape: Sequence[int], num_classes: int, *, backbone: str = "mobilenet",
-          alpha: float = 1.0, weights: str | None = "imagenet", dropout: float = 0.2
-          ) -> keras.Model:
+          alpha: float = 1.0, weights: str | None = "imagenet", dropout: float = 0.2,
+          data_dir: str | Path | None = None, offline: bool | None = None) -> keras.Model:
     """Backbone (``name="backbone"``, a nested model) + global pooling + dropout + dense head.
+
+    ``weights="imagenet"`` looks for Keras' file name in ``data_dir`` (default
+    ``$TFCOMPRESS_DATA_DIR``), then in Keras' cache, then lets Keras download it (online only).
 
     Raises:
       InputError: unknown backbone, or weights that cannot be had (names the file needed).
@@ -77,7 +98,7 @@ def build(input_shape: Sequence[int], num_classes: int, *, backbone: str = "mobi
         raise unknown_name("backbone", backbone, BACKBONES)
     ctor_name, mode, takes_alpha = BACKBONES[backbone]
     shape = tuple(input_shape)
-    resolved = _resolve_weights(weights, backbone, alpha, shape[0])
+    resolved = _resolve_weights(weights, backbone, alpha, shape[0], data_dir, offline)
     kwargs: dict[str, Any] = {"include_top": False, "input_shape": shape, "weights": resolved}
     if takes_alpha:
         kwargs["alpha"] = alpha
@@ -112,6 +133,32 @@ def build(input_shape: Sequence[int], num_classes: int, *, backbone: str = "mobi
         x = L.Dropout(dropout, name="dropout")(x)
     x = L.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, L.Softmax(name="probs")(x), name=f"{backbone}_transfer")
+
+
+def check(options: dict[str, Any], image_size: Sequence[int] | None,
+          data_dir: str | Path | None = None, offline: bool | None = None) -> list[str]:
+    """What ``build`` would refuse, found before any data is loaded: an unknown backbone or
+    ImageNet weights that cannot be had.
+
+    Returns:
+      Warnings for the report (random weights: the accuracies say nothing about transfer).
+    """
+    backbone = options.get("backbone", "mobilenet")
+    if backbone not in BACKBONES:
+        from tfcompress.errors import unknown_name
+
+        raise unknown_name("backbone", backbone, BACKBONES)
+    size = image_size[0] if image_size else 224
+    weights = options.get("weights", "imagenet")
+    if _resolve_weights(weights, backbone, options.get("alpha", 1.0), size, data_dir,
+                        offline) is None:
+        return [f"The {backbone} backbone has random weights (model.options.weights="
+                f"{weights!r}), not ImageNet ones: this run tests the pipeline, its accuracies "
+                f"say nothing about transfer learning."]
+    return []
+
+
+build.check = check  # type: ignore[attr-defined]  # run by the pipeline before loading data
 
 
 def fold_bgr(backbone: keras.Model) -> None:

@@ -31,7 +31,8 @@ def write(run_dir: Path, recipe: Recipe, variants: list[dict[str, Any]], info: d
     def fill(tmp: Path) -> None:
         if publish:
             publish(tmp, variants)
-        written = plots.bar_charts(rows, tmp / "plots")
+        written = (plots.bar_charts(rows, tmp / "plots")
+                   + plots.sparsity_curves(rows, tmp / "plots"))
         atomic.write_json(tmp / "results.json", {"rows": rows, "variants": variants})
         atomic.write_text(tmp / "results.csv", to_csv(rows))
         atomic.write_json(tmp / "run.json", info)

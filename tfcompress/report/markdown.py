@@ -25,6 +25,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         "",
         info["description"],
         "",
+        *[f"> **Warning:** {w}\n" for w in info.get("warnings", [])],
         f"Data: {d['name']} from {d['source']}; {d['train']} train / {d['val']} validation / "
         f"{d['test']} test examples; preprocessing: {d['preprocessing']}; training "
         f"augmentation: {d.get('augment', 'none')}."

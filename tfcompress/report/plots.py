@@ -1,4 +1,5 @@
-"""Bar charts of the comparison (matplotlib, Agg backend: no display needed)."""
+"""Plots of the comparison (matplotlib, Agg backend: no display needed): a bar chart per
+measure, and accuracy / size / latency against sparsity when a recipe sweeps it."""
 
 from __future__ import annotations
 
@@ -59,3 +60,51 @@ def bar_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
         plt.close(fig)
         written.append(filename)
     return written
+
+
+#: panels of the sparsity figure: (row field, axis label, scale)
+SPARSITY_PANELS = (
+    ("tflite_accuracy", "TFLite test accuracy (%)", 100.0),
+    ("tflite_gzip_bytes", "gzip size of .tflite (KiB)", 1 / 1024),
+    ("p50_ms_1t", "p50 latency, batch 1, 1 thread (ms)", 1.0),
+)
+#: a sweep is drawn when one export mode has at least this many sparsity levels
+MIN_LEVELS = 3
+
+
+def sparsity_curves(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+    """``sparsity.png``: accuracy, gzip size and latency against the target sparsity (0 = the
+    unpruned model), one line per export mode that was swept (the seed study's VGG figure)."""
+    by_mode: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["pruning"] == "-" or r["pruning"].startswith("polynomial_decay"):
+            by_mode.setdefault(r["export_mode"], []).append(r)
+    swept = {m: sorted(rs, key=lambda r: r["target_sparsity"]) for m, rs in by_mode.items()
+             if len({r["target_sparsity"] for r in rs}) >= MIN_LEVELS}
+    if not swept:
+        return []
+    panels = [p for p in SPARSITY_PANELS if all(p[0] in r for rs in swept.values() for r in rs)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for ax, (key, label, scale) in zip(axes[0], panels):
+        for mode, rs in swept.items():
+            xs = [100 * r["target_sparsity"] for r in rs]
+            ys = [r[key] * scale for r in rs]
+            ax.plot(xs, ys, marker="o", color=COLORS.get(mode, "#8c8c8c"), label=mode)
+            for x, y in zip(xs, ys):
+                ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(0, 5),
+                            ha="center", fontsize=7)
+        for r in rows:  # the dense models of other export modes, as reference lines
+            if r["pruning"] == "-" and r["export_mode"] not in swept:
+                ax.axhline(r[key] * scale, ls="--", lw=1,
+                           color=COLORS.get(r["export_mode"], "#8c8c8c"),
+                           label=f"{r['variant']} (dense)")
+        if key != "tflite_accuracy":
+            ax.set_ylim(bottom=0)  # a flat latency line must look flat
+        ax.set_xlabel("target sparsity (%)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    atomic.write_with(out_dir / "sparsity.png", partial(fig.savefig, dpi=110))
+    plt.close(fig)
+    return ["sparsity.png"]

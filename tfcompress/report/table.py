@@ -36,6 +36,7 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
             "export_mode": v["export_mode"],
             "pruning": "-" if v["prune"] is None else
             f"{v['prune']['schedule']} {v['prune']['target_sparsity']:.0%}",
+            "target_sparsity": 0.0 if v["prune"] is None else v["prune"]["target_sparsity"],
             "keras_accuracy": src["keras_test_accuracy"],
             "tflite_accuracy": lite["tflite_accuracy"],
             "accuracy_delta_pts": 100 * (lite["tflite_accuracy"]

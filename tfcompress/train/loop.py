@@ -37,13 +37,15 @@ def compile_model(model: keras.Model, spec: TrainSpec, steps: int = 1) -> keras.
 
 
 def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
-        callbacks: Sequence[keras.callbacks.Callback] = (),
+        phase: str | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
         tensorboard: keras.callbacks.TensorBoard | None = None) -> dict[str, list[float]]:
     """Compiles and trains ``model`` on ``data.train``, validating on ``data.val``.
 
     Args:
       work_dir: TensorBoard logs go to ``work_dir/logs``; the epoch backup to
         ``work_dir/backup`` (removed by Keras when training completes).
+      phase: one of several trainings in the same step (e.g. ``head`` then ``finetune``):
+        logs and backup go to a sub-folder of that name.
       callbacks: extra callbacks (e.g. tfmot's ``UpdatePruningStep``), run after the backup
         has been restored.
       tensorboard: a TensorBoard callback to use instead of the default one (e.g. tfmot's
@@ -54,10 +56,11 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
     """
     steps = steps_per_epoch(len(data.y_train), spec.batch_size)
     compile_model(model, spec, steps)
+    sub = phase or ""
     all_callbacks = [
-        keras.callbacks.BackupAndRestore(str(work_dir / "backup")),
-        tensorboard or keras.callbacks.TensorBoard(str(work_dir / "logs"), profile_batch=0,
-                                                   write_graph=False),
+        keras.callbacks.BackupAndRestore(str(work_dir / "backup" / sub)),
+        tensorboard or keras.callbacks.TensorBoard(str(work_dir / "logs" / sub),
+                                                   profile_batch=0, write_graph=False),
         *callbacks,
     ]
     if data.augment == "none":

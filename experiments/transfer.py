@@ -1,0 +1,77 @@
+"""Transfer learning on Cats vs Dogs: an ImageNet backbone with a new head, trained in two
+phases (frozen backbone, then its top blocks at a low learning rate), pruned to a sweep of
+sparsities and exported as int8 TFLite: the model a user copies to a phone.
+
+The seed study's figures: MobileNet 12.48 MB at 95.56% -> 2.91 MB at 95.16% pruned and
+quantized; VGG16/VGG19 accuracy and size against sparsity. ImageNet weights come from the data
+dir (``mobilenet_7_5_224_tf_no_top.h5`` is in ../shared/data), Keras' cache, ``--weights=PATH``
+or Keras' download; the tiny profiles use random weights and their reports say so.
+"""
+
+from __future__ import annotations
+
+from experiments.common import sparsity_variants, tiny
+from tfcompress.recipe import (BenchmarkSpec, DataSpec, ModelSpec, Recipe, TrainSpec,
+                               TransferSpec, derive)
+from tfcompress.registry import register_experiment
+
+SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def tiny_transfer(model_options: dict) -> dict:
+    """32x32 images, random weights, a few dozen images: the pipeline in seconds."""
+    return {
+        **tiny(64, 32, {**model_options, "weights": None}),
+        "data.image_size": [32, 32],
+        "train.batch_size": 16, "finetune.batch_size": 16,
+        "transfer.train.epochs": 1, "transfer.train.batch_size": 16,
+        "variants": sparsity_variants((0.5, 0.9), float_at=None, frequency=2),
+    }
+
+
+MOBILENET = register_experiment(Recipe(
+    name="mobilenet_prune_quant",
+    description="Cats vs Dogs, MobileNet alpha 0.75 (ImageNet weights) at 224x224, two-phase "
+                "transfer learning, pruned to 50-90%, int8 TFLite.",
+    data=DataSpec("cats_vs_dogs", image_size=(224, 224), augment="flip"),
+    model=ModelSpec("transfer", {"backbone": "mobilenet", "alpha": 0.75,
+                                 "weights": "imagenet", "dropout": 0.2}),
+    train=TrainSpec(epochs=3, batch_size=32, optimizer="adam", learning_rate=1e-3),
+    transfer=TransferSpec(
+        train=TrainSpec(epochs=2, batch_size=32, optimizer="adam", learning_rate=1e-5),
+        unfreeze_from="conv_dw_12"),
+    finetune=TrainSpec(epochs=3, batch_size=32, optimizer="adam", learning_rate=1e-4),
+    variants=sparsity_variants(SPARSITIES, float_at=0.5, frequency=10),
+    benchmark=BenchmarkSpec(min_runs=20),
+    profiles={
+        "tiny": tiny_transfer({"backbone": "mobilenet", "alpha": 0.25}),
+        "full": {"train.epochs": 10, "transfer.train.epochs": 10, "finetune.epochs": 10,
+                 "variants.*.prune.frequency": 50},
+    },
+))
+
+VGG16 = register_experiment(derive(
+    MOBILENET, "vgg16_prune_quant",
+    "Cats vs Dogs, VGG16 (ImageNet weights) at 160x160, two-phase transfer learning, pruned "
+    "to 50-90%, int8 TFLite (the seed study's accuracy/size vs sparsity figure).",
+    profiles={
+        "tiny": tiny_transfer({"backbone": "vgg16"}),
+        "full": {**MOBILENET.profiles["full"], "data.image_size": [224, 224]},
+    },
+    **{
+        "data.image_size": [160, 160],
+        "model.options": {"backbone": "vgg16", "weights": "imagenet", "dropout": 0.5},
+        "transfer.unfreeze_from": "block5_conv1",
+    },
+))
+
+VGG19 = register_experiment(derive(
+    VGG16, "vgg19_prune_quant",
+    "Cats vs Dogs, VGG19 (ImageNet weights) at 160x160, two-phase transfer learning, pruned "
+    "to 50-90%, int8 TFLite.",
+    profiles={
+        "tiny": tiny_transfer({"backbone": "vgg19"}),
+        "full": VGG16.profiles["full"],
+    },
+    **{"model.options": {"backbone": "vgg19", "weights": "imagenet", "dropout": 0.5}},
+))
