@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_vgg16_tiny_runs_and_its_report_says_the_weights_are_random(tmp_path, da
     import json
 
     proc = run_cli("--experiment=vgg16_prune_quant", "--profile=tiny", f"--data_dir={data_dir}",
-                   f"--output_dir={tmp_path}", timeout=600)
+                   f"--output_dir={tmp_path}", "--override=data.test_limit=none", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "vgg16_prune_quant" / "tiny"
     report = (run / "report.md").read_text()
@@ -98,3 +99,15 @@ def test_vgg16_tiny_runs_and_its_report_says_the_weights_are_random(tmp_path, da
     baseline = json.loads((run / "run.json").read_text())
     assert baseline["warnings"] and baseline["recipe"]["transfer"]["unfreeze_from"] == \
         "block5_conv1"
+    # The script a user runs before copying the file to a phone: the real validation JPEGs
+    # (the test split), classified from the files, give the report's accuracy.
+    validation = next(Path(os.environ["TFCOMPRESS_CACHE_DIR"]).glob(
+        "unpacked/cats_and_dogs_filtered-*/cats_and_dogs_filtered/validation"))
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "classify_tflite.py"),
+                           str(run / "tflite" / "pruned50_int8.tflite"), str(validation)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("accuracy:") and "/1000 " in last
+    correct = int(last.split()[1].split("/")[0])
+    assert correct / 1000 == rows[2]["tflite_accuracy"], last

@@ -62,3 +62,20 @@ def test_sparsity_figure_is_drawn_for_a_sweep_and_not_for_one_level(tmp_path):
     two_levels = table.rows(recipe, sweep[:3])
     assert plots.sparsity_curves(two_levels, tmp_path / "none") == []
     assert not (tmp_path / "none").exists()
+
+
+def test_readme_table_script_prints_one_row_per_variant(digits_run):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    recipe, _, result = digits_run
+    for args in ([], ["--macs"]):
+        proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_table.py"), *args,
+                               str(result.run_dir / "results.csv")],
+                              capture_output=True, text=True, check=True)
+        lines = proc.stdout.strip().splitlines()
+        assert len(lines) == 2 + len(recipe.variants)
+        assert [l.split(" | ")[0] for l in lines[2:]] == [f"| `{v.name}`" for v in recipe.variants]
+        assert ("MACs" in lines[0]) == bool(args)

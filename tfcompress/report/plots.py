@@ -91,8 +91,8 @@ def sparsity_curves(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
             ys = [r[key] * scale for r in rs]
             ax.plot(xs, ys, marker="o", color=COLORS.get(mode, "#8c8c8c"), label=mode)
             for x, y in zip(xs, ys):
-                ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(0, 5),
-                            ha="center", fontsize=7)
+                ax.annotate(f"{y:,.0f}" if y >= 100 else f"{y:.3g}", (x, y),
+                            textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
         for r in rows:  # the dense models of other export modes, as reference lines
             if r["pruning"] == "-" and r["export_mode"] not in swept:
                 ax.axhline(r[key] * scale, ls="--", lw=1,

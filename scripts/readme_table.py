@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Prints a run's results.csv as the condensed Markdown table quoted in the README.
+
+    python scripts/readme_table.py saved_models/mnist_prune_quant/quick/results.csv
+    python scripts/readme_table.py --macs saved_models/resnet56_prune_quant/quick/results.csv
+
+Standard library only. ``--macs`` shows MACs, effective MACs and speedup instead of the accuracy
+delta and throughput columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+
+def cells(r: dict[str, str], macs: bool) -> list[str]:
+    f = {k: float(v) for k, v in r.items() if _is_number(v)}
+    out = [f"`{r['variant']}`", f"{100 * f['tflite_accuracy']:.2f}%"]
+    if not macs:
+        out.append(f"{f['accuracy_delta_pts']:+.2f}")
+    out.append(f"{100 * (1 - f['sparsity']):.0f}%")
+    if macs:
+        out += [f"{f['macs'] / 1e6:.1f} M", f"{f['effective_macs'] / 1e6:.1f} M"]
+    out += [f"{f['tflite_gzip_bytes'] / 1024:,.0f} KiB", f"{f['gzip_x_smaller']:.2f}x",
+            f"{f['p50_ms_1t']:.3f}", f"{f['p95_ms_1t']:.3f}", f"{f['p50_ms_2t']:.3f}"]
+    out.append(f"{f['speedup_p50']:.2f}x" if macs else f"{f['images_per_s_2t']:,.0f}")
+    out.append(r["notes"].split(":")[0])
+    return out
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+def main(argv: list[str]) -> int:
+    macs = "--macs" in argv
+    paths = [a for a in argv if a != "--macs"]
+    if len(paths) != 1:
+        print("usage: readme_table.py [--macs] RESULTS_CSV", file=sys.stderr)
+        return 2
+    try:
+        with open(paths[0], newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as e:
+        print(f"readme_table: error: {e}", file=sys.stderr)
+        return 2
+    head = ["variant", "TFLite acc"] + ([] if macs else ["Δ pts"]) + ["non-zeros"]
+    head += ["MACs", "effective MACs"] if macs else []
+    head += ["gzip", "× smaller", "p50 ms 1t", "p95 ms 1t", "p50 ms 2t"]
+    head += ["speedup 1t" if macs else "img/s 2t", "notes"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(cells(r, macs)) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
