@@ -97,20 +97,29 @@ class Pipeline:
         log.info("data: %s", data.summary())
         self._preflight(data)
 
-        baseline = self.train_baseline(data)
-        sources: dict[PruneSpec | None, Artifact] = {None: baseline}
+        baselines: dict[int, Artifact] = {}
+        sources: dict[tuple[int, PruneSpec | None], Artifact] = {}
         for v in recipe.variants:
-            if v.prune is not None and v.prune not in sources:
-                sources[v.prune] = self.prune(data, baseline, v.prune)
-        exports = {v.name: self.export(data, sources[v.prune], v) for v in recipe.variants}
+            seed = self.seed_of(v)
+            if seed not in baselines:
+                baselines[seed] = self.train_baseline(data, seed)
+            if (seed, v.prune) not in sources:
+                sources[seed, v.prune] = (baselines[seed] if v.prune is None else
+                                          self.prune(data, baselines[seed], v.prune, seed))
+        source_of = {v.name: sources[self.seed_of(v), v.prune] for v in recipe.variants}
+        exports = {v.name: self.export(data, source_of[v.name], v) for v in recipe.variants}
         latency = self.benchmark(data, exports)
 
-        variants = [self._variant_result(v, sources[v.prune], exports[v.name], latency[v.name])
-                    for v in recipe.variants]
+        variants = [self._variant_result(v, source_of[v.name], exports[v.name],
+                                         latency[v.name]) for v in recipe.variants]
         info = self._run_info(data, started)
         rows = report.write(self.run_dir, recipe, variants, info, self._publish)
         log.info("report: %s", self.run_dir / "report.md")
         return RunResult(self.run_dir, rows, self.steps)
+
+    def seed_of(self, v: Variant) -> int:
+        """A variant's own seed (repeats over seeds), else the recipe's."""
+        return self.recipe.seed if v.seed is None else v.seed
 
     def _check_model_source(self) -> None:
         """A missing or wrong model file is reported before any data is loaded."""
@@ -157,8 +166,12 @@ class Pipeline:
             freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
         total = self._finetune_steps(data)
         for v in self.recipe.variants:
-            if v.prune is not None:
+            if v.prune is not None and v.prune.method == "gradual":
                 schedule.plan(v.prune, total)
+            if v.prune is not None:  # unknown layer names in the policy fail here
+                from tfcompress.prune import masks
+
+                masks.prunable(model, v.prune.skip)
 
     def initial_model(self, data: Dataset) -> Any:
         """The user's model file (``model.path``) or a freshly built registered model."""
@@ -200,9 +213,9 @@ class Pipeline:
         self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0))
         return artifact
 
-    def _train_config(self) -> dict[str, Any]:
+    def _train_config(self, seed: int) -> dict[str, Any]:
         r = self.recipe
-        config = {"data": r.data, "model": r.model, "train": r.train, "seed": r.seed}
+        config = {"data": r.data, "model": r.model, "train": r.train, "seed": seed}
         if r.transfer is not None:  # keeps the cache keys of other recipes as they were
             config["transfer"] = r.transfer
         if r.model.path:
@@ -211,17 +224,17 @@ class Pipeline:
             config["model_file_sha256"] = file_digest(r.model.path)
         return config
 
-    def train_baseline(self, data: Dataset) -> Artifact:
+    def train_baseline(self, data: Dataset, seed: int | None = None) -> Artifact:
         """Builds (or loads) the model and trains it for ``train.epochs`` (0: as it is): the
-        reference every variant is compared with."""
-        from tfcompress._keras import keras
+        reference every variant is compared with (one per seed when variants repeat over
+        seeds)."""
         from tfcompress.train import loop
 
         r = self.recipe
+        seed = r.seed if seed is None else seed
 
         def produce(work: Path) -> dict[str, Any]:
-            keras.utils.set_random_seed(r.seed)
-            model = self.initial_model(data)
+            model = self.seeded_model(data, seed)
             if r.transfer is not None:
                 history = self._train_transfer(model, data, work)
             else:
@@ -229,7 +242,16 @@ class Pipeline:
             return self._save_model(model, work, data, history=history,
                                     model_file=r.model.path)
 
-        return self._cached("train", "baseline", self._train_config(), produce)
+        name = "baseline" if seed == r.seed else f"baseline_seed{seed}"
+        return self._cached("train", name, self._train_config(seed), produce)
+
+    def seeded_model(self, data: Dataset, seed: int) -> Any:
+        """The model as built (its initialisation) with ``seed``: what the baseline trains,
+        and what lottery tickets rewind to and SNIP prunes."""
+        from tfcompress._keras import keras
+
+        keras.utils.set_random_seed(seed)
+        return self.initial_model(data)
 
     def _train_transfer(self, model: Any, data: Dataset, work: Path) -> dict[str, Any]:
         """Phase 1 trains the head on a frozen backbone, phase 2 fine-tunes its top layers.
@@ -257,32 +279,45 @@ class Pipeline:
             history["finetune"] = loop.fit(model, data, t.train, work_dir=work, phase="finetune")
         return history
 
-    def prune(self, data: Dataset, baseline: Artifact, spec: PruneSpec) -> Artifact:
-        """Gradual magnitude pruning of the baseline during ``recipe.finetune``."""
+    def prune(self, data: Dataset, baseline: Artifact, spec: PruneSpec,
+              seed: int | None = None) -> Artifact:
+        """Prunes the baseline with ``spec.method`` (``tfcompress.prune.methods``)."""
         from tfcompress._keras import keras
-        from tfcompress.prune import magnitude
-        from tfcompress.train import loop
+        from tfcompress.prune import PRUNE_METHODS, magnitude
+        from tfcompress.prune.methods import Job
 
         r = self.recipe
-        name = f"pruned{round(spec.target_sparsity * 100)}_{spec.schedule}"
+        seed = r.seed if seed is None else seed
+        pct = round(spec.target_sparsity * 100)
+        name = (f"pruned{pct}_{spec.schedule}" if spec.method == "gradual" else
+                f"{spec.method}{pct}_{spec.scope}" + ("_reinit" if spec.reinit else ""))
+        if seed != r.seed:
+            name += f"_seed{seed}"
 
-        def produce(work: Path) -> dict[str, Any]:
-            keras.utils.set_random_seed(r.seed)
+        def trained() -> Any:
             model = keras.models.load_model(baseline.path / "model.keras")
             if r.transfer is not None:  # every pruned layer must learn to recover
                 from tfcompress.train import freeze
 
                 freeze.unfreeze(model, r.transfer.backbone)
-            pruned = magnitude.apply(model, spec, self._finetune_steps(data))
-            history = loop.fit(pruned, data, r.finetune, work_dir=work,
-                               callbacks=magnitude.callbacks(),
-                               tensorboard=magnitude.summaries(work / "logs"))
-            stripped = magnitude.strip(pruned)
-            return self._save_model(stripped, work, data, history=history,
-                                    layer_sparsity=magnitude.layer_sparsity(stripped))
+            return model
 
-        config = {"baseline": baseline.meta["key"], "prune": spec, "finetune": r.finetune,
-                  "transfer": r.transfer, "seed": r.seed}
+        def produce(work: Path) -> dict[str, Any]:
+            keras.utils.set_random_seed(seed)
+            job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
+                      work=work, trained=trained,
+                      initial=lambda s: self.seeded_model(data, s))
+            out = PRUNE_METHODS.get(spec.method)(job)
+            return self._save_model(out.model, work, data, history=out.history,
+                                    layer_sparsity=magnitude.layer_sparsity(out.model),
+                                    **out.facts)
+
+        config: dict[str, Any] = {"baseline": baseline.meta["key"], "prune": spec,
+                                  "finetune": r.finetune, "seed": seed}
+        if spec.method in ("lottery", "snip"):  # they retrain with the baseline's budget
+            config["train"] = r.train
+        if r.transfer is not None:
+            config["transfer"] = r.transfer
         return self._cached("prune", name, config, produce)
 
     @staticmethod

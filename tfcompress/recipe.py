@@ -21,9 +21,14 @@ from typing import Any
 from tfcompress.data import AUGMENTATIONS, DATASETS
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.models import MODELS
-from tfcompress.prune import SCHEDULES
+from tfcompress.prune import PRUNE_METHODS, SCHEDULES
 from tfcompress.quantize import EXPORT_MODES
 from tfcompress.train import LR_SCHEDULES, OPTIMIZERS
+
+#: field metadata: leave the field out of hashes while it holds its default, so that fields
+#: added later do not invalidate cached steps of recipes that do not use them.
+LATER = {"hash_default": False}
+
 
 PROFILES = ("tiny", "quick", "full")
 DEFAULT_PROFILE = "quick"
@@ -189,10 +194,25 @@ class TransferSpec:
 
 @dataclass(frozen=True)
 class PruneSpec:
-    """Gradual magnitude pruning with a tfmot schedule.
+    """How a variant is pruned: a method, its target and schedule, and which layers.
 
     ``begin_fraction``/``end_fraction`` are fractions of the fine-tuning steps, so the schedule
     follows the profile's epochs; ``frequency`` is the number of steps between mask updates.
+
+    Attributes:
+      method: ``gradual`` (tfmot), ``oneshot``, ``iterative``, ``lottery``, ``snip``,
+        ``m_by_n`` (see ``tfcompress.prune.methods``).
+      schedule: for ``gradual``: ``polynomial_decay``, ``constant`` or ``piecewise`` (the
+        user's own: ``points`` of [fraction of the fine-tuning steps, sparsity]).
+      scope: ``layer`` (every layer at the target) or ``global`` (one magnitude threshold over
+        all prunable weights) for oneshot / iterative / lottery / snip.
+      skip: the layers left dense: names, or ``first`` / ``last`` (prunable layer by position).
+      rounds: prune / retrain cycles of ``iterative`` and ``lottery``.
+      rewind_epoch: ``lottery`` rewinds to the weights after this many training epochs
+        (0: the initialisation).
+      reinit: ``lottery``'s control: the final mask on a fresh random initialisation.
+      m_by_n: ``m_by_n``'s pattern, e.g. [2, 4] = 2 zeros in every 4 weights.
+      snip_batches: mini-batches SNIP's saliency is summed over.
     """
 
     target_sparsity: float
@@ -202,10 +222,63 @@ class PruneSpec:
     end_fraction: float = 0.75
     frequency: int = 100
     power: float = 3.0
+    method: str = field(default="gradual", metadata=LATER)
+    scope: str = field(default="layer", metadata=LATER)
+    skip: tuple[str, ...] = field(default=(), metadata=LATER)
+    rounds: int = field(default=1, metadata=LATER)
+    rewind_epoch: int = field(default=0, metadata=LATER)
+    reinit: bool = field(default=False, metadata=LATER)
+    m_by_n: tuple[int, int] | None = field(default=None, metadata=LATER)
+    snip_batches: int = field(default=1, metadata=LATER)
+    points: tuple[tuple[float, float], ...] = field(default=(), metadata=LATER)
 
     def __post_init__(self) -> None:
+        _as_tuples(self, "skip", "m_by_n")
+        object.__setattr__(self, "points", tuple(tuple(p) for p in self.points))
         _fraction("prune.target_sparsity", self.target_sparsity, open_top=True)
         SCHEDULES.check(self.schedule)
+        PRUNE_METHODS.check(self.method)
+        if self.scope not in ("layer", "global"):
+            raise unknown_name("prune.scope", self.scope, ("layer", "global"))
+        if self.method in ("gradual", "m_by_n"):
+            _require(self.scope == "layer", "prune.scope",
+                     f"'layer' for method {self.method} (tfmot prunes each layer to the "
+                     f"target; use oneshot or iterative for global)", self.scope)
+        _require(isinstance(self.skip, tuple) and all(isinstance(n, str) for n in self.skip),
+                 "prune.skip", "a list of layer names (or first / last)", self.skip)
+        _positive_int("prune.rounds", self.rounds)
+        if self.rounds > 1:
+            _require(self.method in ("iterative", "lottery"), "prune.rounds",
+                     "1 unless method is iterative or lottery", self.rounds)
+        _require(isinstance(self.rewind_epoch, int) and self.rewind_epoch >= 0,
+                 "prune.rewind_epoch", "an integer >= 0", self.rewind_epoch)
+        _require(isinstance(self.reinit, bool) and (not self.reinit or self.method == "lottery"),
+                 "prune.reinit", "true only with method lottery", self.reinit)
+        _positive_int("prune.snip_batches", self.snip_batches)
+        if self.method == "m_by_n":
+            mn = self.m_by_n
+            _require(isinstance(mn, tuple) and len(mn) == 2 and all(isinstance(v, int)
+                                                                    for v in mn)
+                     and 0 < mn[0] < mn[1], "prune.m_by_n", "[m, n] with 0 < m < n, e.g. "
+                     "[2, 4]", mn)
+            _require(abs(self.target_sparsity - mn[0] / mn[1]) < 1e-9,
+                     "prune.target_sparsity", f"m / n = {mn[0] / mn[1]} for m_by_n {list(mn)}",
+                     self.target_sparsity)
+        else:
+            _require(self.m_by_n is None, "prune.m_by_n", "unset unless method is m_by_n",
+                     self.m_by_n)
+        if self.schedule == "piecewise":
+            pts = self.points
+            ok = (len(pts) >= 1 and all(len(p) == 2 and all(_number(v) for v in p)
+                                        and 0 <= p[0] <= 1 and 0 <= p[1] < 1 for p in pts)
+                  and all(a[0] < b[0] and a[1] <= b[1] for a, b in zip(pts, pts[1:]))
+                  and abs(pts[-1][1] - self.target_sparsity) < 1e-9)
+            _require(ok, "prune.points", "[[fraction of steps, sparsity], ...] with rising "
+                     "fractions in [0, 1], non-decreasing sparsities in [0, 1), the last "
+                     "equal to target_sparsity", [list(p) for p in pts])
+        else:
+            _require(not self.points, "prune.points", "unset unless schedule is piecewise",
+                     self.points)
         _fraction("prune.initial_sparsity", self.initial_sparsity, open_top=True)
         _require(self.initial_sparsity <= self.target_sparsity, "prune.initial_sparsity",
                  f"<= target_sparsity ({self.target_sparsity})", self.initial_sparsity)
@@ -237,10 +310,19 @@ class Variant:
     name: str
     export: ExportSpec = field(default_factory=ExportSpec)
     prune: PruneSpec | None = None
+    seed: int | None = field(default=None, metadata=LATER)
+    group: str | None = field(default=None, metadata=LATER)
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name.isidentifier(), "variant name",
                  "an identifier (letters, digits, _)", self.name)
+        _require(self.seed is None or (isinstance(self.seed, int)
+                                       and not isinstance(self.seed, bool)),
+                 f"variants.{self.name}.seed", "an integer (its own baseline and pruning "
+                 "seed) or none", self.seed)
+        _require(self.group is None or isinstance(self.group, str),
+                 f"variants.{self.name}.group", "a name shared by repeats of one "
+                 "configuration (e.g. over seeds)", self.group)
 
 
 @dataclass(frozen=True)
@@ -305,9 +387,11 @@ class Recipe:
             if profile not in PROFILES:
                 raise unknown_name("profile", profile, PROFILES)
         _require(isinstance(self.seed, int), "seed", "an integer", self.seed)
-        if any(v.prune is not None for v in self.variants):
+        if any(v.prune is not None and v.prune.method in ("gradual", "m_by_n")
+               for v in self.variants):
             _require(self.finetune.epochs > 0, "finetune.epochs",
-                     "at least 1 when a variant prunes", self.finetune.epochs)
+                     "at least 1 when a variant prunes with tfmot (gradual, m_by_n)",
+                     self.finetune.epochs)
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -435,7 +519,10 @@ def _coerce(current: Any, value: Any) -> Any:
 
 def _plain(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj):
-        obj = dataclasses.asdict(obj)
+        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
+               if f.metadata.get("hash_default", True)
+               or getattr(obj, f.name) != (f.default if f.default is not dataclasses.MISSING
+                                          else f.default_factory())}
     if isinstance(obj, Mapping):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -1,4 +1,4 @@
-"""Pruning: sparsity schedules and magnitude pruning of Keras models."""
+"""Pruning: sparsity schedules and the pruning methods of Keras models."""
 
 from tfcompress.registry import Registry
 
@@ -8,7 +8,15 @@ SCHEDULES: Registry = Registry(
     {
         "polynomial_decay": "tfcompress.prune.schedule:polynomial_decay",
         "constant": "tfcompress.prune.schedule:constant",
+        "piecewise": "tfcompress.prune.schedule:piecewise",
     },
 )
 
-__all__ = ["SCHEDULES"]
+#: ``prune.method`` -> ``f(job) -> Outcome``; see ``methods.py``.
+PRUNE_METHODS: Registry = Registry(
+    "pruning method",
+    {name: f"tfcompress.prune.methods:{name}"
+     for name in ("gradual", "oneshot", "iterative", "lottery", "snip", "m_by_n")},
+)
+
+__all__ = ["SCHEDULES", "PRUNE_METHODS"]

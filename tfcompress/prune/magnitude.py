@@ -24,21 +24,27 @@ def _prunable(layer: keras.layers.Layer) -> bool:
     return isinstance(layer, (*PRUNABLE_TYPES, prunable_layer.PrunableLayer))
 
 
-def apply(model: keras.Model, spec: PruneSpec, total_steps: int) -> keras.Model:
+def apply(model: keras.Model, spec: PruneSpec, total_steps: int,
+          only: set[str] | None = None, m_by_n: tuple[int, int] | None = None) -> keras.Model:
     """Wraps every prunable layer of ``model`` (nested models too) with tfmot's wrapper.
 
     Only layers with prunable weights are wrapped (tfmot's whole-model call would also wrap,
     and refuse, weightless layers it does not know, such as ``Rescaling``); the rest are reused
     as they are, as tfmot does for layers a pruning policy excludes.
+
+    Args:
+      only: wrap only these layer names (the recipe's policy); None: every prunable layer.
+      m_by_n: tfmot's structured ``sparsity_m_by_n`` pattern, e.g. (2, 4).
     """
     pruning_schedule = schedule.build(spec, total_steps)
+    extra = {"sparsity_m_by_n": tuple(m_by_n)} if m_by_n else {}
 
     def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
         if isinstance(layer, keras.Model):
             return keras.models.clone_model(layer, clone_function=wrap)
-        if _prunable(layer):
+        if _prunable(layer) and (only is None or layer.name in only):
             return tfmot.sparsity.keras.prune_low_magnitude(
-                layer, pruning_schedule=pruning_schedule)
+                layer, pruning_schedule=pruning_schedule, **extra)
         return layer
 
     return keras.models.clone_model(model, clone_function=wrap)

@@ -33,8 +33,14 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
       InputError: the fine-tuning is too short for the requested frequency.
     """
     last = max(total_steps - 1, 0)
-    begin = int(round(spec.begin_fraction * last))
-    window_end = int(round(spec.end_fraction * last))
+    if spec.schedule == "piecewise":
+        begin = int(round(spec.points[0][0] * last))
+        window_end = int(round(spec.points[-1][0] * last))
+        if len(spec.points) == 1:  # one point: a constant from there on
+            return Plan(begin, begin, spec.frequency, total_steps)
+    else:
+        begin = int(round(spec.begin_fraction * last))
+        window_end = int(round(spec.end_fraction * last))
     updates = (window_end - begin) // spec.frequency
     if spec.schedule == "constant":
         return Plan(begin, window_end, spec.frequency, total_steps)
@@ -69,3 +75,54 @@ def constant(spec: PruneSpec, p: Plan):
     return tfmot.sparsity.keras.ConstantSparsity(
         target_sparsity=spec.target_sparsity, begin_step=p.begin_step, end_step=-1,
         frequency=p.frequency)
+
+
+def piecewise(spec: PruneSpec, p: Plan):
+    """The user's schedule: sparsity interpolated linearly between ``spec.points`` (fractions
+    of the fine-tuning steps), the last point moved to the plan's aligned end step."""
+    last = max(p.total_steps - 1, 0)
+    steps = [int(round(f * last)) for f, _ in spec.points]
+    steps[-1] = p.end_step
+    return _piecewise_class()(steps, [s for _, s in spec.points], p.frequency)
+
+
+def _piecewise_class():
+    from tfcompress._keras import tf, tfmot
+
+    class Piecewise(tfmot.sparsity.keras.PruningSchedule):
+        """Piecewise-linear sparsity between (step, sparsity) points, updated every
+        ``frequency`` steps from the first point to the last."""
+
+        def __init__(self, steps, sparsities, frequency):
+            self.steps, self.sparsities, self.frequency = list(steps), list(sparsities), frequency
+
+        def __call__(self, step):
+            step_f = tf.cast(step, tf.float32)
+            value = tf.constant(self.sparsities[0], tf.float32)
+            for (a, sa), (b, sb) in zip(zip(self.steps, self.sparsities),
+                                        zip(self.steps[1:], self.sparsities[1:])):
+                t = tf.clip_by_value((step_f - a) / max(b - a, 1), 0.0, 1.0)
+                value = tf.where(step_f >= a, sa + t * (sb - sa), value)
+            should = self._should_prune_in_step(step, self.steps[0], self.steps[-1],
+                                                self.frequency)
+            return should, value
+
+        def get_config(self):
+            return {"class_name": "Piecewise", "config": {
+                "steps": self.steps, "sparsities": self.sparsities,
+                "frequency": self.frequency}}
+
+    return Piecewise
+
+
+def curve(spec: PruneSpec, total_steps: int) -> dict[str, list[float]]:
+    """The sparsity the masks hold after each fine-tuning step (for the report's plot)."""
+    sched = build(spec, total_steps)
+    current, steps, values = 0.0, [], []  # masks start dense
+    for step in range(total_steps):
+        should, sparsity = sched(step)
+        if bool(should):
+            current = float(sparsity)
+        steps.append(step)
+        values.append(current)
+    return {"step": steps, "sparsity": values}

@@ -1,0 +1,226 @@
+"""The pruning methods beyond tfmot: masks, global vs per-layer, one-shot / iterative,
+lottery tickets, SNIP, 2:4 and user schedules."""
+
+import numpy as np
+import pytest
+
+from tfcompress._keras import keras
+from tfcompress.data import load
+from tfcompress.errors import InputError
+from tfcompress.models import MODELS
+from tfcompress.prune import masks, methods, schedule, snip
+from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec,
+                               Recipe, TrainSpec, Variant)
+
+L = keras.layers
+
+
+def _mlp(seed=0):
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8,))
+    x = L.Dense(16, activation="relu", name="fc1")(inp)
+    x = L.Dense(12, activation="relu", name="fc2")(x)
+    return keras.Model(inp, L.Dense(3, activation="softmax", name="out")(x))
+
+
+def test_per_layer_masks_zero_exactly_the_smallest_in_every_layer():
+    model = _mlp()
+    m = masks.magnitude(model, 0.75, "layer")
+    for layer in masks.candidates(model):
+        k, mask = np.abs(layer.kernel.numpy()), m[layer.name]
+        assert mask.sum() == k.size - int(np.floor(0.75 * k.size))
+        assert k[mask].min() >= k[~mask].max()
+
+
+def test_global_masks_use_one_threshold_so_layer_ratios_differ():
+    model = _mlp()
+    model.get_layer("fc2").kernel.assign(model.get_layer("fc2").kernel * 10.0)
+    m = masks.magnitude(model, 0.6, "global")
+    n = sum(l.kernel.numpy().size for l in masks.candidates(model))
+    assert masks.overall(m) == pytest.approx(np.floor(0.6 * n) / n)
+    kept = np.concatenate([np.abs(l.kernel.numpy())[m[l.name]] for l in masks.candidates(model)])
+    cut = np.concatenate([np.abs(l.kernel.numpy())[~m[l.name]]
+                          for l in masks.candidates(model)])
+    assert kept.min() >= cut.max()
+    per_layer = masks.report(m)
+    assert per_layer["fc2"]["sparsity"] < 0.4 < 0.6 < per_layer["fc1"]["sparsity"]
+
+
+def test_policy_skips_first_and_last_and_rejects_unknown_names():
+    model = _mlp()
+    assert [l.name for l in masks.prunable(model, ("first", "last"))] == ["fc2"]
+    assert set(masks.magnitude(model, 0.5, skip=("out",))) == {"fc1", "fc2"}
+    with pytest.raises(InputError, match="layer in prune.skip 'fc9'.*fc1"):
+        masks.prunable(model, ("fc9",))
+
+
+def test_iterative_masks_keep_what_earlier_rounds_pruned():
+    model = _mlp()
+    first = masks.magnitude(model, 0.5)
+    masks.apply(model, first)
+    model.get_layer("fc1").kernel.assign(model.get_layer("fc1").kernel + 0.001)  # "training"
+    second = masks.magnitude(model, 0.75, keep=first)
+    for name in first:
+        assert not np.any(second[name] & ~first[name])  # nothing revived
+    assert masks.overall(second) == pytest.approx(0.75, abs=0.01)
+
+
+def test_hold_masks_keeps_pruned_weights_at_zero_through_training():
+    model = _mlp()
+    m = masks.magnitude(model, 0.8)
+    masks.apply(model, m)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+    before = model.get_layer("fc1").kernel.numpy().copy()
+    model.fit(x, np.arange(64) % 3, epochs=2, batch_size=8, verbose=0,
+              callbacks=[masks.HoldMasks(m)])
+    after = model.get_layer("fc1").kernel.numpy()
+    assert np.all(after[~m["fc1"]] == 0) and not np.allclose(after, before)
+
+
+def test_rounds_share_the_sparsity_and_the_epochs():
+    assert [round(methods.round_sparsity(0.9, i, 3), 4) for i in (1, 2, 3)] == \
+        [round(1 - 0.1 ** (1 / 3), 4), round(1 - 0.1 ** (2 / 3), 4), 0.9]
+    assert methods.round_epochs(5, 3) == [2, 2, 1] and sum(methods.round_epochs(4, 4)) == 4
+
+
+def test_snip_scores_are_gradient_times_weight():
+    model = _mlp()
+    x = np.random.default_rng(1).normal(size=(32, 8)).astype("float32")
+    y = np.arange(32) % 3
+    s = snip.scores(model, x, y, batches=1, batch_size=32)
+    from tfcompress._keras import tf
+
+    with tf.GradientTape() as tape:
+        loss = keras.losses.SparseCategoricalCrossentropy()(y, model(x))
+    g = tape.gradient(loss, model.get_layer("fc2").kernel)
+    np.testing.assert_allclose(s["fc2"], np.abs(g.numpy() * model.get_layer("fc2").kernel.numpy()),
+                               rtol=1e-5, atol=1e-9)
+
+
+def test_m_by_n_groups_run_along_input_channels():
+    k = np.zeros((3, 3, 8, 2))
+    k[..., 0:2, :] = 1.0  # 2 non-zeros in channels 0-3, 0 in 4-7 for every (h, w, out)
+    assert methods.check_m_by_n(k, 2, 4)
+    k[..., 2, :] = 1.0
+    assert not methods.check_m_by_n(k, 2, 4)
+    assert not methods.check_m_by_n(np.zeros((3, 3, 1, 4)), 2, 4)  # no full group
+
+
+def test_piecewise_schedule_follows_the_users_points_to_the_target():
+    spec = PruneSpec(0.8, schedule="piecewise", points=[[0.0, 0.2], [0.5, 0.5], [0.9, 0.8]],
+                     frequency=5)
+    c = schedule.curve(spec, 100)
+    values = c["sparsity"]
+    assert values[0] == pytest.approx(0.2) and values[-1] == pytest.approx(0.8)
+    assert all(a <= b + 1e-9 for a, b in zip(values, values[1:]))
+    assert values[50] == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(InputError, match="prune.points"):
+        PruneSpec(0.8, schedule="piecewise", points=[[0.5, 0.3], [0.2, 0.8]])
+
+
+def _methods_recipe(variants):
+    return Recipe(
+        name="methods_test", description="pruning methods on LeNet-300-100 (tiny)",
+        data=DataSpec("digits", train_limit=400, test_limit=100),
+        model=ModelSpec("lenet_300_100", {"hidden": [32, 16]}),
+        train=TrainSpec(epochs=2, batch_size=32), finetune=TrainSpec(epochs=2, batch_size=32),
+        variants=(Variant("float32", ExportSpec("float32")), *variants),
+        benchmark=BenchmarkSpec(threads=(1,), warmup_runs=1, min_runs=3, min_seconds=0.0,
+                                throughput_batch=2))
+
+
+@pytest.fixture(scope="module")
+def methods_run(tmp_path_factory):
+    from tfcompress.pipeline import Pipeline
+
+    def v(name, **kw):
+        return Variant(name, ExportSpec("float32"), PruneSpec(**kw))
+
+    recipe = _methods_recipe((
+        v("oneshot_global", target_sparsity=0.9, method="oneshot", scope="global"),
+        v("iterative", target_sparsity=0.9, method="iterative", rounds=2),
+        v("lottery", target_sparsity=0.9, method="lottery", rounds=2),
+        v("lottery_reinit", target_sparsity=0.9, method="lottery", rounds=2, reinit=True),
+        v("snip", target_sparsity=0.9, method="snip", scope="global"),
+        v("gradual_skip", target_sparsity=0.8, frequency=5, skip=["last"]),
+        v("piecewise", target_sparsity=0.6, schedule="piecewise", frequency=5,
+          points=[[0.0, 0.3], [0.7, 0.6]]),
+        Variant("seed1", ExportSpec("float32"), PruneSpec(0.9, method="oneshot"), seed=1,
+                group="oneshot"),
+    ))
+    out = tmp_path_factory.mktemp("methods")
+    result = Pipeline(recipe, profile="tiny", output_dir=out).run()
+    import json
+
+    variants = {v["variant"]: v for v in
+                json.loads((result.run_dir / "results.json").read_text())["variants"]}
+    return recipe, result, variants
+
+
+def _kernel_sparsity(v, layer):
+    s = v["source"]["layer_sparsity"][layer]
+    return s["sparsity"]
+
+
+def test_every_method_reaches_its_target_from_a_recipe(methods_run):
+    _, result, variants = methods_run
+    for name in ("iterative", "lottery", "lottery_reinit"):
+        for layer in ("fc1", "fc2", "logits"):
+            assert _kernel_sparsity(variants[name], layer) == pytest.approx(0.9, abs=0.01), name
+    total = lambda v: (sum(s["zeros"] for s in v["source"]["layer_sparsity"].values())  # noqa
+                       / sum(s["params"] for s in v["source"]["layer_sparsity"].values()))
+    for name in ("oneshot_global", "snip"):
+        assert total(variants[name]) == pytest.approx(0.9, abs=0.001), name
+        ratios = [s["sparsity"] for s in variants[name]["source"]["layer_sparsity"].values()]
+        assert max(ratios) - min(ratios) > 0.02, name  # global: ratios differ per layer
+    assert _kernel_sparsity(variants["gradual_skip"], "logits") == 0.0
+    assert _kernel_sparsity(variants["gradual_skip"], "fc1") == pytest.approx(0.8, abs=0.01)
+    assert _kernel_sparsity(variants["piecewise"], "fc2") == pytest.approx(0.6, abs=0.01)
+    names = {s.name for s in result.steps}
+    assert {"baseline", "baseline_seed1", "lottery90_layer_reinit"} <= names
+
+
+def test_lottery_ticket_rewinds_to_the_initialisation(tmp_path):
+    from tfcompress.prune.methods import Job, lottery
+
+    data = load(DataSpec("digits", train_limit=200, test_limit=50))
+    build = lambda seed: (keras.utils.set_random_seed(seed),  # noqa: E731
+                          MODELS.get("lenet_300_100")(data.input_shape, 10,
+                                                      hidden=[16, 8]))[1]
+    trained = build(0)
+    trained.set_weights([w + 0.1 for w in trained.get_weights()])  # stands for training
+    job = Job(spec=PruneSpec(0.5, method="lottery"), data=data,
+              train=TrainSpec(epochs=0), finetune=TrainSpec(epochs=0), seed=0, work=tmp_path,
+              trained=lambda: trained, initial=build)
+    out = lottery(job)
+    init = build(0)
+    for layer in masks.candidates(out.model):
+        k, k0 = layer.kernel.numpy(), init.get_layer(layer.name).kernel.numpy()
+        mask = out.masks[layer.name]
+        np.testing.assert_array_equal(k[mask], k0[mask])  # survivors back at init
+        assert np.all(k[~mask] == 0)
+        # the mask came from the trained weights' magnitudes
+        assert np.abs(trained.get_layer(layer.name).kernel.numpy())[mask].min() >= \
+            np.abs(trained.get_layer(layer.name).kernel.numpy())[~mask].max()
+
+
+def test_m_by_n_leaves_exactly_two_of_four_and_says_which_layers_cannot(tmp_path):
+    from tfcompress.prune.methods import Job, m_by_n
+
+    data = load(DataSpec("digits", train_limit=128, test_limit=32))
+    keras.utils.set_random_seed(0)
+    model = MODELS.get("digits_cnn")(data.input_shape, 10, filters=[8, 8], dense_units=16)
+    job = Job(spec=PruneSpec(0.5, method="m_by_n", m_by_n=[2, 4], frequency=1), data=data,
+              train=TrainSpec(epochs=1, batch_size=32),
+              finetune=TrainSpec(epochs=1, batch_size=32), seed=0, work=tmp_path,
+              trained=lambda: model, initial=None)
+    out = m_by_n(job)
+    first, *rest = masks.candidates(out.model)
+    assert first.name in out.facts["m_by_n_skipped"]  # 1 input channel: no group of 4
+    assert "1 input channel" in out.facts["m_by_n_skipped"][first.name]
+    assert out.facts["m_by_n_violations"] == []
+    assert [l.name for l in rest] == out.facts["m_by_n_layers"]
+    for layer in rest:
+        g = methods.groups(layer.kernel.numpy(), 4)
+        assert np.all(np.count_nonzero(g, axis=1) == 2), layer.name

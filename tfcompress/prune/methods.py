@@ -1,0 +1,275 @@
+"""The pruning methods a recipe can name (``prune.method``), each a function of a ``Job``.
+
+- ``gradual``: tfmot's gradual magnitude pruning during fine-tuning (per layer).
+- ``oneshot``: prune the trained model to the target at once (per layer or global
+  magnitude), then fine-tune with the mask held (``finetune.epochs`` 0: no retraining).
+- ``iterative``: ``rounds`` prune / fine-tune cycles (Han et al. 2015); sparsity after round
+  i is ``1 - (1 - target)^(i / rounds)``, and the fine-tuning epochs are shared out over the
+  rounds, so the budget equals one-shot's.
+- ``lottery``: Frankle & Carbin 2019: prune the trained model, rewind the surviving weights
+  to their values at initialisation (or after ``rewind_epoch`` epochs), retrain with
+  ``train`` under the mask; ``rounds`` > 1 repeats it. ``reinit`` is the control: the same
+  final mask on a fresh random initialisation.
+- ``snip``: Lee et al. 2019: prune the untrained network by |g * w|, train it with ``train``.
+- ``m_by_n``: tfmot's ``sparsity_m_by_n`` (e.g. 2:4), checked afterwards (``check_m_by_n``).
+
+Every method returns a plain Keras model whose pruned kernels hold exact zeros.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tfcompress._keras import keras
+from tfcompress.prune import masks as masks_lib
+
+if TYPE_CHECKING:
+    from tfcompress.data import Dataset
+    from tfcompress.recipe import PruneSpec, TrainSpec
+
+log = logging.getLogger("tfcompress")
+
+
+@dataclass
+class Job:
+    """What a method gets: the spec, the data, the budgets and how to obtain models.
+
+    Attributes:
+      trained: loads the trained baseline (a fresh copy on every call).
+      initial: builds the baseline's model with the weights it had before training, for a
+        seed (the baseline's own seed gives exactly its initialisation).
+      work: the step's work folder (round checkpoints, logs, epoch backups).
+    """
+
+    spec: PruneSpec
+    data: Dataset
+    train: TrainSpec
+    finetune: TrainSpec
+    seed: int
+    work: Path
+    trained: Callable[[], keras.Model]
+    initial: Callable[[int], keras.Model]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    model: keras.Model
+    history: dict[str, Any]
+    masks: masks_lib.Masks | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _fit(job: Job, model: keras.Model, spec: TrainSpec, phase: str,
+         masks: masks_lib.Masks | None) -> dict[str, Any]:
+    from tfcompress.train import loop
+
+    if spec.epochs == 0:
+        return {}
+    callbacks = [masks_lib.HoldMasks(masks)] if masks else []
+    return loop.fit(model, job.data, spec, work_dir=job.work, phase=phase, callbacks=callbacks)
+
+
+def _round(job: Job, name: str, produce: Callable[[], tuple[keras.Model, masks_lib.Masks,
+                                                             dict[str, Any]]],
+           like: Callable[[], keras.Model]) -> tuple[keras.Model, masks_lib.Masks,
+                                                     dict[str, Any]]:
+    """Runs one round of a multi-round method, or loads it when an interrupted run already
+    finished it (weights and masks are kept in the work folder)."""
+    path = job.work / f"{name}.npz"
+    if path.is_file():
+        log.info("[prune] %s done before; loading it", name)
+        saved = np.load(path, allow_pickle=False)
+        model = like()
+        weights = [saved[f"w{i}"] for i in range(len(model.get_weights()))]
+        model.set_weights(weights)
+        masks = {k[2:]: saved[k] for k in saved.files if k.startswith("m:")}
+        return model, masks, {}
+    model, masks, history = produce()
+    from tfcompress import atomic
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **{f"w{i}": w for i, w in enumerate(model.get_weights())},
+                     **{f"m:{k}": v for k, v in masks.items()})
+
+    atomic.write_with(path, write)
+    return model, masks, history
+
+
+def gradual(job: Job) -> Outcome:
+    from tfcompress.prune import magnitude
+
+    model = job.trained()
+    only = {l.name for l in masks_lib.prunable(model, job.spec.skip)}
+    pruned = magnitude.apply(model, job.spec, _finetune_steps(job), only=only)
+    from tfcompress.train import loop
+
+    history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work,
+                       callbacks=magnitude.callbacks(),
+                       tensorboard=magnitude.summaries(job.work / "logs"))
+    return Outcome(magnitude.strip(pruned), history)
+
+
+def _finetune_steps(job: Job) -> int:
+    from tfcompress.train.loop import steps_per_epoch
+
+    return job.finetune.epochs * steps_per_epoch(len(job.data.x_train), job.finetune.batch_size)
+
+
+def oneshot(job: Job) -> Outcome:
+    s = job.spec
+    model = job.trained()
+    masks = masks_lib.magnitude(model, s.target_sparsity, s.scope, s.skip)
+    masks_lib.apply(model, masks)
+    history = _fit(job, model, job.finetune, "finetune", masks)
+    return Outcome(model, history, masks)
+
+
+def round_sparsity(target: float, i: int, rounds: int) -> float:
+    """Sparsity after round ``i`` of ``rounds``: the same fraction of the survivors goes
+    each round (Han et al.; Frankle & Carbin prune p^(1/n) per round)."""
+    return 1.0 - (1.0 - target) ** (i / rounds)
+
+
+def round_epochs(total: int, rounds: int) -> list[int]:
+    """``total`` epochs shared out over ``rounds`` (earlier rounds get the remainder)."""
+    return [total // rounds + (1 if i < total % rounds else 0) for i in range(rounds)]
+
+
+def iterative(job: Job) -> Outcome:
+    s = job.spec
+    model, masks, history = job.trained(), None, {}
+    for i, epochs in enumerate(round_epochs(job.finetune.epochs, s.rounds), start=1):
+        def produce(model=model, masks=masks, i=i, epochs=epochs):
+            target = round_sparsity(s.target_sparsity, i, s.rounds)
+            new = masks_lib.magnitude(model, target, s.scope, s.skip, keep=masks)
+            masks_lib.apply(model, new)
+            log.info("[prune] round %d/%d: sparsity %.3f, %d epoch(s)", i, s.rounds,
+                     masks_lib.overall(new), epochs)
+            h = _fit(job, model, replace(job.finetune, epochs=epochs), f"round{i}", new)
+            return model, new, h
+
+        model, masks, h = _round(job, f"round{i}", produce, job.trained)
+        history[f"round{i}"] = h
+    return Outcome(model, history, masks)
+
+
+def _rewound(job: Job, seed: int) -> keras.Model:
+    """The weights the lottery rewinds to: at initialisation, or after ``rewind_epoch``
+    epochs of the baseline's training (late rewinding)."""
+    model = job.initial(seed)
+    if job.spec.rewind_epoch:
+        _fit(job, model, replace(job.train, epochs=job.spec.rewind_epoch), "rewind", None)
+    return model
+
+
+def lottery(job: Job) -> Outcome:
+    s = job.spec
+    model, masks, history = job.trained(), None, {}
+    rewind = _rewound(job, job.seed)
+    start = [w.copy() for w in rewind.get_weights()]
+    for i in range(1, s.rounds + 1):
+        def produce(model=model, masks=masks, i=i):
+            target = round_sparsity(s.target_sparsity, i, s.rounds)
+            new = masks_lib.magnitude(model, target, s.scope, s.skip, keep=masks)
+            ticket = job.initial(job.seed)
+            ticket.set_weights(start)
+            masks_lib.apply(ticket, new)
+            log.info("[prune] lottery round %d/%d: sparsity %.3f, rewound, retraining %d "
+                     "epoch(s)", i, s.rounds, masks_lib.overall(new), job.train.epochs)
+            h = _fit(job, ticket, job.train, f"round{i}", new)
+            return ticket, new, h
+
+        model, masks, h = _round(job, f"round{i}", produce, job.trained)
+        history[f"round{i}"] = h
+    if not s.reinit:
+        return Outcome(model, history, masks)
+    # The control: the winning mask on weights drawn afresh (another seed).
+    control = job.initial(job.seed + 10_000)
+    masks_lib.apply(control, masks)
+    history = {"reinit": _fit(job, control, job.train, "reinit", masks)}
+    return Outcome(control, history, masks, {"reinit_seed": job.seed + 10_000})
+
+
+def snip(job: Job) -> Outcome:
+    from tfcompress.prune import snip as snip_lib
+
+    s = job.spec
+    model = job.initial(job.seed)
+    masks = snip_lib.masks(model, job.data.x_train, job.data.y_train, s.target_sparsity,
+                           scope=s.scope, batches=s.snip_batches,
+                           batch_size=job.train.batch_size, skip=s.skip, seed=job.seed)
+    masks_lib.apply(model, masks)
+    history = _fit(job, model, job.train, "train", masks)
+    return Outcome(model, history, masks)
+
+
+def m_by_n(job: Job) -> Outcome:
+    from tfcompress.prune import magnitude
+
+    s = job.spec
+    model = job.trained()
+    layers, skipped = m_by_n_layers(masks_lib.prunable(model, s.skip), s.m_by_n[1])
+    for name, why in skipped.items():
+        log.warning("[prune] %s stays dense: %s", name, why)
+    only = {l.name for l in layers}
+    pruned = magnitude.apply(model, replace(s, schedule="constant"), _finetune_steps(job),
+                             only=only, m_by_n=s.m_by_n)
+    from tfcompress.train import loop
+
+    history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work,
+                       callbacks=magnitude.callbacks(),
+                       tensorboard=magnitude.summaries(job.work / "logs"))
+    model = magnitude.strip(pruned)
+    done = [l for l in masks_lib.candidates(model) if l.name in only]
+    bad = [l.name for l in done if not check_m_by_n(masks_lib.kernel(l).numpy(), *s.m_by_n)]
+    if bad:  # tfmot left a layer it was asked to prune without the pattern
+        log.warning("[prune] no %d:%d pattern in %s", *s.m_by_n, ", ".join(bad))
+    return Outcome(model, history, facts={"m_by_n_layers": [l.name for l in done],
+                                          "m_by_n_skipped": skipped,
+                                          "m_by_n_violations": bad})
+
+
+def m_by_n_layers(layers: list[keras.layers.Layer], n: int
+                  ) -> tuple[list[keras.layers.Layer], dict[str, str]]:
+    """The layers that can carry an m:n pattern along their input channels, and why the
+    others cannot. A first conv on 1- or 3-channel images has no full group of 4: tfmot
+    leaves it dense (1 channel) or pads it (3 channels, so 1 zero in 3 weights) - the
+    behaviour reported as tfmot issue #1182, "first Conv2D cannot be pruned"."""
+    keep, skipped = [], {}
+    for layer in layers:
+        k = masks_lib.kernel(layer)
+        size = int(k.shape[len(k.shape) - 2])
+        if size < n:
+            skipped[layer.name] = (f"{size} input channel(s), fewer than a group of {n}")
+        else:
+            keep.append(layer)
+    return keep, skipped
+
+
+def groups(kernel: np.ndarray, n: int) -> np.ndarray:
+    """The kernel as groups of ``n`` consecutive input-channel weights, the axis TFLite's
+    2:4 kernels use (Conv2D [h, w, in, out] and Dense [in, out]: along ``in``)."""
+    in_axis = kernel.ndim - 2
+    moved = np.moveaxis(kernel, in_axis, -1)  # [..., out, in]
+    size = moved.shape[-1]
+    if size % n:
+        pad = [(0, 0)] * (moved.ndim - 1) + [(0, n - size % n)]
+        moved = np.pad(moved, pad)
+    return moved.reshape(-1, n)
+
+
+def check_m_by_n(kernel: np.ndarray, m: int, n: int) -> bool:
+    """True when every full group of ``n`` input-channel weights has at most ``n - m``
+    non-zeros (exactly, for trained weights: zeros come only from the mask)."""
+    if kernel.shape[kernel.ndim - 2] < n:
+        return False  # no full group: the layer cannot carry the pattern
+    g = groups(kernel, n)
+    return bool(np.all(np.count_nonzero(g, axis=1) <= n - m))
