@@ -224,3 +224,17 @@ def test_m_by_n_leaves_exactly_two_of_four_and_says_which_layers_cannot(tmp_path
     for layer in rest:
         g = methods.groups(layer.kernel.numpy(), 4)
         assert np.all(np.count_nonzero(g, axis=1) == 2), layer.name
+
+
+def test_the_lottery_control_reuses_the_tickets_mask(methods_run):
+    _, result, _ = methods_run
+    steps = {s.name: s for s in result.steps}
+    cache = result.run_dir.parents[1] / "cache"
+    ticket = np.load(cache / f"prune-{steps['lottery90_layer'].key}" / "masks.npz")
+    control = np.load(cache / f"prune-{steps['lottery90_layer_reinit'].key}" / "masks.npz")
+    assert sorted(ticket.files) == sorted(control.files) == ["fc1", "fc2", "logits"]
+    for name in ticket.files:
+        np.testing.assert_array_equal(ticket[name], control[name])
+    model = keras.models.load_model(cache / f"prune-{steps['lottery90_layer_reinit'].key}"
+                                    / "model.keras")
+    assert np.all(model.get_layer("fc1").kernel.numpy()[~control["fc1"]] == 0)

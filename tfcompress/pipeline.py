@@ -8,6 +8,7 @@ every variant are measured together, in the same run, on the same machine state.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import os
@@ -19,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tfcompress import atomic
 from tfcompress.data import Dataset, load
@@ -77,6 +80,7 @@ class Pipeline:
         self.steps: list[StepRecord] = []
         self.warnings: list[str] = []  # shown at the top of the report
         self._input_card: dict[str, Any] = {}  # set from the data, written beside each .tflite
+        self._test_examples = 0
 
     @property
     def run_dir(self) -> Path:
@@ -94,6 +98,7 @@ class Pipeline:
         self._check_model_source()
         data = load(recipe.data, self.data_dir, self.offline)
         self._input_card = data.input_card()
+        self._test_examples = len(data.y_test)
         log.info("data: %s", data.summary())
         self._preflight(data)
 
@@ -210,7 +215,8 @@ class Pipeline:
             meta = produce(self.store.work_dir(kind, key))
             artifact = Artifact(self.store.commit(kind, key, {"name": name, **meta}),
                                 self.store.meta(kind, key))
-        self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0))
+        if not any(s.kind == kind and s.key == key for s in self.steps):  # once per run
+            self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0))
         return artifact
 
     def _train_config(self, seed: int) -> dict[str, Any]:
@@ -302,12 +308,19 @@ class Pipeline:
                 freeze.unfreeze(model, r.transfer.backbone)
             return model
 
+        given = None
+        if spec.reinit:  # the control reuses the ticket's mask: find (or make) it first
+            ticket = self.prune(data, baseline, dataclasses.replace(spec, reinit=False), seed)
+            given = dict(np.load(ticket.path / "masks.npz"))
+
         def produce(work: Path) -> dict[str, Any]:
             keras.utils.set_random_seed(seed)
             job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
-                      work=work, trained=trained,
+                      work=work, trained=trained, masks=given,
                       initial=lambda s: self.seeded_model(data, s))
             out = PRUNE_METHODS.get(spec.method)(job)
+            if out.masks is not None:
+                atomic.write_with(work / "masks.npz", lambda tmp: np.savez(tmp, **out.masks))
             return self._save_model(out.model, work, data, history=out.history,
                                     layer_sparsity=magnitude.layer_sparsity(out.model),
                                     **out.facts)
@@ -396,12 +409,17 @@ class Pipeline:
         return {
             "variant": v.name,
             "export_mode": v.export.mode,
+            "seed": self.seed_of(v),
+            "group": v.group or v.name,
+            "test_examples": self._test_examples,
             "prune": None if v.prune is None else {
-                "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity},
+                "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity,
+                "method": v.prune.method, "scope": v.prune.scope, "rounds": v.prune.rounds,
+                "reinit": v.prune.reinit},
             "source": {k: src.get(k) for k in (
                 "name", "key", "keras_test_accuracy", "params", "nonzero_params", "macs",
                 "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",
-                "model_file")},
+                "model_file", "m_by_n_skipped", "m_by_n_violations")},
             "tflite": {k: exp.get(k) for k in (
                 "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage")},
             "tflite_path": str(export.path / "model.tflite"),

@@ -55,7 +55,7 @@ class Job:
     work: Path
     trained: Callable[[], keras.Model]
     initial: Callable[[int], keras.Model]
-    facts: dict[str, Any] = field(default_factory=dict)
+    masks: masks_lib.Masks | None = None  # given: the lottery control reuses the ticket's
 
 
 @dataclass
@@ -172,6 +172,8 @@ def _rewound(job: Job, seed: int) -> keras.Model:
 
 def lottery(job: Job) -> Outcome:
     s = job.spec
+    if s.reinit and job.masks is not None:
+        return _reinit(job, job.masks, {})
     model, masks, history = job.trained(), None, {}
     rewind = _rewound(job, job.seed)
     start = [w.copy() for w in rewind.get_weights()]
@@ -191,10 +193,15 @@ def lottery(job: Job) -> Outcome:
         history[f"round{i}"] = h
     if not s.reinit:
         return Outcome(model, history, masks)
-    # The control: the winning mask on weights drawn afresh (another seed).
+    return _reinit(job, masks, history)
+
+
+def _reinit(job: Job, masks: masks_lib.Masks, history: dict[str, Any]) -> Outcome:
+    """The control of a lottery ticket: its mask on weights drawn afresh (another seed),
+    trained with the same budget."""
     control = job.initial(job.seed + 10_000)
     masks_lib.apply(control, masks)
-    history = {"reinit": _fit(job, control, job.train, "reinit", masks)}
+    history = {**history, "reinit": _fit(job, control, job.train, "reinit", masks)}
     return Outcome(control, history, masks, {"reinit_seed": job.seed + 10_000})
 
 

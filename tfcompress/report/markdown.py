@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfcompress.report.table import groups
+
 
 def _kib(n: float) -> str:
     return f"{n / 1024:,.1f} KiB"
@@ -73,6 +75,18 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
             "pays off in download size, not in CPU time. *Effective MACs* count only products "
             "with a non-zero weight: what sparse kernels could skip, and dense ones do not."
             + (f" Rows affected here: {', '.join(r['variant'] for r in slow)}." if slow else "")]
+    repeated = groups(rows)
+    if repeated:
+        out += ["", "## Across seeds", "",
+                "Configurations repeated with different seeds (each seed trains its own "
+                "baseline): TFLite test accuracy and test errors as mean ± standard deviation.",
+                "", "| configuration | pruning | export | seeds | sparsity | TFLite acc | "
+                "test errors |", "|---|---|---|---|---|---|---|"]
+        for g in repeated:
+            out.append(f"| `{g['group']}` | {g['pruning']} | {g['export_mode']} | "
+                       f"{', '.join(map(str, g['seeds']))} | {g['sparsity']:.1%} | "
+                       f"{100 * g['accuracy_mean']:.2f} ± {100 * g['accuracy_std']:.2f}% | "
+                       f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} |")
     out += ["", "## Plots", ""] + [f"![{p}](plots/{p})" for p in plots]
     out += ["", "## Operators", "",
             "Ops that compute in float (or hybrid int8-weight / float-activation) in each file:",
@@ -93,6 +107,11 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
             layers = ", ".join(f"{name} {s['sparsity']:.1%}"
                                for name, s in v["source"]["layer_sparsity"].items())
             out.append(f"- {v['source']['name']}: {layers}")
+            for name, why in (v["source"].get("m_by_n_skipped") or {}).items():
+                out.append(f"  - `{name}` left dense: {why}")
+            if v["source"].get("m_by_n_violations"):
+                out.append(f"  - **no m:n pattern** in: "
+                           f"{', '.join(v['source']['m_by_n_violations'])}")
     cached = [s for s in info["steps"] if s["cached"]]
     out += ["", "## How this was made", "",
             f"Command: `{info['command']}`; total {info['seconds']} s. Steps:", ""]

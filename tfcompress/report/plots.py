@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -72,29 +73,52 @@ SPARSITY_PANELS = (
 MIN_LEVELS = 3
 
 
+def _series(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows by (method, export mode); each dense row joins every series of its export mode
+    at sparsity 0. Constant-sparsity rows are left out (one level, not a sweep)."""
+    modes = {r["export_mode"] for r in rows if r["method"] != "-"}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["method"] not in ("-", "constant"):
+            label = r["method"] + (f" ({r['export_mode']})" if len(modes) > 1 else "")
+            out.setdefault(label, []).append(r)
+    for rs in out.values():
+        mode = rs[0]["export_mode"]
+        rs.extend(r for r in rows if r["method"] == "-" and r["export_mode"] == mode)
+    return out
+
+
 def sparsity_curves(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
     """``sparsity.png``: accuracy, gzip size and latency against the target sparsity (0 = the
-    unpruned model), one line per export mode that was swept (the seed study's VGG figure)."""
-    by_mode: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r["pruning"] == "-" or r["pruning"].startswith("polynomial_decay"):
-            by_mode.setdefault(r["export_mode"], []).append(r)
-    swept = {m: sorted(rs, key=lambda r: r["target_sparsity"]) for m, rs in by_mode.items()
+    unpruned model), one line per pruning method and export mode that sweeps at least
+    ``MIN_LEVELS`` levels (the seed study's VGG figure); repeats over seeds are drawn as mean
+    and standard deviation."""
+    swept = {k: rs for k, rs in _series(rows).items()
              if len({r["target_sparsity"] for r in rs}) >= MIN_LEVELS}
     if not swept:
         return []
     panels = [p for p in SPARSITY_PANELS if all(p[0] in r for rs in swept.values() for r in rs)]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (key, label, scale) in zip(axes[0], panels):
-        for mode, rs in swept.items():
-            xs = [100 * r["target_sparsity"] for r in rs]
-            ys = [r[key] * scale for r in rs]
-            ax.plot(xs, ys, marker="o", color=COLORS.get(mode, "#8c8c8c"), label=mode)
-            for x, y in zip(xs, ys):
-                ax.annotate(f"{y:,.0f}" if y >= 100 else f"{y:.3g}", (x, y),
-                            textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
+        for i, (name, rs) in enumerate(swept.items()):
+            levels = sorted({r["target_sparsity"] for r in rs})
+            values = [[r[key] * scale for r in rs if r["target_sparsity"] == lv] for lv in levels]
+            xs = [100 * lv for lv in levels]
+            ys = [float(np.mean(v)) for v in values]
+            err = [float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in values]
+            color = (COLORS.get(name, palette[i % len(palette)]) if len(swept) > 1
+                     else COLORS.get(rs[0]["export_mode"], palette[0]))
+            ax.errorbar(xs, ys, yerr=err if any(err) else None, marker="o", capsize=3,
+                        color=color, label=name)
+            if len(swept) == 1:
+                for x, y in zip(xs, ys):
+                    ax.annotate(f"{y:,.0f}" if y >= 100 else f"{y:.3g}", (x, y),
+                                textcoords="offset points", xytext=(0, 5), ha="center",
+                                fontsize=7)
+        dense_modes = {rs[0]["export_mode"] for rs in swept.values()}
         for r in rows:  # the dense models of other export modes, as reference lines
-            if r["pruning"] == "-" and r["export_mode"] not in swept:
+            if r["method"] == "-" and r["export_mode"] not in dense_modes:
                 ax.axhline(r[key] * scale, ls="--", lw=1,
                            color=COLORS.get(r["export_mode"], "#8c8c8c"),
                            label=f"{r['variant']} (dense)")

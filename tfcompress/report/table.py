@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from tfcompress.recipe import Recipe
 
@@ -23,6 +25,37 @@ def reference(recipe: Recipe, variant: dict[str, Any], by_name: dict[str, dict[s
     return recipe.baseline
 
 
+def method_label(prune: dict[str, Any]) -> str:
+    """``polynomial_decay`` for tfmot's gradual pruning (its schedule), else the method with
+    its scope and rounds, e.g. ``iterative global x4``, ``lottery reinit``."""
+    method = prune.get("method", "gradual")
+    if method == "gradual":
+        return prune["schedule"]
+    label = method + (" global" if prune.get("scope") == "global" else "")
+    if prune.get("rounds", 1) > 1:
+        label += f" x{prune['rounds']}"
+    return label + (" reinit" if prune.get("reinit") else "")
+
+
+def groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows repeated over seeds (same ``group``), as mean and standard deviation."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault(r["group"], []).append(r)
+    out = []
+    for name, rs in by.items():
+        if len(rs) < 2:
+            continue
+        acc = np.array([r["tflite_accuracy"] for r in rs])
+        out.append({"group": name, "n": len(rs), "seeds": [r["seed"] for r in rs],
+                    "pruning": rs[0]["pruning"], "export_mode": rs[0]["export_mode"],
+                    "sparsity": float(np.mean([r["sparsity"] for r in rs])),
+                    "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)),
+                    "errors_mean": float(np.mean([r["test_errors"] for r in rs])),
+                    "errors_std": float(np.std([r["test_errors"] for r in rs], ddof=1))})
+    return out
+
+
 def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Flattens the per-variant results and adds ratios vs the baseline and notes."""
     by_name = {v["variant"]: v for v in variants}
@@ -35,10 +68,14 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
             "variant": v["variant"],
             "export_mode": v["export_mode"],
             "pruning": "-" if v["prune"] is None else
-            f"{v['prune']['schedule']} {v['prune']['target_sparsity']:.0%}",
+            f"{method_label(v['prune'])} {v['prune']['target_sparsity']:.0%}",
+            "method": "-" if v["prune"] is None else method_label(v["prune"]),
+            "seed": v.get("seed"),
+            "group": v.get("group", v["variant"]),
             "target_sparsity": 0.0 if v["prune"] is None else v["prune"]["target_sparsity"],
             "keras_accuracy": src["keras_test_accuracy"],
             "tflite_accuracy": lite["tflite_accuracy"],
+            "test_errors": round((1 - lite["tflite_accuracy"]) * v.get("test_examples", 0)),
             "accuracy_delta_pts": 100 * (lite["tflite_accuracy"]
                                          - base["tflite"]["tflite_accuracy"]),
             "params": src["params"],
