@@ -13,7 +13,8 @@ def test_run_writes_the_report_and_valid_tflite_files(digits_run):
     run_dir = out / "digits_prune_quant" / "tiny"
     assert result.run_dir == run_dir
     for name in ("report.md", "results.json", "results.csv", "run.json",
-                 "plots/accuracy.png", "plots/gzip_size.png", "plots/latency_p95.png"):
+                 "plots/accuracy.png", "plots/gzip_size.png", "plots/latency_p95.png",
+                 "plots/schedule.png"):
         assert (run_dir / name).is_file(), name
     rows = list(csv.DictReader((run_dir / "results.csv").open()))
     assert [r["variant"] for r in rows] == [v.name for v in recipe.variants]
@@ -26,6 +27,11 @@ def test_run_writes_the_report_and_valid_tflite_files(digits_run):
     assert info["profile"] == "tiny" and info["versions"]["tensorflow"].startswith("2.21")
     assert info["machine"]["cores"] >= 1 and info["seed"] == recipe.seed
     assert (run_dir / "tensorboard" / "baseline").resolve().is_dir()
+    # the schedules drawn are the ones the fine-tuning ran: each ends at its target
+    curves = {c["label"]: c for c in info["schedules"]}
+    assert set(curves) == {"polynomial_decay 80%", "constant 80%"}
+    assert curves["polynomial_decay 80%"]["sparsity"][-1] == pytest.approx(0.8)
+    assert len(curves["polynomial_decay 80%"]["step"]) > 3
 
 
 def test_every_variant_is_measured_and_compared(digits_run):

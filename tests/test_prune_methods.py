@@ -238,3 +238,43 @@ def test_the_lottery_control_reuses_the_tickets_mask(methods_run):
     model = keras.models.load_model(cache / f"prune-{steps['lottery90_layer_reinit'].key}"
                                     / "model.keras")
     assert np.all(model.get_layer("fc1").kernel.numpy()[~control["fc1"]] == 0)
+
+
+def test_layer_sensitivity_prunes_one_layer_at_a_time_and_restores_it():
+    from tfcompress.prune import sensitivity
+    from tfcompress.recipe import SensitivitySpec
+    from tfcompress.train import loop
+
+    data = load(DataSpec("digits", train_limit=400, test_limit=50))
+    keras.utils.set_random_seed(0)
+    model = MODELS.get("digits_cnn")(data.input_shape, 10, filters=[4, 8], dense_units=16)
+    loop.compile_model(model, TrainSpec(epochs=1))
+    model.fit(data.x_train, data.y_train, epochs=5, batch_size=32, verbose=0)
+    before = [w.copy() for w in model.get_weights()]
+    spec = SensitivitySpec(ratios=(0.5, 0.99), tolerance=1.0)
+    a = sensitivity.analyse(model, data.x_val, data.y_val, spec)
+    for w, w0 in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, w0)  # every layer put back
+    assert list(a["layers"]) == [l.name for l in masks.candidates(model)]
+    for e in a["layers"].values():
+        assert len(e["accuracy"]) == 2 and e["proposed"] in (0.0, 0.5, 0.99)
+        if e["proposed"]:
+            drop = a["dense_accuracy"] - e["accuracy"][spec.ratios.index(e["proposed"])]
+            assert drop <= 0.01 + 1e-9
+    # pruning a layer to 99% costs more than to 50%, somewhere
+    assert any(e["accuracy"][1] < e["accuracy"][0] for e in a["layers"].values())
+    kinds = sensitivity.by_kind(a)
+    assert set(kinds) == {"conv", "dense"} and all(len(v) == 2 for v in kinds.values())
+
+
+def test_repeats_over_seeds_are_summarised_as_mean_and_std():
+    from tfcompress.report import table
+
+    rows = [{"group": "g", "seed": s, "pruning": "oneshot 90%", "export_mode": "float32",
+             "sparsity": 0.9, "tflite_accuracy": a, "test_errors": e}
+            for s, a, e in ((0, 0.97, 30), (1, 0.98, 20), (2, 0.99, 10))]
+    rows.append({**rows[0], "group": "alone"})
+    (g,) = table.groups(rows)
+    assert g["group"] == "g" and g["n"] == 3 and g["seeds"] == [0, 1, 2]
+    assert g["accuracy_mean"] == pytest.approx(0.98) and g["accuracy_std"] == pytest.approx(0.01)
+    assert g["errors_mean"] == pytest.approx(20) and g["errors_std"] == pytest.approx(10)

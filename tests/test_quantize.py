@@ -73,3 +73,23 @@ def test_int8_export_needs_calibration_data(trained):
     model, _ = trained
     with pytest.raises(ValueError, match="calibration"):
         tflite.convert(model, ExportSpec("int8"))
+
+
+@pytest.mark.parametrize("mode", ["float32_sparse", "int8_sparse"])
+def test_sparse_encoded_export_runs_and_matches_the_dense_encoding(trained, mode):
+    from tfcompress.prune import masks
+
+    model, data = trained
+    pruned = keras.models.clone_model(model)
+    pruned.set_weights(model.get_weights())
+    masks.apply(pruned, masks.magnitude(pruned, 0.8))
+    dense_mode = mode.replace("_sparse", "")
+    spec = ExportSpec(dense_mode, calibration_samples=32)
+    dense = tflite.convert(pruned, spec, data.x_train)
+    sparse = tflite.convert(pruned, ExportSpec(mode, calibration_samples=32), data.x_train)
+    assert sparse != dense
+    a = litert.LiteModel(dense).predict(data.x_test)
+    b_model = litert.LiteModel(sparse)
+    b = b_model.predict(data.x_test)
+    assert isinstance(b_model.xnnpack, bool)
+    assert np.mean(np.argmax(a, 1) == np.argmax(b, 1)) >= 0.98

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -9,6 +10,8 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tfcompress.progress import progress
+
+log = logging.getLogger("tfcompress")
 
 
 class LiteModel:
@@ -21,8 +24,22 @@ class LiteModel:
 
     def __init__(self, model: bytes | str | os.PathLike, num_threads: int = 1):
         self.content = model if isinstance(model, bytes) else open(model, "rb").read()
+        #: whether XNNPACK (LiteRT's default CPU delegate) runs the model; files it refuses
+        #: (e.g. sparse-encoded fully connected weights) run on the built-in kernels instead
+        self.xnnpack = True
         self.interpreter = Interpreter(model_content=self.content, num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        try:
+            self.interpreter.allocate_tensors()
+        except RuntimeError as e:
+            if "delegate" not in str(e).lower():
+                raise
+            log.warning("XNNPACK refused this model (%s); running it on the built-in kernels",
+                        str(e).splitlines()[0][:120])
+            self.xnnpack = False
+            self.interpreter = Interpreter(
+                model_content=self.content, num_threads=num_threads,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            self.interpreter.allocate_tensors()
         inputs = self.interpreter.get_input_details()
         outputs = self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:

@@ -111,6 +111,8 @@ class Pipeline:
             if (seed, v.prune) not in sources:
                 sources[seed, v.prune] = (baselines[seed] if v.prune is None else
                                           self.prune(data, baselines[seed], v.prune, seed))
+        analysis = (self.sensitivity(data, baselines[self.seed_of(recipe.variant(
+            recipe.baseline))]) if recipe.sensitivity is not None else None)
         source_of = {v.name: sources[self.seed_of(v), v.prune] for v in recipe.variants}
         exports = {v.name: self.export(data, source_of[v.name], v) for v in recipe.variants}
         latency = self.benchmark(data, exports)
@@ -118,6 +120,9 @@ class Pipeline:
         variants = [self._variant_result(v, source_of[v.name], exports[v.name],
                                          latency[v.name]) for v in recipe.variants]
         info = self._run_info(data, started)
+        info["schedules"] = self._schedule_curves(data)
+        if analysis is not None:
+            info["sensitivity"] = analysis
         rows = report.write(self.run_dir, recipe, variants, info, self._publish)
         log.info("report: %s", self.run_dir / "report.md")
         return RunResult(self.run_dir, rows, self.steps)
@@ -332,6 +337,42 @@ class Pipeline:
         if r.transfer is not None:
             config["transfer"] = r.transfer
         return self._cached("prune", name, config, produce)
+
+    def _schedule_curves(self, data: Dataset) -> list[dict[str, Any]]:
+        """The sparsity each gradual schedule holds along the fine-tuning steps (for the
+        report's plot), kept at the steps where it changes."""
+        from tfcompress.prune import schedule
+        from tfcompress.report.table import method_label
+
+        out, seen = [], set()
+        total = self._finetune_steps(data)
+        for v in self.recipe.variants:
+            p = v.prune
+            if p is None or p.method != "gradual" or p in seen:
+                continue
+            seen.add(p)
+            c = schedule.curve(p, total)
+            keep = [i for i, y in enumerate(c["sparsity"])
+                    if i in (0, total - 1) or y != c["sparsity"][i - 1]]
+            out.append({"label": f"{method_label(dataclasses.asdict(p))} "
+                                 f"{p.target_sparsity:.0%}",
+                        "step": [c["step"][i] for i in keep],
+                        "sparsity": [c["sparsity"][i] for i in keep]})
+        return out
+
+    def sensitivity(self, data: Dataset, baseline: Artifact) -> dict[str, Any]:
+        """Each layer of the baseline pruned alone at each ratio (validation accuracy)."""
+        from tfcompress._keras import keras
+        from tfcompress.prune import sensitivity
+
+        spec = self.recipe.sensitivity
+
+        def produce(work: Path) -> dict[str, Any]:
+            model = keras.models.load_model(baseline.path / "model.keras")
+            return {"analysis": sensitivity.analyse(model, data.x_val, data.y_val, spec)}
+
+        config = {"baseline": baseline.meta["key"], "sensitivity": spec}
+        return self._cached("sensitivity", "layer sensitivity", config, produce).meta["analysis"]
 
     @staticmethod
     def _save_model(model: Any, work: Path, data: Dataset, **facts: Any) -> dict[str, Any]:

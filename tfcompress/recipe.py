@@ -292,6 +292,31 @@ class PruneSpec:
 
 
 @dataclass(frozen=True)
+class SensitivitySpec:
+    """Layer sensitivity analysis: every prunable layer pruned alone (one-shot magnitude, no
+    retraining) at each ratio, validation accuracy measured.
+
+    Attributes:
+      tolerance: accuracy drop (points) a layer may cost; the proposed target of a layer is
+        its highest ratio within it.
+      skip: layers not analysed (names, ``first``, ``last``).
+    """
+
+    ratios: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
+    tolerance: float = 1.0
+    skip: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _as_tuples(self, "ratios", "skip")
+        _require(isinstance(self.ratios, tuple) and len(self.ratios) > 0
+                 and all(_number(r) and 0 < r < 1 for r in self.ratios)
+                 and list(self.ratios) == sorted(set(self.ratios)),
+                 "sensitivity.ratios", "rising numbers in (0, 1)", self.ratios)
+        _require(_number(self.tolerance) and self.tolerance >= 0, "sensitivity.tolerance",
+                 "accuracy points >= 0", self.tolerance)
+
+
+@dataclass(frozen=True)
 class ExportSpec:
     """TFLite conversion: ``float32``, ``dynamic`` (range) or full ``int8`` (int8 in/out)."""
 
@@ -370,6 +395,7 @@ class Recipe:
     baseline: str = "float32"
     benchmark: BenchmarkSpec = field(default_factory=BenchmarkSpec)
     transfer: TransferSpec | None = None
+    sensitivity: SensitivitySpec | None = field(default=None, metadata=LATER)
     seed: int = 0
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 

@@ -7,7 +7,7 @@ invokes), so Python-side copies do not blur sub-millisecond models.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +34,7 @@ class Latency:
     p90_ms: float
     p95_ms: float
     p99_ms: float
+    xnnpack: bool = True
 
     @property
     def images_per_s(self) -> float:
@@ -75,4 +76,4 @@ def measure(content: bytes, x: np.ndarray, spec: BenchmarkSpec, threads: int,
         t0 = clock()
         interp.invoke()
         times.append(clock() - t0)
-    return summarize(np.array(times), threads, batch)
+    return replace(summarize(np.array(times), threads, batch), xnnpack=model.xnnpack)

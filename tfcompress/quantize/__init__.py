@@ -9,10 +9,12 @@ EXPORT_MODES: Registry = Registry(
         "float32": "tfcompress.quantize.tflite:configure_float32",
         "dynamic": "tfcompress.quantize.tflite:configure_dynamic",
         "int8": "tfcompress.quantize.tflite:configure_int8",
+        "float32_sparse": "tfcompress.quantize.tflite:configure_float32_sparse",
+        "int8_sparse": "tfcompress.quantize.tflite:configure_int8_sparse",
     },
 )
 
 #: Modes whose converter needs a representative (calibration) dataset.
-CALIBRATED_MODES = frozenset({"int8"})
+CALIBRATED_MODES = frozenset({"int8", "int8_sparse"})
 
 __all__ = ["EXPORT_MODES", "CALIBRATED_MODES"]

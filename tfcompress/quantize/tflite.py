@@ -70,3 +70,16 @@ def configure_int8(converter, rep: RepresentativeDataset | None) -> None:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+
+
+def configure_float32_sparse(converter, rep: RepresentativeDataset | None) -> None:
+    """float32 with sparse tensor encoding of pruned weights (``EXPERIMENTAL_SPARSITY``):
+    smaller files; XNNPACK decides at load time whether it runs them as sparse."""
+    del rep
+    converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
+
+
+def configure_int8_sparse(converter, rep: RepresentativeDataset | None) -> None:
+    """Full int8 plus sparse tensor encoding."""
+    configure_int8(converter, rep)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT, tf.lite.Optimize.EXPERIMENTAL_SPARSITY]

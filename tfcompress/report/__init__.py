@@ -33,6 +33,9 @@ def write(run_dir: Path, recipe: Recipe, variants: list[dict[str, Any]], info: d
             publish(tmp, variants)
         written = (plots.bar_charts(rows, tmp / "plots")
                    + plots.sparsity_curves(rows, tmp / "plots"))
+        written += plots.schedules(info.get("schedules", []), tmp / "plots")
+        if info.get("sensitivity"):
+            written += plots.sensitivity(info["sensitivity"], tmp / "plots")
         atomic.write_json(tmp / "results.json", {"rows": rows, "variants": variants})
         atomic.write_text(tmp / "results.csv", to_csv(rows))
         atomic.write_json(tmp / "run.json", info)

@@ -87,6 +87,8 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
                        f"{', '.join(map(str, g['seeds']))} | {g['sparsity']:.1%} | "
                        f"{100 * g['accuracy_mean']:.2f} ± {100 * g['accuracy_std']:.2f}% | "
                        f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} |")
+    if info.get("sensitivity"):
+        out += sensitivity_section(info["sensitivity"])
     out += ["", "## Plots", ""] + [f"![{p}](plots/{p})" for p in plots]
     out += ["", "## Operators", "",
             "Ops that compute in float (or hybrid int8-weight / float-activation) in each file:",
@@ -123,3 +125,26 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
             "tensorboard/`. Everything above, with package versions: `results.json`, "
             "`results.csv`, `run.json`.", ""]
     return "\n".join(out)
+
+
+def sensitivity_section(a: dict[str, Any]) -> list[str]:
+    from tfcompress.prune.sensitivity import by_kind
+
+    ratios = a["ratios"]
+    out = ["", "## Layer sensitivity", "",
+           f"Each layer pruned alone (one-shot magnitude, no retraining); validation accuracy "
+           f"(unpruned: {100 * a['dense_accuracy']:.2f}%). Proposed target: the highest ratio "
+           f"costing at most {a['tolerance_pts']} points.", "",
+           "| layer | type | weights | " + " | ".join(f"{r:.0%}" for r in ratios)
+           + " | proposed |", "|" + "---|" * (len(ratios) + 4)]
+    for name, e in a["layers"].items():
+        out.append(f"| `{name}` | {e['type']} | {e['params']:,} | "
+                   + " | ".join(f"{100 * x:.2f}" for x in e["accuracy"])
+                   + f" | {e['proposed']:.0%} |")
+    kinds = by_kind(a)
+    if kinds:
+        out += ["", "Mean accuracy drop (points) by layer kind: "
+                + "; ".join(f"{kind}: " + ", ".join(f"{r:.0%} {d:+.2f}" for r, d in
+                                                      zip(ratios, drops))
+                            for kind, drops in kinds.items()) + "."]
+    return out

@@ -25,7 +25,8 @@ CHARTS = {
 
 
 #: export mode -> bar colour; pruned variants are hatched.
-COLORS = {"float32": "#4c72b0", "dynamic": "#55a868", "int8": "#dd8452"}
+COLORS = {"float32": "#4c72b0", "dynamic": "#55a868", "int8": "#dd8452",
+          "float32_sparse": "#8172b3", "int8_sparse": "#c44e52"}
 
 
 def _legend(rows: list[dict[str, Any]]) -> list[Patch]:
@@ -132,3 +133,42 @@ def sparsity_curves(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
     atomic.write_with(out_dir / "sparsity.png", partial(fig.savefig, dpi=110))
     plt.close(fig)
     return ["sparsity.png"]
+
+
+def sensitivity(analysis: dict[str, Any], out_dir: Path) -> list[str]:
+    """``sensitivity.png``: validation accuracy against the ratio one layer is pruned to,
+    one line per layer (conv solid, dense dashed), the dense accuracy dotted."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    xs = [100 * r for r in analysis["ratios"]]
+    for name, e in analysis["layers"].items():
+        ax.plot(xs, [100 * a for a in e["accuracy"]], marker="o", ms=3,
+                ls="-" if e["type"] != "Dense" else "--",
+                label=f"{name} ({e['type']}, {e['params']:,})")
+    ax.axhline(100 * analysis["dense_accuracy"], color="k", ls=":", lw=1, label="unpruned")
+    ax.set_xlabel("sparsity of the one pruned layer (%)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic.write_with(out_dir / "sensitivity.png", partial(fig.savefig, dpi=110))
+    plt.close(fig)
+    return ["sensitivity.png"]
+
+
+def schedules(curves: list[dict[str, Any]], out_dir: Path) -> list[str]:
+    """``schedule.png``: the sparsity each gradual pruning schedule imposes along the
+    fine-tuning steps (a staircase: masks change every ``frequency`` steps)."""
+    if not curves:
+        return []
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    for c in curves:
+        ax.step(c["step"], [100 * v for v in c["sparsity"]], where="post", label=c["label"])
+    ax.set_xlabel("fine-tuning step")
+    ax.set_ylabel("sparsity of pruned layers (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic.write_with(out_dir / "schedule.png", partial(fig.savefig, dpi=110))
+    plt.close(fig)
+    return ["schedule.png"]

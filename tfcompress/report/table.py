@@ -102,13 +102,16 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def notes(v: dict[str, Any], ref: dict[str, Any], t: str) -> list[str]:
-    """What a reader must not miss: smaller files that do not run faster."""
+    """What a reader must not miss: smaller files that do not run faster, and files the
+    XNNPACK delegate refused (they ran on LiteRT's slower built-in kernels)."""
+    out = ([] if v["latency"][t].get("xnnpack", True) else
+           ["XNNPACK refused the file: built-in kernels"])
     if v is ref:
-        return []
+        return out
     size = v["tflite"]["gzip_bytes"] / ref["tflite"]["gzip_bytes"]
     speed = v["latency"][t]["p50_ms"] / ref["latency"][t]["p50_ms"]
     if size <= SMALLER and speed >= FASTER:
         what = "sparse but not faster" if v["prune"] is not None else "smaller but not faster"
-        return [f"{what}: gzip {size:.2f}x of {ref['variant']} but p50 latency "
-                f"{speed:.2f}x ({t} thread{'s' if t != '1' else ''})"]
-    return []
+        out.append(f"{what}: gzip {size:.2f}x of {ref['variant']} but p50 latency "
+                   f"{speed:.2f}x ({t} thread{'s' if t != '1' else ''})")
+    return out
