@@ -29,6 +29,9 @@ from tfcompress.errors import InputError
 from tfcompress.recipe import ExportSpec, PruneSpec, Recipe, Variant, fingerprint
 from tfcompress.store import CACHE_VERSION, Store
 
+#: pruning methods that remove whole channels (the model is rebuilt smaller)
+STRUCTURED = ("filters", "slimming")
+
 log = logging.getLogger("tfcompress")
 
 
@@ -163,7 +166,8 @@ class Pipeline:
         if model.output_shape[-1] != data.num_classes:
             raise InputError(f"model has {model.output_shape[-1]} outputs but {data.name} has "
                              f"{data.num_classes} classes")
-        if any(v.prune is not None for v in self.recipe.variants):
+        if any(v.prune is not None and v.prune.method not in STRUCTURED
+               for v in self.recipe.variants):
             bad = magnitude.unsupported_layers(model)
             if bad:
                 listed = "; ".join(f"{b['name']} ({b['type']}): {b['why']}" for b in bad)
@@ -178,7 +182,14 @@ class Pipeline:
         for v in self.recipe.variants:
             if v.prune is not None and v.prune.method == "gradual":
                 schedule.plan(v.prune, total)
-            if v.prune is not None:  # unknown layer names in the policy fail here
+            if v.prune is not None and v.prune.method in STRUCTURED:
+                from tfcompress.prune.methods import _structured_groups
+
+                _, chosen = _structured_groups(model, v.prune.skip)  # checks the names
+                if not chosen:
+                    raise InputError(f"variant {v.name}: no channel group of the model can "
+                                     f"be pruned (all frozen or skipped)")
+            elif v.prune is not None:  # unknown layer names in the policy fail here
                 from tfcompress.prune import masks
 
                 masks.prunable(model, v.prune.skip)
@@ -460,7 +471,8 @@ class Pipeline:
             "source": {k: src.get(k) for k in (
                 "name", "key", "keras_test_accuracy", "params", "nonzero_params", "macs",
                 "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",
-                "model_file", "m_by_n_skipped", "m_by_n_violations")},
+                "model_file", "m_by_n_skipped", "m_by_n_violations", "channels",
+                "structured_unsupported")},
             "tflite": {k: exp.get(k) for k in (
                 "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage")},
             "tflite_path": str(export.path / "model.tflite"),

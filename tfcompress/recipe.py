@@ -213,6 +213,11 @@ class PruneSpec:
       reinit: ``lottery``'s control: the final mask on a fresh random initialisation.
       m_by_n: ``m_by_n``'s pattern, e.g. [2, 4] = 2 zeros in every 4 weights.
       snip_batches: mini-batches SNIP's saliency is summed over.
+      slimming_penalty: L1 weight on batch norm gammas during ``slimming``'s training.
+
+    For the structured methods (``filters``, ``slimming``) ``target_sparsity`` is the share
+    of channels removed, and ``skip`` names producer layers whose channels stay, or
+    ``residual`` to keep every residual stream whole.
     """
 
     target_sparsity: float
@@ -231,6 +236,7 @@ class PruneSpec:
     m_by_n: tuple[int, int] | None = field(default=None, metadata=LATER)
     snip_batches: int = field(default=1, metadata=LATER)
     points: tuple[tuple[float, float], ...] = field(default=(), metadata=LATER)
+    slimming_penalty: float = field(default=1e-4, metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "skip", "m_by_n")
@@ -255,6 +261,8 @@ class PruneSpec:
         _require(isinstance(self.reinit, bool) and (not self.reinit or self.method == "lottery"),
                  "prune.reinit", "true only with method lottery", self.reinit)
         _positive_int("prune.snip_batches", self.snip_batches)
+        _require(_number(self.slimming_penalty) and self.slimming_penalty >= 0,
+                 "prune.slimming_penalty", "a number >= 0", self.slimming_penalty)
         if self.method == "m_by_n":
             mn = self.m_by_n
             _require(isinstance(mn, tuple) and len(mn) == 2 and all(isinstance(v, int)

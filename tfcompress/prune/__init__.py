@@ -16,7 +16,8 @@ SCHEDULES: Registry = Registry(
 PRUNE_METHODS: Registry = Registry(
     "pruning method",
     {name: f"tfcompress.prune.methods:{name}"
-     for name in ("gradual", "oneshot", "iterative", "lottery", "snip", "m_by_n")},
+     for name in ("gradual", "oneshot", "iterative", "lottery", "snip", "m_by_n", "filters",
+                 "slimming")},
 )
 
 __all__ = ["SCHEDULES", "PRUNE_METHODS"]

@@ -98,7 +98,20 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         out.append(f"- `{v['variant']}`: input {cov['input_dtype']}, output "
                    f"{cov['output_dtype']}; ops {cov['ops']}; float ops: "
                    f"{', '.join(cov['float_ops']) or 'none'}")
-    pruned = [v for v in variants if v["source"].get("layer_sparsity")]
+    shrunk = {v["source"]["key"]: v for v in variants if v["source"].get("channels")}
+    if shrunk:
+        out += ["", "## Channels kept (structured pruning)", "",
+                "Each channel group (a residual stream is one group, written by all its "
+                "producers) before -> after; the model was rebuilt with only these channels.",
+                ""]
+        for v in shrunk.values():
+            kept = ", ".join(f"{name} {a}->{b}" for name, (a, b) in v["source"]["channels"]
+                             .items())
+            out.append(f"- {v['source']['name']}: {kept}")
+            for u in v["source"].get("structured_unsupported") or []:
+                out.append(f"  - `{u['name']}` ({u['type']}) left whole: {u['why']}")
+    pruned = [v for v in variants if v["source"].get("layer_sparsity")
+              and not v["source"].get("channels")]
     seen = set()
     if pruned:
         out += ["", "## Sparsity per layer (after stripping)", ""]

@@ -1,0 +1,182 @@
+"""Structured pruning: channel dependencies and physically smaller models."""
+
+import numpy as np
+import pytest
+
+from tfcompress._keras import keras
+from tfcompress.models import MODELS
+from tfcompress.structured import criteria, graph, rebuild
+
+L = keras.layers
+
+
+def _random_bn(model, seed=0):
+    """Batch norm statistics away from the identity, so zeroing gamma/beta is a real test."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32")
+                               for w in layer.get_weights()])
+
+
+def _drop_quarter(a, seed=0):
+    rng = np.random.default_rng(seed)
+    drop, keep = {}, {}
+    for g, grp in a.prunable().items():
+        d = np.sort(rng.choice(grp.size, max(1, grp.size // 4), replace=False))
+        drop[g], keep[g] = d, np.setdiff1d(np.arange(grp.size), d)
+    return drop, keep
+
+
+def _mobilenet():
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNet(input_shape=(64, 64, 3), alpha=0.25, weights=None,
+                                        classes=10)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: MODELS.get("mnist_cnn")((28, 28, 1), 10), (28, 28, 1)),
+    (lambda: MODELS.get("resnet20")((32, 32, 3), 10), (32, 32, 3)),
+    (lambda: MODELS.get("resnet", )((16, 16, 3), 10, depth=8, preact=True), (16, 16, 3)),
+    (_mobilenet, (64, 64, 3)),
+], ids=["mnist_cnn", "resnet20", "preact_resnet8", "mobilenet"])
+def test_removing_zeroed_channels_leaves_the_outputs_unchanged(make, shape):
+    keras.utils.set_random_seed(0)
+    model = make()
+    _random_bn(model)
+    a = graph.analyse(model)
+    assert a.prunable()
+    drop, keep = _drop_quarter(a)
+    rebuild.zero_channels(model, a, drop)
+    x = np.random.default_rng(1).uniform(0, 1, (4, *shape)).astype("float32")
+    before = _logits(model, x)
+    small = rebuild.rebuild(model, a, keep)
+    assert small.count_params() < 0.8 * model.count_params()
+    np.testing.assert_allclose(_logits(small, x), before, rtol=1e-4, atol=1e-4)
+    # the check is not vacuous: pruning channels that were NOT zeroed changes the outputs
+    other = {g: np.setdiff1d(np.arange(a.groups[g].size), k[:1]) for g, k in keep.items()}
+    changed = _logits(rebuild.rebuild(model, a, other), x)
+    assert not np.allclose(changed, before, rtol=1e-4, atol=1e-4)
+
+
+def _logits(model, x):
+    """The scores before the final softmax (probabilities saturate and hide differences)."""
+    return keras.Model(model.input, model.layers[-2].output).predict(x, verbose=0)
+
+
+def test_residual_streams_are_one_group_and_the_shapes_line_up():
+    model = MODELS.get("resnet20")((32, 32, 3), 10)
+    a = graph.analyse(model)
+    tied = [g for g in a.groups.values() if g.tied]
+    assert len(tied) == 3  # one residual stream per stage (option-B projections included)
+    assert sorted(g.size for g in tied) == [16, 32, 64]
+    stage2 = next(g for g in tied if g.size == 32)
+    assert len(stage2.producers) == 4  # three blocks' second convs + the projection
+    assert all(not g.frozen for g in tied)
+    logits_group = a.group_of("logits")
+    assert "model output" in a.groups[logits_group].frozen
+    assert a.unsupported == []
+
+
+def test_concatenate_and_flatten_map_channels_to_the_right_rows():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 6, 2))
+    a1 = L.Conv2D(4, 3, padding="same", name="a")(inp)
+    b1 = L.Conv2D(3, 3, padding="same", name="b")(inp)
+    x = L.Concatenate(name="cat")([a1, b1])
+    x = L.ReLU()(x)
+    x = L.Conv2D(5, 1, name="mix")(x)
+    x = L.Flatten()(x)
+    model = keras.Model(inp, L.Dense(2, name="out")(L.Dense(8, name="fc")(x)))
+    an = graph.analyse(model)
+    ga, gb, gm = an.group_of("a"), an.group_of("b"), an.group_of("mix")
+    drop = {ga: np.array([1, 3]), gb: np.array([0]), gm: np.array([2, 4])}
+    keep = {g: np.setdiff1d(np.arange(an.groups[g].size), d) for g, d in drop.items()}
+    rebuild.zero_channels(model, an, drop)
+    x = np.random.default_rng(0).normal(size=(3, 6, 6, 2)).astype("float32")
+    small = rebuild.rebuild(model, an, keep)
+    assert small.get_layer("mix").kernel.shape == (1, 1, 4, 3)
+    assert small.get_layer("fc").kernel.shape == (6 * 6 * 3, 8)
+    np.testing.assert_allclose(small.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_unsupported_layers_are_reported_and_their_channels_left_whole():
+    inp = keras.Input((8, 8, 3))
+    x = L.Conv2D(4, 3, name="c1")(inp)
+    x = L.Reshape((36, 4), name="reshape")(x)
+    x = L.Flatten()(x)
+    model = keras.Model(inp, L.Dense(2, name="out")(L.Dense(8, name="fc")(x)))
+    a = graph.analyse(model)
+    assert a.unsupported == [{"name": "reshape", "type": "Reshape",
+                              "why": "layer type not understood by the channel analysis"}]
+    assert a.groups[a.group_of("c1")].frozen
+    assert not a.groups[a.group_of("fc")].frozen  # the rest can still be pruned
+
+
+def test_l1_criterion_keeps_the_strongest_filters_and_global_scope_differs():
+    model = MODELS.get("mnist_cnn")((28, 28, 1), 10)
+    a = graph.analyse(model)
+    chosen = list(a.prunable())
+    s = criteria.scores(model, a, "l1", chosen)
+    keep = criteria.select(s, 0.5, "layer")
+    for g, k in keep.items():
+        assert len(k) == a.groups[g].size - a.groups[g].size // 2
+        assert s[g][k].min() >= np.delete(s[g], k).max()
+    s[chosen[0]] = s[chosen[0]] * np.linspace(0.01, 2, s[chosen[0]].size)  # uneven scores
+    glob = criteria.select(s, 0.5, "global")
+    total = sum(len(k) for k in glob.values())
+    assert abs(total - sum(a.groups[g].size for g in chosen) / 2) <= len(chosen)
+    assert any(len(glob[g]) != len(keep[g]) for g in chosen)
+
+
+def test_external_resnet20_is_analysed_and_shrinks_without_change(data_dir):
+    from tfcompress.models import user_file
+
+    model = user_file.load(data_dir / "resnet20_cifar10_external.h5")
+    a = graph.analyse(model)
+    assert len(a.prunable()) >= 10 and a.unsupported == []
+    drop, keep = _drop_quarter(a, seed=3)
+    rebuild.zero_channels(model, a, drop)
+    x = np.random.default_rng(0).normal(size=(4, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(rebuild.rebuild(model, a, keep).predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+
+def test_filter_pruning_and_slimming_from_a_recipe_make_smaller_faster_models(tmp_path):
+    import json
+
+    from tfcompress.pipeline import Pipeline
+    from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec,
+                                   Recipe, TrainSpec, Variant)
+
+    recipe = Recipe(
+        name="structured_test", description="filter pruning and slimming (tiny)",
+        data=DataSpec("digits", train_limit=300, test_limit=100),
+        model=ModelSpec("resnet", {"depth": 8, "widths": [8, 16, 32]}),
+        train=TrainSpec(epochs=1, batch_size=32), finetune=TrainSpec(epochs=1, batch_size=32),
+        variants=(
+            Variant("float32", ExportSpec("float32")),
+            Variant("filters50", ExportSpec("float32"), PruneSpec(0.5, method="filters")),
+            Variant("filters50_int8", ExportSpec("int8", calibration_samples=16),
+                    PruneSpec(0.5, method="filters")),
+            Variant("slimming50", ExportSpec("float32"),
+                    PruneSpec(0.5, method="slimming", scope="global", skip=["residual"])),
+        ),
+        benchmark=BenchmarkSpec(threads=(1,), warmup_runs=1, min_runs=3, min_seconds=0.0,
+                                throughput_batch=2))
+    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path).run()
+    rows = {r["variant"]: r for r in result.rows}
+    variants = {v["variant"]: v for v in
+                json.loads((result.run_dir / "results.json").read_text())["variants"]}
+    base = rows["float32"]
+    for name in ("filters50", "slimming50"):
+        assert rows[name]["params"] < 0.7 * base["params"], name
+        assert rows[name]["macs"] < 0.7 * base["macs"], name
+        assert rows[name]["tflite_bytes"] < 0.7 * base["tflite_bytes"], name
+    channels = variants["filters50"]["source"]["channels"]
+    assert all(after == before - before // 2 for before, after in channels.values())
+    assert any("/" in k for k in channels)  # residual streams (several producers) pruned
+    slim = variants["slimming50"]["source"]["channels"]
+    assert slim and not any("/" in k for k in slim)  # skip=["residual"] kept them whole
+    assert rows["filters50_int8"]["fully_quantized"]

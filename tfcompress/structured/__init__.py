@@ -1,0 +1,1 @@
+"""Structured pruning: channel dependencies, criteria and physically smaller models."""
