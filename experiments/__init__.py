@@ -1,3 +1,3 @@
 """The registered experiments, grouped by study. Importing this package registers them all."""
 
-from experiments import cifar, prune_quant, pruning_methods, transfer  # noqa: F401
+from experiments import cifar, prune_quant, pruning_methods, structured, transfer  # noqa: F401

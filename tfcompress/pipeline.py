@@ -26,11 +26,9 @@ import numpy as np
 from tfcompress import atomic
 from tfcompress.data import Dataset, load
 from tfcompress.errors import InputError
+from tfcompress.prune import STRUCTURED
 from tfcompress.recipe import ExportSpec, PruneSpec, Recipe, Variant, fingerprint
 from tfcompress.store import CACHE_VERSION, Store
-
-#: pruning methods that remove whole channels (the model is rebuilt smaller)
-STRUCTURED = ("filters", "slimming")
 
 log = logging.getLogger("tfcompress")
 

@@ -20,4 +20,7 @@ PRUNE_METHODS: Registry = Registry(
                  "slimming")},
 )
 
-__all__ = ["SCHEDULES", "PRUNE_METHODS"]
+#: methods that remove whole channels: their models are smaller and dense, not sparse
+STRUCTURED = ("filters", "slimming")
+
+__all__ = ["SCHEDULES", "PRUNE_METHODS", "STRUCTURED"]

@@ -20,7 +20,7 @@ from tfcompress import atomic  # noqa: E402
 CHARTS = {
     "accuracy.png": ("tflite_accuracy", "TFLite test accuracy (%)", 100.0),
     "gzip_size.png": ("tflite_gzip_bytes", "gzip size of .tflite (KiB)", 1 / 1024),
-    "latency_p95.png": ("p95_ms_1t", "p95 latency, batch 1, 1 thread (ms)", 1.0),
+    "latency_p95.png": ("p95_ms_1t", "p95 latency, batch 1, 1 thread (ms; bars: ±1 std)", 1.0),
 }
 
 
@@ -45,8 +45,10 @@ def bar_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
         if not all(key in r for r in rows):
             continue
         values = [r[key] * scale for r in rows]
+        # latency bars carry the run-to-run standard deviation as error bars
+        err = [r.get("std_ms_1t", 0.0) for r in rows] if key.endswith("_ms_1t") else None
         fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(rows)), 3.6))
-        bars = ax.bar(names, values,
+        bars = ax.bar(names, values, yerr=err, capsize=3 if err else 0,
                       color=[COLORS.get(r["export_mode"], "#8c8c8c") for r in rows],
                       hatch=["//" if r["pruning"] != "-" else "" for r in rows],
                       edgecolor="white")

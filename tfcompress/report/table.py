@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tfcompress.prune import STRUCTURED
+
 if TYPE_CHECKING:
     from tfcompress.recipe import Recipe
 
@@ -111,7 +113,8 @@ def notes(v: dict[str, Any], ref: dict[str, Any], t: str) -> list[str]:
     size = v["tflite"]["gzip_bytes"] / ref["tflite"]["gzip_bytes"]
     speed = v["latency"][t]["p50_ms"] / ref["latency"][t]["p50_ms"]
     if size <= SMALLER and speed >= FASTER:
-        what = "sparse but not faster" if v["prune"] is not None else "smaller but not faster"
+        sparse = v["prune"] is not None and v["prune"].get("method") not in STRUCTURED
+        what = "sparse but not faster" if sparse else "smaller but not faster"
         out.append(f"{what}: gzip {size:.2f}x of {ref['variant']} but p50 latency "
                    f"{speed:.2f}x ({t} thread{'s' if t != '1' else ''})")
     return out
