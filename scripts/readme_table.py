@@ -5,12 +5,13 @@
     python scripts/readme_table.py --macs saved_models/resnet56_prune_quant/quick/results.csv
 
 Standard library only. ``--macs`` shows MACs, effective MACs and speedup instead of the accuracy
-delta and throughput columns.
+delta and throughput columns; ``--seeds`` prints the mean ± std over seeds of each group.
 """
 
 from __future__ import annotations
 
 import csv
+import statistics
 import sys
 
 
@@ -22,9 +23,11 @@ def cells(r: dict[str, str], macs: bool) -> list[str]:
     out.append(f"{100 * (1 - f['sparsity']):.0f}%")
     if macs:
         out += [f"{f['macs'] / 1e6:.1f} M", f"{f['effective_macs'] / 1e6:.1f} M"]
+    ms = (lambda k: f"{f[k]:.3f}" if k in f else "-")  # noqa: E731  (2t: if measured)
     out += [f"{f['tflite_gzip_bytes'] / 1024:,.0f} KiB", f"{f['gzip_x_smaller']:.2f}x",
-            f"{f['p50_ms_1t']:.3f}", f"{f['p95_ms_1t']:.3f}", f"{f['p50_ms_2t']:.3f}"]
-    out.append(f"{f['speedup_p50']:.2f}x" if macs else f"{f['images_per_s_2t']:,.0f}")
+            ms("p50_ms_1t"), ms("p95_ms_1t"), ms("p50_ms_2t")]
+    out.append(f"{f['speedup_p50']:.2f}x" if macs else
+               f"{f.get('images_per_s_2t', f.get('images_per_s_1t', 0)):,.0f}")
     out.append(r["notes"].split(":")[0])
     return out
 
@@ -37,11 +40,30 @@ def _is_number(v: str) -> bool:
         return False
 
 
+def seeds_table(rows: list[dict[str, str]]) -> list[str]:
+    """Variants repeated over seeds (same ``group``): mean ± std of accuracy and errors."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        groups.setdefault(r["group"], []).append(r)
+    out = ["| configuration | pruning | seeds | TFLite acc (mean ± std) | test errors |",
+           "|---|---|---|---|---|"]
+    for name, rs in groups.items():
+        if len(rs) < 2:
+            continue
+        acc = [100 * float(r["tflite_accuracy"]) for r in rs]
+        err = [float(r["test_errors"]) for r in rs]
+        out.append(f"| `{name}` | {rs[0]['pruning']} | {len(rs)} | "
+                   f"{statistics.mean(acc):.2f} ± {statistics.stdev(acc):.2f}% | "
+                   f"{statistics.mean(err):.1f} ± {statistics.stdev(err):.1f} |")
+    return out
+
+
 def main(argv: list[str]) -> int:
     macs = "--macs" in argv
-    paths = [a for a in argv if a != "--macs"]
+    seeds = "--seeds" in argv
+    paths = [a for a in argv if a not in ("--macs", "--seeds")]
     if len(paths) != 1:
-        print("usage: readme_table.py [--macs] RESULTS_CSV", file=sys.stderr)
+        print("usage: readme_table.py [--macs | --seeds] RESULTS_CSV", file=sys.stderr)
         return 2
     try:
         with open(paths[0], newline="") as fh:
@@ -49,6 +71,9 @@ def main(argv: list[str]) -> int:
     except OSError as e:
         print(f"readme_table: error: {e}", file=sys.stderr)
         return 2
+    if seeds:
+        print("\n".join(seeds_table(rows)))
+        return 0
     head = ["variant", "TFLite acc"] + ([] if macs else ["Δ pts"]) + ["non-zeros"]
     head += ["MACs", "effective MACs"] if macs else []
     head += ["gzip", "× smaller", "p50 ms 1t", "p95 ms 1t", "p50 ms 2t"]
