@@ -50,28 +50,24 @@ MOBILENET = register_experiment(Recipe(
     },
 ))
 
-VGG16 = register_experiment(derive(
-    MOBILENET, "vgg16_prune_quant",
-    "Cats vs Dogs, VGG16 (ImageNet weights) at 160x160, two-phase transfer learning, pruned "
-    "to 50-90%, int8 TFLite (the seed study's accuracy/size vs sparsity figure).",
-    profiles={
-        "tiny": tiny_transfer({"backbone": "vgg16"}),
-        "full": {**MOBILENET.profiles["full"], "data.image_size": [224, 224]},
-    },
-    **{
-        "data.image_size": [160, 160],
-        "model.options": {"backbone": "vgg16", "weights": "imagenet", "dropout": 0.5},
-        "transfer.unfreeze_from": "block5_conv1",
-    },
-))
+def vgg(backbone: str, title: str, extra: str = "") -> Recipe:
+    """The MobileNet recipe with a VGG backbone at 160x160 (224 in ``full``)."""
+    return derive(
+        MOBILENET, f"{backbone}_prune_quant",
+        f"Cats vs Dogs, {title} (ImageNet weights) at 160x160, two-phase transfer learning, "
+        f"pruned to 50-90%, int8 TFLite{extra}.",
+        profiles={
+            "tiny": tiny_transfer({"backbone": backbone}),
+            "full": {**MOBILENET.profiles["full"], "data.image_size": [224, 224]},
+        },
+        **{
+            "data.image_size": [160, 160],
+            "model.options": {"backbone": backbone, "weights": "imagenet", "dropout": 0.5},
+            "transfer.unfreeze_from": "block5_conv1",
+        },
+    )
 
-VGG19 = register_experiment(derive(
-    VGG16, "vgg19_prune_quant",
-    "Cats vs Dogs, VGG19 (ImageNet weights) at 160x160, two-phase transfer learning, pruned "
-    "to 50-90%, int8 TFLite.",
-    profiles={
-        "tiny": tiny_transfer({"backbone": "vgg19"}),
-        "full": VGG16.profiles["full"],
-    },
-    **{"model.options": {"backbone": "vgg19", "weights": "imagenet", "dropout": 0.5}},
-))
+
+VGG16 = register_experiment(vgg("vgg16", "VGG16",
+                                " (the seed study's accuracy/size vs sparsity figure)"))
+VGG19 = register_experiment(vgg("vgg19", "VGG19"))

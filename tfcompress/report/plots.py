@@ -20,13 +20,27 @@ from tfcompress import atomic  # noqa: E402
 CHARTS = {
     "accuracy.png": ("tflite_accuracy", "TFLite test accuracy (%)", 100.0),
     "gzip_size.png": ("tflite_gzip_bytes", "gzip size of .tflite (KiB)", 1 / 1024),
-    "latency_p95.png": ("p95_ms_1t", "p95 latency, batch 1, 1 thread (ms; bars: ±1 std)", 1.0),
+    "latency_p95.png": ("p95_ms_1t", "p95 ms, batch 1, 1 thread (±1 std)", 1.0),
 }
 
 
 #: export mode -> bar colour; pruned variants are hatched.
 COLORS = {"float32": "#4c72b0", "dynamic": "#55a868", "int8": "#dd8452",
           "float32_sparse": "#8172b3", "int8_sparse": "#c44e52"}
+
+
+def _finish(fig: Any, ax: Any, out_dir: Path, filename: str, xlabel: str | None = None,
+            ylabel: str | None = None) -> list[str]:
+    """Labels, grid and legend of a one-axes figure, then an atomic save."""
+    if xlabel:
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic.write_with(out_dir / filename, partial(fig.savefig, dpi=110))
+    plt.close(fig)
+    return [filename]
 
 
 def _legend(rows: list[dict[str, Any]]) -> list[Patch]:
@@ -131,10 +145,7 @@ def sparsity_curves(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    atomic.write_with(out_dir / "sparsity.png", partial(fig.savefig, dpi=110))
-    plt.close(fig)
-    return ["sparsity.png"]
+    return _finish(fig, axes[0][0], out_dir, "sparsity.png")
 
 
 def sensitivity(analysis: dict[str, Any], out_dir: Path) -> list[str]:
@@ -147,14 +158,8 @@ def sensitivity(analysis: dict[str, Any], out_dir: Path) -> list[str]:
                 ls="-" if e["type"] != "Dense" else "--",
                 label=f"{name} ({e['type']}, {e['params']:,})")
     ax.axhline(100 * analysis["dense_accuracy"], color="k", ls=":", lw=1, label="unpruned")
-    ax.set_xlabel("sparsity of the one pruned layer (%)")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic.write_with(out_dir / "sensitivity.png", partial(fig.savefig, dpi=110))
-    plt.close(fig)
-    return ["sensitivity.png"]
+    return _finish(fig, ax, out_dir, "sensitivity.png", "sparsity of the one pruned layer (%)",
+                   "validation accuracy (%)")
 
 
 def schedules(curves: list[dict[str, Any]], out_dir: Path) -> list[str]:
@@ -165,12 +170,6 @@ def schedules(curves: list[dict[str, Any]], out_dir: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
     for c in curves:
         ax.step(c["step"], [100 * v for v in c["sparsity"]], where="post", label=c["label"])
-    ax.set_xlabel("fine-tuning step")
-    ax.set_ylabel("sparsity of pruned layers (%)")
     ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic.write_with(out_dir / "schedule.png", partial(fig.savefig, dpi=110))
-    plt.close(fig)
-    return ["schedule.png"]
+    return _finish(fig, ax, out_dir, "schedule.png", "fine-tuning step",
+                   "sparsity of pruned layers (%)")
