@@ -36,3 +36,20 @@ def digits_run(tmp_path_factory):
     recipe = registry.experiment("digits_prune_quant").for_profile("tiny")
     result = Pipeline(recipe, profile="tiny", output_dir=out).run()
     return recipe, out, result
+
+
+def trained_digits_cnn(filters, dense_units, epochs, test_limit=300):
+    """A small digits CNN trained for ``epochs`` on 400 images, and its data."""
+    from tfcompress._keras import keras
+    from tfcompress.data import load
+    from tfcompress.models import MODELS
+    from tfcompress.recipe import DataSpec, TrainSpec
+    from tfcompress.train import loop
+
+    data = load(DataSpec("digits", train_limit=400, test_limit=test_limit))
+    keras.utils.set_random_seed(0)
+    model = MODELS.get("digits_cnn")(data.input_shape, 10, filters=filters,
+                                     dense_units=dense_units)
+    loop.compile_model(model, TrainSpec(epochs=1))
+    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=32, verbose=0)
+    return model, data

@@ -241,15 +241,11 @@ def test_the_lottery_control_reuses_the_tickets_mask(methods_run):
 
 
 def test_layer_sensitivity_prunes_one_layer_at_a_time_and_restores_it():
+    from conftest import trained_digits_cnn
     from tfcompress.prune import sensitivity
     from tfcompress.recipe import SensitivitySpec
-    from tfcompress.train import loop
 
-    data = load(DataSpec("digits", train_limit=400, test_limit=50))
-    keras.utils.set_random_seed(0)
-    model = MODELS.get("digits_cnn")(data.input_shape, 10, filters=[4, 8], dense_units=16)
-    loop.compile_model(model, TrainSpec(epochs=1))
-    model.fit(data.x_train, data.y_train, epochs=5, batch_size=32, verbose=0)
+    model, data = trained_digits_cnn([4, 8], 16, epochs=5, test_limit=50)
     before = [w.copy() for w in model.get_weights()]
     spec = SensitivitySpec(ratios=(0.5, 0.99), tolerance=1.0)
     a = sensitivity.analyse(model, data.x_val, data.y_val, spec)

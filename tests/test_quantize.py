@@ -1,23 +1,17 @@
 import numpy as np
 import pytest
 
+from conftest import trained_digits_cnn
 from tfcompress import litert
 from tfcompress._keras import keras
-from tfcompress.data import load
-from tfcompress.models import MODELS
 from tfcompress.quantize import coverage, tflite
-from tfcompress.recipe import DataSpec, ExportSpec, TrainSpec
+from tfcompress.recipe import ExportSpec
 from tfcompress.train import loop
 
 
 @pytest.fixture(scope="module")
 def trained():
-    data = load(DataSpec("digits", train_limit=400, test_limit=300))
-    keras.utils.set_random_seed(0)
-    model = MODELS.get("digits_cnn")(data.input_shape, 10, filters=[8, 16], dense_units=32)
-    loop.compile_model(model, TrainSpec(epochs=1))
-    model.fit(data.x_train, data.y_train, epochs=8, batch_size=32, verbose=0)
-    return model, data
+    return trained_digits_cnn([8, 16], 32, epochs=8)
 
 
 def test_int8_has_int8_io_and_no_float_ops(trained):

@@ -181,9 +181,9 @@ class Pipeline:
             if v.prune is not None and v.prune.method == "gradual":
                 schedule.plan(v.prune, total)
             if v.prune is not None and v.prune.method in STRUCTURED:
-                from tfcompress.prune.methods import _structured_groups
+                from tfcompress.prune.methods import structured_groups
 
-                _, chosen = _structured_groups(model, v.prune.skip)  # checks the names
+                _, chosen = structured_groups(model, v.prune.skip)  # checks the names
                 if not chosen:
                     raise InputError(f"variant {v.name}: no channel group of the model can "
                                      f"be pruned (all frozen or skipped)")

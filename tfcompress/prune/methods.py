@@ -286,7 +286,7 @@ def check_m_by_n(kernel: np.ndarray, m: int, n: int) -> bool:
     return bool(np.all(np.count_nonzero(g, axis=1) <= n - m))
 
 
-def _structured_groups(model: keras.Model, skip: Sequence[str]):
+def structured_groups(model: keras.Model, skip: Sequence[str]):
     """The channel analysis and the groups a policy prunes: every unfrozen group, minus those
     whose producers are named in ``skip`` and, with ``residual`` in ``skip``, those tied
     through element-wise merges (residual streams)."""
@@ -311,7 +311,7 @@ def _shrink(job: Job, model: keras.Model, criterion: str) -> tuple[keras.Model, 
     from tfcompress.structured import criteria, rebuild
 
     s = job.spec
-    a, chosen = _structured_groups(model, s.skip)
+    a, chosen = structured_groups(model, s.skip)
     scored = criteria.scores(model, a, criterion, chosen)
     keep = criteria.select(scored, s.target_sparsity, s.scope)
     small = rebuild.rebuild(model, a, keep)
@@ -337,7 +337,7 @@ def slimming(job: Job) -> Outcome:
     from tfcompress._keras import tf
 
     model = job.trained()
-    a, chosen = _structured_groups(model, job.spec.skip)
+    a, chosen = structured_groups(model, job.spec.skip)
     gammas = [model.get_layer(n).gamma for g in chosen for n in a.groups[g].channelwise
               if isinstance(model.get_layer(n), keras.layers.BatchNormalization)]
     penalty = job.spec.slimming_penalty
