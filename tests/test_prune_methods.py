@@ -274,3 +274,26 @@ def test_repeats_over_seeds_are_summarised_as_mean_and_std():
     assert g["group"] == "g" and g["n"] == 3 and g["seeds"] == [0, 1, 2]
     assert g["accuracy_mean"] == pytest.approx(0.98) and g["accuracy_std"] == pytest.approx(0.01)
     assert g["errors_mean"] == pytest.approx(20) and g["errors_std"] == pytest.approx(10)
+
+
+def test_preflight_refuses_per_method_what_that_method_cannot_do():
+    from tfcompress.prune.methods import preflight
+
+    class Scale(L.Layer):  # weights tfmot cannot wrap; our own masks ignore the layer
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1],), name="w")
+
+        def call(self, x):
+            return x * self.w
+
+    inp = keras.Input((8,))
+    model = keras.Model(inp, Scale(name="my_scale")(L.Dense(4, name="fc")(inp)))
+    with pytest.raises(InputError, match="my_scale \\(Scale\\)"):
+        preflight(model, PruneSpec(0.5, frequency=1), finetune_steps=10)
+    preflight(model, PruneSpec(0.5, method="oneshot"), finetune_steps=0)
+    with pytest.raises(InputError, match="prune.frequency=100"):
+        preflight(_mlp(), PruneSpec(0.5), finetune_steps=20)
+    with pytest.raises(InputError, match="layer in prune.skip 'nope'"):
+        preflight(_mlp(), PruneSpec(0.5, method="snip", skip=["nope"]), finetune_steps=0)
+    with pytest.raises(InputError, match="no channel group"):
+        preflight(_mlp(), PruneSpec(0.5, method="filters", skip=["fc1", "fc2"]), 0)

@@ -26,7 +26,6 @@ import numpy as np
 from tfcompress import atomic
 from tfcompress.data import Dataset, load
 from tfcompress.errors import InputError
-from tfcompress.prune import STRUCTURED
 from tfcompress.recipe import ExportSpec, PruneSpec, Recipe, Variant, fingerprint
 from tfcompress.store import CACHE_VERSION, Store
 
@@ -152,7 +151,7 @@ class Pipeline:
     def _preflight(self, data: Dataset) -> None:
         """Checks what can be checked before any training: the model fits the data, every
         layer can be compressed as the variants ask, every schedule reaches its target."""
-        from tfcompress.prune import magnitude, schedule
+        from tfcompress.prune import methods
 
         model = self.initial_model(data)
         want, have = tuple(model.input_shape[1:]), data.input_shape
@@ -164,13 +163,6 @@ class Pipeline:
         if model.output_shape[-1] != data.num_classes:
             raise InputError(f"model has {model.output_shape[-1]} outputs but {data.name} has "
                              f"{data.num_classes} classes")
-        if any(v.prune is not None and v.prune.method not in STRUCTURED
-               for v in self.recipe.variants):
-            bad = magnitude.unsupported_layers(model)
-            if bad:
-                listed = "; ".join(f"{b['name']} ({b['type']}): {b['why']}" for b in bad)
-                raise InputError(f"{len(bad)} layer(s) cannot be pruned: {listed}. Remove the "
-                                 f"pruning variants or replace these layers")
         if self.recipe.transfer is not None:
             from tfcompress.train import freeze
 
@@ -178,19 +170,11 @@ class Pipeline:
             freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
         total = self._finetune_steps(data)
         for v in self.recipe.variants:
-            if v.prune is not None and v.prune.method == "gradual":
-                schedule.plan(v.prune, total)
-            if v.prune is not None and v.prune.method in STRUCTURED:
-                from tfcompress.prune.methods import structured_groups
-
-                _, chosen = structured_groups(model, v.prune.skip)  # checks the names
-                if not chosen:
-                    raise InputError(f"variant {v.name}: no channel group of the model can "
-                                     f"be pruned (all frozen or skipped)")
-            elif v.prune is not None:  # unknown layer names in the policy fail here
-                from tfcompress.prune import masks
-
-                masks.prunable(model, v.prune.skip)
+            if v.prune is not None:
+                try:
+                    methods.preflight(model, v.prune, total)
+                except InputError as e:
+                    raise InputError(f"variant {v.name}: {e}") from None
 
     def initial_model(self, data: Dataset) -> Any:
         """The user's model file (``model.path``) or a freshly built registered model."""

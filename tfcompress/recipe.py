@@ -21,7 +21,7 @@ from typing import Any
 from tfcompress.data import AUGMENTATIONS, DATASETS
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.models import MODELS
-from tfcompress.prune import PRUNE_METHODS, SCHEDULES
+from tfcompress.prune import PRUNE_METHODS, SCHEDULES, TFMOT
 from tfcompress.quantize import EXPORT_MODES
 from tfcompress.train import LR_SCHEDULES, OPTIMIZERS
 
@@ -246,7 +246,7 @@ class PruneSpec:
         PRUNE_METHODS.check(self.method)
         if self.scope not in ("layer", "global"):
             raise unknown_name("prune.scope", self.scope, ("layer", "global"))
-        if self.method in ("gradual", "m_by_n"):
+        if self.method in TFMOT:
             _require(self.scope == "layer", "prune.scope",
                      f"'layer' for method {self.method} (tfmot prunes each layer to the "
                      f"target; use oneshot or iterative for global)", self.scope)
@@ -421,8 +421,7 @@ class Recipe:
             if profile not in PROFILES:
                 raise unknown_name("profile", profile, PROFILES)
         _require(isinstance(self.seed, int), "seed", "an integer", self.seed)
-        if any(v.prune is not None and v.prune.method in ("gradual", "m_by_n")
-               for v in self.variants):
+        if any(v.prune is not None and v.prune.method in TFMOT for v in self.variants):
             _require(self.finetune.epochs > 0, "finetune.epochs",
                      "at least 1 when a variant prunes with tfmot (gradual, m_by_n)",
                      self.finetune.epochs)

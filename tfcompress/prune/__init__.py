@@ -22,5 +22,7 @@ PRUNE_METHODS: Registry = Registry(
 
 #: methods that remove whole channels: their models are smaller and dense, not sparse
 STRUCTURED = ("filters", "slimming")
+#: methods that prune with tfmot's wrappers during fine-tuning (so they need fine-tuning steps)
+TFMOT = ("gradual", "m_by_n")
 
-__all__ = ["SCHEDULES", "PRUNE_METHODS", "STRUCTURED"]
+__all__ = ["SCHEDULES", "PRUNE_METHODS", "STRUCTURED", "TFMOT"]

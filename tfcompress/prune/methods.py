@@ -107,18 +107,24 @@ def _round(job: Job, name: str, produce: Callable[[], tuple[keras.Model, masks_l
     return model, masks, history
 
 
-def gradual(job: Job) -> Outcome:
+def _tfmot(job: Job, model: keras.Model, spec: PruneSpec, only: set[str],
+           m_by_n: tuple[int, int] | None = None) -> tuple[keras.Model, dict[str, Any]]:
+    """tfmot's wrappers on the ``only`` layers, fine-tuning with its callbacks and pruning
+    summaries, then the wrappers stripped."""
     from tfcompress.prune import magnitude
-
-    model = job.trained()
-    only = {l.name for l in masks_lib.prunable(model, job.spec.skip)}
-    pruned = magnitude.apply(model, job.spec, _finetune_steps(job), only=only)
     from tfcompress.train import loop
 
+    pruned = magnitude.apply(model, spec, _finetune_steps(job), only=only, m_by_n=m_by_n)
     history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work,
                        callbacks=magnitude.callbacks(),
                        tensorboard=magnitude.summaries(job.work / "logs"))
-    return Outcome(magnitude.strip(pruned), history)
+    return magnitude.strip(pruned), history
+
+
+def gradual(job: Job) -> Outcome:
+    model = job.trained()
+    only = {l.name for l in masks_lib.prunable(model, job.spec.skip)}
+    return Outcome(*_tfmot(job, model, job.spec, only))
 
 
 def _finetune_steps(job: Job) -> int:
@@ -223,22 +229,13 @@ def snip(job: Job) -> Outcome:
 
 
 def m_by_n(job: Job) -> Outcome:
-    from tfcompress.prune import magnitude
-
     s = job.spec
     model = job.trained()
     layers, skipped = m_by_n_layers(masks_lib.prunable(model, s.skip), s.m_by_n[1])
     for name, why in skipped.items():
         log.warning("[prune] %s stays dense: %s", name, why)
     only = {l.name for l in layers}
-    pruned = magnitude.apply(model, replace(s, schedule="constant"), _finetune_steps(job),
-                             only=only, m_by_n=s.m_by_n)
-    from tfcompress.train import loop
-
-    history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work,
-                       callbacks=magnitude.callbacks(),
-                       tensorboard=magnitude.summaries(job.work / "logs"))
-    model = magnitude.strip(pruned)
+    model, history = _tfmot(job, model, replace(s, schedule="constant"), only, s.m_by_n)
     done = [l for l in masks_lib.candidates(model) if l.name in only]
     bad = [l.name for l in done if not check_m_by_n(masks_lib.kernel(l).numpy(), *s.m_by_n)]
     if bad:  # tfmot left a layer it was asked to prune without the pattern
@@ -346,3 +343,31 @@ def slimming(job: Job) -> Outcome:
     small, facts = _shrink(job, model, "bn_gamma")
     history["finetune"] = _fit(job, small, job.finetune, "finetune", None)
     return Outcome(small, history, facts=facts)
+
+
+def preflight(model: keras.Model, spec: PruneSpec, finetune_steps: int) -> None:
+    """What a method would refuse, found before any training: layers tfmot cannot wrap, a
+    schedule that never reaches its target, layer names in ``skip`` the model does not have,
+    a structured policy that leaves nothing to prune.
+
+    Raises:
+      InputError: naming the layers or values and what is allowed.
+    """
+    from tfcompress.errors import InputError
+    from tfcompress.prune import STRUCTURED, TFMOT, magnitude, schedule
+
+    if spec.method in TFMOT:
+        bad = magnitude.unsupported_layers(model)
+        if bad:
+            listed = "; ".join(f"{b['name']} ({b['type']}): {b['why']}" for b in bad)
+            raise InputError(f"{len(bad)} layer(s) cannot be pruned by tfmot: {listed}. Use "
+                             f"another prune.method or replace these layers")
+    if spec.method == "gradual":
+        schedule.plan(spec, finetune_steps)
+    if spec.method in STRUCTURED:
+        _, chosen = structured_groups(model, spec.skip)  # checks the names too
+        if not chosen:
+            raise InputError("no channel group of the model can be pruned (all frozen or "
+                             "skipped)")
+    else:
+        masks_lib.prunable(model, spec.skip)
