@@ -5,7 +5,9 @@
     python scripts/readme_table.py --macs saved_models/resnet56_prune_quant/quick/results.csv
 
 Standard library only. ``--macs`` shows MACs, effective MACs and speedup instead of the accuracy
-delta and throughput columns; ``--seeds`` prints the mean ± std over seeds of each group.
+delta and throughput columns; ``--seeds`` prints the mean ± std over seeds of each group;
+``--stages`` shows each row's compression (distil > prune > cluster > QAT), its parameters and
+what the .tflite holds (zero weights, distinct values per channel).
 """
 
 from __future__ import annotations
@@ -45,25 +47,42 @@ def seeds_table(rows: list[dict[str, str]]) -> list[str]:
     groups: dict[str, list[dict[str, str]]] = {}
     for r in rows:
         groups.setdefault(r["group"], []).append(r)
-    out = ["| configuration | pruning | seeds | TFLite acc (mean ± std) | test errors |",
+    out = ["| configuration | compression | seeds | TFLite acc (mean ± std) | test errors |",
            "|---|---|---|---|---|"]
     for name, rs in groups.items():
         if len(rs) < 2:
             continue
         acc = [100 * float(r["tflite_accuracy"]) for r in rs]
         err = [float(r["test_errors"]) for r in rs]
-        out.append(f"| `{name}` | {rs[0]['pruning']} | {len(rs)} | "
+        out.append(f"| `{name}` | {rs[0].get('compression', rs[0]['pruning'])} | {len(rs)} | "
                    f"{statistics.mean(acc):.2f} ± {statistics.stdev(acc):.2f}% | "
                    f"{statistics.mean(err):.1f} ± {statistics.stdev(err):.1f} |")
+    return out
+
+
+def stages_table(rows: list[dict[str, str]]) -> list[str]:
+    out = ["| variant | compression | export | TFLite acc | Δ pts | params | zero weights in "
+           "file | values per channel | gzip | × smaller | p50 ms 1t |",
+           "|" + "---|" * 11]
+    for r in rows:
+        f = {k: float(v) for k, v in r.items() if _is_number(v)}
+        out.append(f"| `{r['variant']}` | {r['compression']} | {r['export_mode']} | "
+                   f"{100 * f['tflite_accuracy']:.2f}% | {f['accuracy_delta_pts']:+.2f} | "
+                   f"{int(f['params']):,} | {100 * f['file_weight_sparsity']:.1f}% | "
+                   f"{int(f['file_unique_per_channel_max'])} | "
+                   f"{f['tflite_gzip_bytes'] / 1024:,.0f} KiB | {f['gzip_x_smaller']:.2f}x | "
+                   f"{f['p50_ms_1t']:.3f} |")
     return out
 
 
 def main(argv: list[str]) -> int:
     macs = "--macs" in argv
     seeds = "--seeds" in argv
-    paths = [a for a in argv if a not in ("--macs", "--seeds")]
+    stages = "--stages" in argv
+    paths = [a for a in argv if a not in ("--macs", "--seeds", "--stages")]
     if len(paths) != 1:
-        print("usage: readme_table.py [--macs | --seeds] RESULTS_CSV", file=sys.stderr)
+        print("usage: readme_table.py [--macs | --seeds | --stages] RESULTS_CSV",
+              file=sys.stderr)
         return 2
     try:
         with open(paths[0], newline="") as fh:
@@ -71,8 +90,8 @@ def main(argv: list[str]) -> int:
     except OSError as e:
         print(f"readme_table: error: {e}", file=sys.stderr)
         return 2
-    if seeds:
-        print("\n".join(seeds_table(rows)))
+    if seeds or stages:
+        print("\n".join(seeds_table(rows) if seeds else stages_table(rows)))
         return 0
     head = ["variant", "TFLite acc"] + ([] if macs else ["Δ pts"]) + ["non-zeros"]
     head += ["MACs", "effective MACs"] if macs else []

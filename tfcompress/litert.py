@@ -114,3 +114,41 @@ def ops(content: bytes) -> list[dict[str, Any]]:
         out.append({"op": op["op_name"], "inputs": dtypes(op["inputs"]),
                     "outputs": dtypes(op["outputs"])})
     return out
+
+
+#: Operators whose second input is a weight tensor.
+WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def weights(content: bytes) -> list[dict[str, Any]]:
+    """The weight tensors of conv and fully connected ops as stored in the file: dtype, size,
+    zeros and distinct values (what pruning and clustering leave in the deployed model).
+    Sparse-encoded tensors, which the interpreter does not hand out, are left out."""
+    no_delegates = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interp = Interpreter(model_content=content, experimental_op_resolver_type=no_delegates)
+    interp.allocate_tensors()
+    details = {t["index"]: t for t in interp.get_tensor_details()}
+    ops_ = interp._get_ops_details()
+    made_by = {o: op for op in ops_ for o in op["outputs"]}
+    out = []
+    for op in ops_:
+        if op["op_name"] not in WEIGHTED_OPS or len(op["inputs"]) < 2:
+            continue
+        index = op["inputs"][1]
+        if index in made_by:  # float16 weights: the constant is the DEQUANTIZE op's input
+            producer = made_by[index]
+            if producer["op_name"] != "DEQUANTIZE":
+                continue
+            index = producer["inputs"][0]
+        try:
+            w = interp.get_tensor(index)
+        except ValueError:
+            continue
+        per_channel = [np.unique(c).size for c in w.reshape(w.shape[0], -1)] if w.ndim else [1]
+        if op["op_name"] == "DEPTHWISE_CONV_2D":  # [1, h, w, channels]: channels last
+            per_channel = [np.unique(c).size for c in w.reshape(-1, w.shape[-1]).T]
+        out.append({"op": op["op_name"], "tensor": details[index]["name"],
+                    "dtype": np.dtype(w.dtype).name, "size": int(w.size),
+                    "zeros": int(np.count_nonzero(w == 0)), "unique": int(np.unique(w).size),
+                    "unique_per_channel_max": int(max(per_channel))})
+    return out

@@ -26,7 +26,8 @@ import numpy as np
 from tfcompress import atomic
 from tfcompress.data import Dataset, load
 from tfcompress.errors import InputError
-from tfcompress.recipe import ExportSpec, PruneSpec, Recipe, Variant, fingerprint
+from tfcompress.recipe import (ClusterSpec, DistillSpec, ExportSpec, ModelSpec, PruneSpec,
+                              QatSpec, Recipe, Variant, fingerprint)
 from tfcompress.store import CACHE_VERSION, Store
 
 log = logging.getLogger("tfcompress")
@@ -102,18 +103,10 @@ class Pipeline:
         log.info("data: %s", data.summary())
         self._preflight(data)
 
-        baselines: dict[int, Artifact] = {}
-        sources: dict[tuple[int, PruneSpec | None], Artifact] = {}
-        for v in recipe.variants:
-            seed = self.seed_of(v)
-            if seed not in baselines:
-                baselines[seed] = self.train_baseline(data, seed)
-            if (seed, v.prune) not in sources:
-                sources[seed, v.prune] = (baselines[seed] if v.prune is None else
-                                          self.prune(data, baselines[seed], v.prune, seed))
-        analysis = (self.sensitivity(data, baselines[self.seed_of(recipe.variant(
-            recipe.baseline))]) if recipe.sensitivity is not None else None)
-        source_of = {v.name: sources[self.seed_of(v), v.prune] for v in recipe.variants}
+        self._made: dict[tuple[Any, ...], Artifact] = {}
+        source_of = {v.name: self.source(data, v) for v in recipe.variants}
+        analysis = (self.sensitivity(data, source_of[recipe.baseline])
+                    if recipe.sensitivity is not None else None)
         exports = {v.name: self.export(data, source_of[v.name], v) for v in recipe.variants}
         latency = self.benchmark(data, exports)
 
@@ -126,6 +119,36 @@ class Pipeline:
         rows = report.write(self.run_dir, recipe, variants, info, self._publish)
         log.info("report: %s", self.run_dir / "report.md")
         return RunResult(self.run_dir, rows, self.steps)
+
+    def source(self, data: Dataset, v: Variant) -> Artifact:
+        """The trained model variant ``v`` exports: the baseline, then its stages in order
+        (distill -> prune -> cluster -> qat), each a cached step keyed by the one before.
+        A distilled variant's seed is its student's; the teacher is the recipe-seed
+        baseline."""
+        r = self.recipe
+        seed = self.seed_of(v)
+        key: tuple[Any, ...] = ("baseline", r.seed if v.distill is not None else seed)
+        if key not in self._made:
+            self._made[key] = self.train_baseline(data, key[1])
+        made, model_spec = self._made[key], r.model
+        for stage in v.stages:
+            key = (*key, stage, fingerprint(getattr(v, stage)), seed)
+            if key not in self._made:
+                self._made[key] = self._stage(stage, data, made, v, seed, model_spec)
+            made = self._made[key]
+            if stage == "distill":
+                model_spec = v.distill.student
+        return made
+
+    def _stage(self, stage: str, data: Dataset, parent: Artifact, v: Variant, seed: int,
+               model_spec: ModelSpec) -> Artifact:
+        if stage == "distill":
+            return self.distill(data, parent, v.distill, seed)
+        if stage == "prune":
+            return self.prune(data, parent, v.prune, seed, model_spec)
+        if stage == "cluster":
+            return self.cluster(data, parent, v.cluster, seed)
+        return self.qat(data, parent, v.qat, seed)
 
     def seed_of(self, v: Variant) -> int:
         """A variant's own seed (repeats over seeds), else the recipe's."""
@@ -154,43 +177,73 @@ class Pipeline:
         from tfcompress.prune import methods
 
         model = self.initial_model(data)
-        want, have = tuple(model.input_shape[1:]), data.input_shape
-        fits = len(want) == len(have) and all(w in (None, h) for w, h in zip(want, have))
-        if not fits:
-            raise InputError(f"model input shape {list(want)} does not match the data "
-                             f"({data.name}: {list(have)}); pick the matching dataset or "
-                             f"data.image_size")
-        if model.output_shape[-1] != data.num_classes:
-            raise InputError(f"model has {model.output_shape[-1]} outputs but {data.name} has "
-                             f"{data.num_classes} classes")
+        self._check_fits(model, data)
         if self.recipe.transfer is not None:
             from tfcompress.train import freeze
 
             t = self.recipe.transfer
             freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
         total = self._finetune_steps(data)
+        students: dict[Any, Any] = {}
         for v in self.recipe.variants:
-            if v.prune is not None:
-                try:
-                    methods.preflight(model, v.prune, total)
-                except InputError as e:
-                    raise InputError(f"variant {v.name}: {e}") from None
+            try:
+                m = model
+                if v.distill is not None:
+                    spec = v.distill.student
+                    key = fingerprint(spec)
+                    if key not in students:
+                        students[key] = self.initial_model(data, spec)
+                        self._check_fits(students[key], data, "student ")
+                    m = students[key]
+                if v.prune is not None:
+                    methods.preflight(m, v.prune, total)
+                if v.cluster is not None:
+                    from tfcompress.prune import masks
 
-    def initial_model(self, data: Dataset) -> Any:
-        """The user's model file (``model.path``) or a freshly built registered model."""
-        r = self.recipe
-        if r.model.path:
+                    masks.prunable(m, v.cluster.skip)
+                if v.qat is not None:
+                    from tfcompress.quantize import qat
+
+                    for u in qat.check(m, v.qat.skip):
+                        if u["why"] != "qat.skip":
+                            self._warn(f"variant {v.name}: layer {u['name']} ({u['type']}) "
+                                       f"stays in float: {u['why']}")
+            except InputError as e:
+                raise InputError(f"variant {v.name}: {e}") from None
+
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            log.warning("%s", text)
+            self.warnings.append(text)
+
+    @staticmethod
+    def _check_fits(model: Any, data: Dataset, what: str = "") -> None:
+        want, have = tuple(model.input_shape[1:]), data.input_shape
+        fits = len(want) == len(have) and all(w in (None, h) for w, h in zip(want, have))
+        if not fits:
+            raise InputError(f"{what}model input shape {list(want)} does not match the data "
+                             f"({data.name}: {list(have)}); pick the matching dataset or "
+                             f"data.image_size")
+        if model.output_shape[-1] != data.num_classes:
+            raise InputError(f"{what}model has {model.output_shape[-1]} outputs but "
+                             f"{data.name} has {data.num_classes} classes")
+
+    def initial_model(self, data: Dataset, spec: ModelSpec | None = None) -> Any:
+        """The user's model file (``model.path``) or a freshly built registered model
+        (``spec``: another model than the recipe's, e.g. a distillation student)."""
+        spec = spec or self.recipe.model
+        if spec.path:
             from tfcompress.models import user_file
 
-            return user_file.load(r.model.path)
+            return user_file.load(spec.path)
         from tfcompress.models import MODELS
 
-        builder = MODELS.get(r.model.name)
+        builder = MODELS.get(spec.name)
         # Builders that look for files (pretrained weights) search the data dir too.
         wanted = inspect.signature(builder).parameters
         context = {k: v for k, v in (("data_dir", self.data_dir), ("offline", self.offline))
                    if k in wanted}
-        return builder(data.input_shape, data.num_classes, **r.model.options, **context)
+        return builder(data.input_shape, data.num_classes, **spec.options, **context)
 
     def _finetune_steps(self, data: Dataset) -> int:
         from tfcompress.train.loop import steps_per_epoch
@@ -249,13 +302,13 @@ class Pipeline:
         name = "baseline" if seed == r.seed else f"baseline_seed{seed}"
         return self._cached("train", name, self._train_config(seed), produce)
 
-    def seeded_model(self, data: Dataset, seed: int) -> Any:
+    def seeded_model(self, data: Dataset, seed: int, spec: ModelSpec | None = None) -> Any:
         """The model as built (its initialisation) with ``seed``: what the baseline trains,
         and what lottery tickets rewind to and SNIP prunes."""
         from tfcompress._keras import keras
 
         keras.utils.set_random_seed(seed)
-        return self.initial_model(data)
+        return self.initial_model(data, spec)
 
     def _train_transfer(self, model: Any, data: Dataset, work: Path) -> dict[str, Any]:
         """Phase 1 trains the head on a frozen backbone, phase 2 fine-tunes its top layers.
@@ -284,8 +337,9 @@ class Pipeline:
         return history
 
     def prune(self, data: Dataset, baseline: Artifact, spec: PruneSpec,
-              seed: int | None = None) -> Artifact:
-        """Prunes the baseline with ``spec.method`` (``tfcompress.prune.methods``)."""
+              seed: int | None = None, model_spec: ModelSpec | None = None) -> Artifact:
+        """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
+        ``spec.method`` (``tfcompress.prune.methods``)."""
         from tfcompress._keras import keras
         from tfcompress.prune import PRUNE_METHODS, magnitude
         from tfcompress.prune.methods import Job
@@ -297,9 +351,11 @@ class Pipeline:
                 f"{spec.method}{pct}_{spec.scope}" + ("_reinit" if spec.reinit else ""))
         if seed != r.seed:
             name += f"_seed{seed}"
+        if model_spec is not None and model_spec != r.model:
+            name = f"{baseline.meta['name']}_{name}"
 
         def trained() -> Any:
-            model = keras.models.load_model(baseline.path / "model.keras")
+            model = self.load(baseline)
             if r.transfer is not None:  # every pruned layer must learn to recover
                 from tfcompress.train import freeze
 
@@ -308,14 +364,15 @@ class Pipeline:
 
         given = None
         if spec.reinit:  # the control reuses the ticket's mask: find (or make) it first
-            ticket = self.prune(data, baseline, dataclasses.replace(spec, reinit=False), seed)
+            ticket = self.prune(data, baseline, dataclasses.replace(spec, reinit=False), seed,
+                                model_spec)
             given = dict(np.load(ticket.path / "masks.npz"))
 
         def produce(work: Path) -> dict[str, Any]:
             keras.utils.set_random_seed(seed)
             job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
                       work=work, trained=trained, masks=given,
-                      initial=lambda s: self.seeded_model(data, s))
+                      initial=lambda s: self.seeded_model(data, s, model_spec))
             out = PRUNE_METHODS.get(spec.method)(job)
             if out.masks is not None:
                 atomic.write_with(work / "masks.npz", lambda tmp: np.savez(tmp, **out.masks))
@@ -330,6 +387,91 @@ class Pipeline:
         if r.transfer is not None:
             config["transfer"] = r.transfer
         return self._cached("prune", name, config, produce)
+
+    def distill(self, data: Dataset, teacher: Artifact, spec: DistillSpec,
+                seed: int) -> Artifact:
+        """Trains ``spec.student`` from its seeded initialisation, taught by the trained
+        ``teacher`` (``alpha`` 0: from the labels alone, the teacher is not used)."""
+        from tfcompress.distill import Distiller
+        from tfcompress.train import loop
+
+        r = self.recipe
+        train = spec.train or r.train
+        student_name = spec.student.name if not spec.student.path else "student"
+        name = (f"{student_name}_scratch" if spec.alpha == 0 else
+                f"{student_name}_kd_T{spec.temperature:g}_a{spec.alpha:g}") + f"_seed{seed}"
+
+        def produce(work: Path) -> dict[str, Any]:
+            student = self.seeded_model(data, seed, spec.student)
+            facts: dict[str, Any] = {"teacher_accuracy": None}
+            if spec.alpha == 0:
+                history = loop.fit(student, data, train, work_dir=work)
+            else:
+                teacher_model = self.load(teacher)
+                facts["teacher_accuracy"] = teacher.meta["keras_test_accuracy"]
+                distiller = Distiller(student, teacher_model, alpha=spec.alpha,
+                                      temperature=spec.temperature)
+                history = loop.fit(distiller, data, train, work_dir=work)
+            return self._save_model(student, work, data, history=history, **facts)
+
+        config: dict[str, Any] = {"student": spec.student, "train": train, "data": r.data,
+                                  "seed": seed}
+        if spec.alpha:
+            config.update(teacher=teacher.meta["key"], alpha=spec.alpha,
+                          temperature=spec.temperature)
+        if spec.student.path:
+            from tfcompress.models.user_file import file_digest
+
+            config["student_file_sha256"] = file_digest(spec.student.path)
+        return self._cached("distill", name, config, produce)
+
+    def cluster(self, data: Dataset, source: Artifact, spec: ClusterSpec,
+                seed: int) -> Artifact:
+        """Clusters the source's kernels to ``spec.clusters`` values, fine-tunes, strips."""
+        from tfcompress._keras import keras
+        from tfcompress.prune import magnitude
+        from tfcompress.quantize import cluster
+        from tfcompress.train import loop
+
+        train = spec.train or self.recipe.finetune
+        name = f"{source.meta['name']}_cluster{spec.clusters}"
+
+        def produce(work: Path) -> dict[str, Any]:
+            keras.utils.set_random_seed(seed)
+            model = self.load(source)
+            clustered = cluster.apply(model, spec.clusters, spec.init,
+                                      preserve_sparsity=spec.preserve_sparsity, skip=spec.skip)
+            history = loop.fit(clustered, data, train, work_dir=work) if train.epochs else {}
+            plain = cluster.strip(clustered)
+            return self._save_model(plain, work, data, history=history,
+                                    unique_values=cluster.unique_values(plain),
+                                    layer_sparsity=magnitude.layer_sparsity(plain))
+
+        config = {"source": source.meta["key"], "cluster": spec, "train": train, "seed": seed}
+        return self._cached("cluster", name, config, produce)
+
+    def qat(self, data: Dataset, source: Artifact, spec: QatSpec, seed: int) -> Artifact:
+        """Quantization-aware fine-tuning of the source (tfmot), saved with its fake-quant
+        ranges for the int8 export."""
+        from tfcompress._keras import keras
+        from tfcompress.quantize import qat
+        from tfcompress.train import loop
+
+        train = spec.train or self.recipe.finetune
+        name = f"{source.meta['name']}_qat_{spec.scheme}"
+
+        def produce(work: Path) -> dict[str, Any]:
+            keras.utils.set_random_seed(seed)
+            model = self.load(source)
+            quantized, left = qat.apply(model, spec.scheme, spec.skip)
+            history = loop.fit(quantized, data, train, work_dir=work) if train.epochs else {}
+            shutil.copyfile(source.path / "model.keras", work / "float_model.keras")
+            return self._save_model(quantized, work, data, counted=model, history=history,
+                                    qat_float_layers=left, qat_scheme=spec.scheme,
+                                    qat_skip=list(spec.skip))
+
+        config = {"source": source.meta["key"], "qat": spec, "train": train, "seed": seed}
+        return self._cached("qat", name, config, produce)
 
     def _schedule_curves(self, data: Dataset) -> list[dict[str, Any]]:
         """The sparsity each gradual schedule holds along the fine-tuning steps (for the
@@ -355,44 +497,70 @@ class Pipeline:
 
     def sensitivity(self, data: Dataset, baseline: Artifact) -> dict[str, Any]:
         """Each layer of the baseline pruned alone at each ratio (validation accuracy)."""
-        from tfcompress._keras import keras
         from tfcompress.prune import sensitivity
 
         spec = self.recipe.sensitivity
 
         def produce(work: Path) -> dict[str, Any]:
-            model = keras.models.load_model(baseline.path / "model.keras")
+            model = self.load(baseline)
             return {"analysis": sensitivity.analyse(model, data.x_val, data.y_val, spec)}
 
         config = {"baseline": baseline.meta["key"], "sensitivity": spec}
         return self._cached("sensitivity", "layer sensitivity", config, produce).meta["analysis"]
 
     @staticmethod
-    def _save_model(model: Any, work: Path, data: Dataset, **facts: Any) -> dict[str, Any]:
+    def _save_model(model: Any, work: Path, data: Dataset, counted: Any = None,
+                    **facts: Any) -> dict[str, Any]:
+        """Saves ``model`` and records its accuracy, file size, MACs and weights (of
+        ``counted`` when given: the plain model a QAT model fake-quantizes)."""
         from tfcompress.benchmark import macs
         from tfcompress.benchmark.size import count_weights, file_sizes
+        from tfcompress.quantize import qat
         from tfcompress.train import loop
 
         from tfcompress._keras import keras
 
         # Saved without the optimizer state (Adam's would triple the file): the deployable
         # model, and the file size the published figures (12.5 MB for the MNIST CNN) refer to.
-        plain = keras.models.clone_model(model)
-        plain.set_weights(model.get_weights())
-        path = work / "model.keras"
-        plain.save(path)
+        if qat.is_qat(model):
+            # tfmot's cluster-preserving quantizers do not survive save / load_model: keep
+            # the weights, ``load`` rebuilds the QAT model from the float one the same way
+            path = work / "qat_weights.npz"
+            np.savez(path, *model.get_weights())
+        else:
+            plain = keras.models.clone_model(model)
+            plain.set_weights(model.get_weights())
+            path = work / "model.keras"
+            plain.save(path)
         keras_file = file_sizes(path.read_bytes())
-        counted = macs.count(model)
+        counted = counted if counted is not None else model
+        mac = macs.count(counted)
         return {"keras_test_accuracy": loop.accuracy(model, data.x_test, data.y_test),
                 "keras_file_bytes": keras_file["bytes"],
                 "keras_file_gzip_bytes": keras_file["gzip_bytes"],
-                "macs": counted["macs"], "effective_macs": counted["effective_macs"],
-                **count_weights(model), **facts}
+                "macs": mac["macs"], "effective_macs": mac["effective_macs"],
+                **count_weights(counted), **facts}
+
+    @staticmethod
+    def load(artifact: Artifact) -> Any:
+        """The Keras model a step saved. A QAT step keeps the float model it started from
+        and the QAT weights; its model is rebuilt with ``qat.apply`` and given them."""
+        from tfcompress._keras import keras
+        from tfcompress.quantize import qat
+
+        weights = artifact.path / "qat_weights.npz"
+        if not weights.is_file():
+            return keras.models.load_model(artifact.path / "model.keras")
+        float_model = keras.models.load_model(artifact.path / "float_model.keras")
+        model, _ = qat.apply(float_model, artifact.meta["qat_scheme"],
+                             artifact.meta["qat_skip"])
+        with np.load(weights) as saved:
+            model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
+        return model
 
     def export(self, data: Dataset, source: Artifact, variant: Variant) -> Artifact:
         """Converts a trained model to TFLite, checks its ops and measures its accuracy."""
         from tfcompress import litert
-        from tfcompress._keras import keras
         from tfcompress.benchmark.size import file_sizes
         from tfcompress.quantize import coverage, tflite
 
@@ -400,13 +568,13 @@ class Pipeline:
         spec: ExportSpec = variant.export
 
         def produce(work: Path) -> dict[str, Any]:
-            model = keras.models.load_model(source.path / "model.keras")
+            model = self.load(source)
             content = tflite.convert(model, spec, data.x_train, seed=r.seed)
             (work / "model.tflite").write_bytes(content)
             accuracy = litert.accuracy(litert.LiteModel(content), data.x_test, data.y_test,
                                        desc=f"evaluating {variant.name}")
             return {"tflite_accuracy": accuracy, "coverage": coverage.coverage(content),
-                    **file_sizes(content)}
+                    "weights": litert.weights(content), **file_sizes(content)}
 
         config = {"source": source.meta["key"], "export": spec, "data": r.data, "seed": r.seed}
         return self._cached("export", variant.name, config, produce)
@@ -450,13 +618,20 @@ class Pipeline:
                 "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity,
                 "method": v.prune.method, "scope": v.prune.scope, "rounds": v.prune.rounds,
                 "reinit": v.prune.reinit},
+            "distill": None if v.distill is None else {
+                "student": v.distill.student.name, "alpha": v.distill.alpha,
+                "temperature": v.distill.temperature},
+            "cluster": None if v.cluster is None else {
+                "clusters": v.cluster.clusters, "preserve_sparsity": v.cluster.preserve_sparsity},
+            "qat": None if v.qat is None else {"scheme": v.qat.scheme},
             "source": {k: src.get(k) for k in (
                 "name", "key", "keras_test_accuracy", "params", "nonzero_params", "macs",
                 "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",
                 "model_file", "m_by_n_skipped", "m_by_n_violations", "channels",
-                "structured_unsupported")},
+                "structured_unsupported", "teacher_accuracy", "unique_values",
+                "qat_float_layers")},
             "tflite": {k: exp.get(k) for k in (
-                "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage")},
+                "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage", "weights")},
             "tflite_path": str(export.path / "model.tflite"),
             **measured,
         }
@@ -475,8 +650,11 @@ class Pipeline:
         tb.mkdir(exist_ok=True)
         for step in self.steps:
             logs = self.store.path(step.kind, step.key) / "logs"
+            link = tb / step.name
+            if link.is_symlink():  # two steps of one name (e.g. over seeds): tell them apart
+                link = tb / f"{step.name}_{step.key}"
             if logs.is_dir():
-                (tb / step.name).symlink_to(os.path.relpath(logs, self.run_dir / "tensorboard"))
+                link.symlink_to(os.path.relpath(logs, self.run_dir / "tensorboard"))
 
     def _run_info(self, data: Dataset, started: float) -> dict[str, Any]:
         return {

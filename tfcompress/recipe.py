@@ -22,7 +22,8 @@ from tfcompress.data import AUGMENTATIONS, DATASETS
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.models import MODELS
 from tfcompress.prune import PRUNE_METHODS, SCHEDULES, TFMOT
-from tfcompress.quantize import EXPORT_MODES
+from tfcompress.quantize import (CALIBRATED_MODES, CLUSTER_INITS, EXPORT_MODES, IO_TYPES,
+                                 QAT_MODES, QAT_SCHEMES)
 from tfcompress.train import LR_SCHEDULES, OPTIMIZERS
 
 #: field metadata: leave the field out of hashes while it holds its default, so that fields
@@ -326,25 +327,135 @@ class SensitivitySpec:
 
 @dataclass(frozen=True)
 class ExportSpec:
-    """TFLite conversion: ``float32``, ``dynamic`` (range) or full ``int8`` (int8 in/out)."""
+    """TFLite conversion (``tfcompress.quantize.tflite``).
+
+    Attributes:
+      mode: ``float32``, ``float16``, ``dynamic`` (range), ``int8`` (full integer),
+        ``int16x8``, ``float32_sparse``, ``int8_sparse``.
+      calibration_samples: training examples the integer modes calibrate on.
+      io: input/output type of the integer modes: ``int8`` (default), ``uint8`` or
+        ``float32`` for int8; ``int16`` (default) or ``float32`` for int16x8.
+      per_channel: per-channel convolution weight scales (TFLite's default); false gives
+        per-tensor scales, which some accelerators require.
+    """
 
     mode: str = "float32"
     calibration_samples: int = 256
+    io: str | None = field(default=None, metadata=LATER)
+    per_channel: bool = field(default=True, metadata=LATER)
 
     def __post_init__(self) -> None:
         EXPORT_MODES.check(self.mode)
         _positive_int("export.calibration_samples", self.calibration_samples)
+        allowed = IO_TYPES.get(self.mode, ("float32",))
+        if self.io is not None and self.io not in allowed:
+            raise unknown_name(f"export.io of mode {self.mode}", self.io, allowed)
+        _require(isinstance(self.per_channel, bool), "export.per_channel", "true or false",
+                 self.per_channel)
+        _require(self.per_channel or self.mode in CALIBRATED_MODES, "export.per_channel",
+                 f"true unless the mode is one of {sorted(CALIBRATED_MODES)}",
+                 self.per_channel)
+
+    @property
+    def io_type(self) -> str:
+        """The input/output type the file will have."""
+        return self.io or IO_TYPES.get(self.mode, ("float32",))[0]
+
+
+@dataclass(frozen=True)
+class DistillSpec:
+    """Knowledge distillation (``tfcompress.distill.Distiller``): the baseline is the teacher.
+
+    Attributes:
+      student: the model trained (any registered builder with its options, or a file).
+      alpha: weight of the distillation term; 0 trains the student from scratch on the
+        labels alone (the control), without the teacher.
+      temperature: softening temperature T.
+      train: the student's training (None: the recipe's ``train``).
+    """
+
+    student: ModelSpec
+    alpha: float = 1.0
+    temperature: float = 4.0
+    train: TrainSpec | None = None
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.student, ModelSpec), "distill.student",
+                 "a model (name and options)", self.student)
+        _require(_number(self.alpha) and self.alpha >= 0, "distill.alpha", "a number >= 0",
+                 self.alpha)
+        _require(_number(self.temperature) and self.temperature > 0, "distill.temperature",
+                 "a number > 0", self.temperature)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Weight clustering (k-means weight sharing, Han et al.'s Deep Compression) with tfmot:
+    each clustered kernel keeps ``clusters`` distinct values, fine-tuned with the recipe's
+    ``finetune`` (or ``train``), then stripped.
+
+    Attributes:
+      clusters: distinct values per kernel (>= 2).
+      init: centroid initialisation: ``kmeans_plus_plus``, ``linear``, ``density``, ``random``.
+      preserve_sparsity: keep the zeros of a pruned model (sparsity-preserving clustering).
+      skip: layers left unclustered (names, ``first``, ``last``).
+    """
+
+    clusters: int = 16
+    init: str = "kmeans_plus_plus"
+    preserve_sparsity: bool = False
+    skip: tuple[str, ...] = ()
+    train: TrainSpec | None = None
+
+    def __post_init__(self) -> None:
+        _as_tuples(self, "skip")
+        _require(isinstance(self.clusters, int) and not isinstance(self.clusters, bool)
+                 and self.clusters >= 2, "cluster.clusters", "an integer >= 2", self.clusters)
+        if self.init not in CLUSTER_INITS:
+            raise unknown_name("cluster.init", self.init, CLUSTER_INITS)
+        _require(isinstance(self.preserve_sparsity, bool), "cluster.preserve_sparsity",
+                 "true or false", self.preserve_sparsity)
+
+
+@dataclass(frozen=True)
+class QatSpec:
+    """Quantization-aware training with tfmot (fake-quantized fine-tuning), then int8 export.
+
+    Attributes:
+      scheme: ``default`` (``quantize_model``), ``pqat`` (keeps a pruned model's zeros),
+        ``cqat`` (keeps a clustered model's values), ``pcqat`` (both): tfmot's
+        collaborative optimization.
+      skip: layers left in float (annotate/apply: only the others are quantized); layers tfmot
+        cannot quantize are left in float too, and the report lists them.
+      train: the fine-tuning (None: the recipe's ``finetune``).
+    """
+
+    scheme: str = "default"
+    skip: tuple[str, ...] = ()
+    train: TrainSpec | None = None
+
+    def __post_init__(self) -> None:
+        _as_tuples(self, "skip")
+        if self.scheme not in QAT_SCHEMES:
+            raise unknown_name("qat.scheme", self.scheme, QAT_SCHEMES)
+        _require(all(isinstance(n, str) for n in self.skip), "qat.skip",
+                 "a list of layer names", self.skip)
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One row of the comparison: an (optionally pruned) model exported one way."""
+    """One row of the comparison: the baseline, or a model made from it by the stages set
+    here, always in this order: ``distill`` (a student from the baseline as teacher) ->
+    ``prune`` -> ``cluster`` -> ``qat``; then exported as ``export`` says."""
 
     name: str
     export: ExportSpec = field(default_factory=ExportSpec)
     prune: PruneSpec | None = None
     seed: int | None = field(default=None, metadata=LATER)
     group: str | None = field(default=None, metadata=LATER)
+    distill: DistillSpec | None = field(default=None, metadata=LATER)
+    cluster: ClusterSpec | None = field(default=None, metadata=LATER)
+    qat: QatSpec | None = field(default=None, metadata=LATER)
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name.isidentifier(), "variant name",
@@ -356,6 +467,28 @@ class Variant:
         _require(self.group is None or isinstance(self.group, str),
                  f"variants.{self.name}.group", "a name shared by repeats of one "
                  "configuration (e.g. over seeds)", self.group)
+        if self.cluster is not None and self.cluster.preserve_sparsity:
+            _require(self.prune is not None, f"variants.{self.name}.cluster.preserve_sparsity",
+                     "false unless the variant is pruned", True)
+        if self.qat is not None:
+            _require(self.export.mode in QAT_MODES, f"variants.{self.name}.export.mode",
+                     f"one of {sorted(QAT_MODES)} after quantization-aware training",
+                     self.export.mode)
+            # tfmot's per-tensor QAT (disable_per_axis) converts wrongly with TF 2.21
+            # (Keras 95.7% -> TFLite 22.3% on tiny_mobilenet): per-channel only
+            _require(self.export.per_channel, f"variants.{self.name}.export.per_channel",
+                     "true after quantization-aware training", self.export.per_channel)
+            needs = {"pqat": ("prune",), "cqat": ("cluster",), "pcqat": ("prune", "cluster")}
+            for stage in needs.get(self.qat.scheme, ()):
+                _require(getattr(self, stage) is not None, f"variants.{self.name}.qat.scheme",
+                         f"'default' unless the variant has a {stage} stage (scheme "
+                         f"{self.qat.scheme} preserves what {stage} made)", self.qat.scheme)
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages this variant runs after the baseline, in order."""
+        return tuple(s for s in ("distill", "prune", "cluster", "qat")
+                     if getattr(self, s) is not None)
 
 
 @dataclass(frozen=True)
@@ -416,7 +549,8 @@ class Recipe:
         if self.baseline not in names:
             raise unknown_name("baseline variant", self.baseline, names)
         base = self.variant(self.baseline)
-        _require(base.prune is None, "baseline", "a variant without pruning", self.baseline)
+        _require(not base.stages, "baseline", "a variant without distill / prune / cluster / "
+                 "qat stages", self.baseline)
         for profile in self.profiles:
             if profile not in PROFILES:
                 raise unknown_name("profile", profile, PROFILES)
@@ -425,6 +559,13 @@ class Recipe:
             _require(self.finetune.epochs > 0, "finetune.epochs",
                      "at least 1 when a variant prunes with tfmot (gradual, m_by_n)",
                      self.finetune.epochs)
+        for v in self.variants:
+            for stage in ("cluster", "qat"):
+                spec = getattr(v, stage)
+                if spec is not None and spec.train is None:
+                    _require(self.finetune.epochs > 0, "finetune.epochs",
+                             f"at least 1 when a variant has a {stage} stage without its own "
+                             f"train", self.finetune.epochs)
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:

@@ -21,6 +21,7 @@ MODELS: Registry = Registry(
         "resnet110": "tfcompress.models.resnet:resnet110",
         "preact_resnet20": "tfcompress.models.resnet:preact_resnet20",
         "preact_resnet56": "tfcompress.models.resnet:preact_resnet56",
+        "tiny_mobilenet": "tfcompress.models.tiny_mobilenet:build",
         "transfer": "tfcompress.models.transfer:build",
     },
 )

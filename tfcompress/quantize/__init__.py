@@ -1,20 +1,41 @@
-"""Conversion to TFLite (float32, dynamic range, full int8) and op-coverage checks."""
+"""Conversion to TFLite, op-coverage checks, quantization-aware training and clustering."""
 
 from tfcompress.registry import Registry
 
-#: Export mode names -> ``f(converter, representative_dataset)`` that configures a converter.
+#: Export mode names -> ``f(converter, representative_dataset, spec)`` that configures a
+#: converter.
 EXPORT_MODES: Registry = Registry(
     "export mode",
     {
         "float32": "tfcompress.quantize.tflite:configure_float32",
+        "float16": "tfcompress.quantize.tflite:configure_float16",
         "dynamic": "tfcompress.quantize.tflite:configure_dynamic",
         "int8": "tfcompress.quantize.tflite:configure_int8",
+        "int16x8": "tfcompress.quantize.tflite:configure_int16x8",
         "float32_sparse": "tfcompress.quantize.tflite:configure_float32_sparse",
         "int8_sparse": "tfcompress.quantize.tflite:configure_int8_sparse",
     },
 )
 
 #: Modes whose converter needs a representative (calibration) dataset.
-CALIBRATED_MODES = frozenset({"int8", "int8_sparse"})
+CALIBRATED_MODES = frozenset({"int8", "int8_sparse", "int16x8"})
 
-__all__ = ["EXPORT_MODES", "CALIBRATED_MODES"]
+#: The input/output types each mode allows (``export.io``); the first is the default.
+IO_TYPES = {
+    "int8": ("int8", "uint8", "float32"),
+    "int8_sparse": ("int8", "uint8", "float32"),
+    "int16x8": ("int16", "float32"),
+}
+
+#: Modes a quantization-aware-trained model can be exported with (integer kernels that use
+#: the ranges it learned).
+QAT_MODES = frozenset({"int8", "int8_sparse"})
+
+#: QAT schemes (``qat.scheme``): what the fake-quantized fine-tuning keeps of earlier stages.
+QAT_SCHEMES = ("default", "pqat", "cqat", "pcqat")
+
+#: k-means centroid initialisations of weight clustering (``cluster.init``), tfmot's names.
+CLUSTER_INITS = ("kmeans_plus_plus", "linear", "density", "random")
+
+__all__ = ["EXPORT_MODES", "CALIBRATED_MODES", "IO_TYPES", "QAT_MODES", "QAT_SCHEMES",
+           "CLUSTER_INITS"]

@@ -1,4 +1,11 @@
-"""Keras model -> TFLite flatbuffer, configured by export mode."""
+"""Keras model -> TFLite flatbuffer, configured by export mode.
+
+Modes (``export.mode``): ``float32``; ``float16`` (half-precision weights, float compute);
+``dynamic`` (int8 weights, activations quantized on the fly); ``int8`` (full integer, per-channel
+conv weights, ``export.io`` int8 / uint8 / float32 inputs and outputs); ``int16x8`` (int16
+activations, int8 weights: for models whose activations int8 cannot hold); ``*_sparse``: the
+same with sparse tensor encoding of pruned weights.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +40,11 @@ def convert(model: keras.Model, spec: ExportSpec, calibration_x: np.ndarray | No
         if calibration_x is None or len(calibration_x) == 0:
             raise ValueError(f"export mode {spec.mode!r} needs calibration data")
         rep = representative_dataset(calibration_x, spec.calibration_samples, seed)
-    EXPORT_MODES.get(spec.mode)(converter, rep)
+    EXPORT_MODES.get(spec.mode)(converter, rep, spec)
+    if not spec.per_channel:
+        # Per-tensor weight scales, for accelerators that require them (a private switch, the
+        # only one the converter has).
+        converter._experimental_disable_per_channel = True
     with warnings.catch_warnings():
         # "Statistics for quantized inputs were expected": int8 I/O takes its scale from
         # calibration, which is what we want.
@@ -53,33 +64,61 @@ def representative_dataset(x: np.ndarray, samples: int, seed: int) -> Representa
     return gen
 
 
-def configure_float32(converter, rep: RepresentativeDataset | None) -> None:
-    del converter, rep  # the converter's default is float32
+_IO = {"int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16, "float32": tf.float32}
 
 
-def configure_dynamic(converter, rep: RepresentativeDataset | None) -> None:
+def _io(converter, spec: ExportSpec) -> None:
+    io = _IO[spec.io_type]
+    converter.inference_input_type = io
+    converter.inference_output_type = io
+
+
+def configure_float32(converter, rep: RepresentativeDataset | None, spec: ExportSpec) -> None:
+    del converter, rep, spec  # the converter's default is float32
+
+
+def configure_float16(converter, rep: RepresentativeDataset | None, spec: ExportSpec) -> None:
+    """float16 weights (half the file), dequantized to float32 at load or run time."""
+    del rep, spec
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+
+
+def configure_dynamic(converter, rep: RepresentativeDataset | None, spec: ExportSpec) -> None:
     """Dynamic range: int8 weights, float activations quantized on the fly."""
-    del rep
+    del rep, spec
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
 
-def configure_int8(converter, rep: RepresentativeDataset | None) -> None:
-    """Full integer: int8 weights and activations, int8 input and output, no float fallback."""
+def configure_int8(converter, rep: RepresentativeDataset | None, spec: ExportSpec) -> None:
+    """Full integer: int8 weights and activations, no float fallback; I/O as ``export.io``.
+    A quantization-aware-trained model brings its own ranges (the calibration data is then
+    not used for them)."""
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = rep
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    _io(converter, spec)
 
 
-def configure_float32_sparse(converter, rep: RepresentativeDataset | None) -> None:
+def configure_int16x8(converter, rep: RepresentativeDataset | None, spec: ExportSpec) -> None:
+    """int16 activations with int8 weights (TFLite's experimental 16x8 mode)."""
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = rep
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    _io(converter, spec)
+
+
+def configure_float32_sparse(converter, rep: RepresentativeDataset | None,
+                             spec: ExportSpec) -> None:
     """float32 with sparse tensor encoding of pruned weights (``EXPERIMENTAL_SPARSITY``):
     smaller files; XNNPACK decides at load time whether it runs them as sparse."""
-    del rep
+    del rep, spec
     converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
 
 
-def configure_int8_sparse(converter, rep: RepresentativeDataset | None) -> None:
+def configure_int8_sparse(converter, rep: RepresentativeDataset | None,
+                          spec: ExportSpec) -> None:
     """Full int8 plus sparse tensor encoding."""
-    configure_int8(converter, rep)
+    configure_int8(converter, rep, spec)
     converter.optimizations = [tf.lite.Optimize.DEFAULT, tf.lite.Optimize.EXPERIMENTAL_SPARSITY]

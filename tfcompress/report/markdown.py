@@ -44,7 +44,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         "## Results",
         "",
     ]
-    head = ["variant", "pruning", "export", "TFLite acc", "Δ pts", "Keras acc", "non-zeros",
+    head = ["variant", "compression", "export", "TFLite acc", "Δ pts", "Keras acc", "non-zeros",
             "MACs", "effective MACs", ".tflite", "gzip", "× smaller"]
     for t in threads:
         head += [f"p50 ms ({t}t)", f"p95 ms ({t}t)"]
@@ -52,7 +52,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
              "int8 only", "notes"]
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [f"`{r['variant']}`", r["pruning"], r["export_mode"],
+        cells = [f"`{r['variant']}`", r["compression"], r["export_mode"],
                  f"{100 * r['tflite_accuracy']:.2f}%", f"{r['accuracy_delta_pts']:+.2f}",
                  f"{100 * r['keras_accuracy']:.2f}%",
                  f"{r['nonzero_params']:,} / {r['params']:,}",
@@ -80,13 +80,14 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         out += ["", "## Across seeds", "",
                 "Configurations repeated with different seeds (each seed trains its own "
                 "baseline): TFLite test accuracy and test errors as mean ± standard deviation.",
-                "", "| configuration | pruning | export | seeds | sparsity | TFLite acc | "
+                "", "| configuration | compression | export | seeds | sparsity | TFLite acc | "
                 "test errors |", "|---|---|---|---|---|---|---|"]
         for g in repeated:
             out.append(f"| `{g['group']}` | {g['pruning']} | {g['export_mode']} | "
                        f"{', '.join(map(str, g['seeds']))} | {g['sparsity']:.1%} | "
                        f"{100 * g['accuracy_mean']:.2f} ± {100 * g['accuracy_std']:.2f}% | "
                        f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} |")
+    out += stages_section(rows, variants)
     if info.get("sensitivity"):
         out += sensitivity_section(info["sensitivity"])
     out += ["", "## Plots", ""] + [f"![{p}](plots/{p})" for p in plots]
@@ -161,3 +162,31 @@ def sensitivity_section(a: dict[str, Any]) -> list[str]:
                                                       zip(ratios, drops))
                             for kind, drops in kinds.items()) + "."]
     return out
+
+
+def stages_section(rows: list[dict[str, Any]], variants: list[dict[str, Any]]) -> list[str]:
+    """Distillation, clustering and QAT facts: what each stage left in the model and in the
+    file."""
+    by = {r["variant"]: r for r in rows}
+    lines = []
+    for v in variants:
+        src, r = v["source"], by[v["variant"]]
+        facts = []
+        if v.get("distill") and v["distill"]["alpha"] and src.get("teacher_accuracy"):
+            facts.append(f"teacher Keras accuracy {100 * src['teacher_accuracy']:.2f}%, "
+                         f"student {100 * src['keras_test_accuracy']:.2f}%")
+        if src.get("unique_values"):
+            top = max(src["unique_values"].values())
+            facts.append(f"at most {top} distinct values per clustered kernel (Keras)")
+        if v.get("qat"):
+            left = src.get("qat_float_layers") or []
+            facts.append("QAT " + v["qat"]["scheme"] + "; left in float: " + (
+                ", ".join(f"`{u['name']}` ({u['type']}: {u['why']})" for u in left) or "none"))
+        if (v.get("cluster") or v.get("qat") or v["prune"] is not None) \
+                and r.get("file_weight_sparsity") is not None:
+            facts.append(f"in the .tflite: {r['file_weight_sparsity']:.1%} of conv/dense "
+                         f"weights are zero, at most {r['file_unique_per_channel_max']} "
+                         f"distinct values per output channel")
+        if facts:
+            lines.append(f"- `{v['variant']}` ({r['compression']}): " + "; ".join(facts))
+    return ["", "## Compression stages", "", *lines] if lines else []

@@ -39,6 +39,35 @@ def method_label(prune: dict[str, Any]) -> str:
     return label + (" reinit" if prune.get("reinit") else "")
 
 
+def stages_label(v: dict[str, Any]) -> str:
+    """The compression a variant went through, in order, e.g.
+    ``KD lenet_300_100 T=4 > polynomial_decay 80% > 16 clusters > QAT pqat``."""
+    parts = []
+    d = v.get("distill")
+    if d:
+        parts.append(f"{d['student']} from scratch" if d["alpha"] == 0 else
+                     f"KD {d['student']} T={d['temperature']:g} a={d['alpha']:g}")
+    if v["prune"] is not None:
+        parts.append(f"{method_label(v['prune'])} {v['prune']['target_sparsity']:.0%}")
+    c = v.get("cluster")
+    if c:
+        parts.append(f"{c['clusters']} clusters" + (" (sparsity kept)"
+                                                    if c["preserve_sparsity"] else ""))
+    q = v.get("qat")
+    if q:
+        parts.append(f"QAT {q['scheme']}")
+    return " > ".join(parts) or "-"
+
+
+def weight_stats(v: dict[str, Any]) -> dict[str, Any]:
+    """Zeros and distinct values of the weight tensors in the .tflite file."""
+    w = v["tflite"].get("weights") or []
+    size = sum(t["size"] for t in w)
+    return {"file_weight_sparsity": (sum(t["zeros"] for t in w) / size) if size else None,
+            "file_unique_per_channel_max": max((t["unique_per_channel_max"] for t in w),
+                                               default=None)}
+
+
 def groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows repeated over seeds (same ``group``), as mean and standard deviation."""
     by: dict[str, list[dict[str, Any]]] = {}
@@ -50,7 +79,7 @@ def groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         acc = np.array([r["tflite_accuracy"] for r in rs])
         out.append({"group": name, "n": len(rs), "seeds": [r["seed"] for r in rs],
-                    "pruning": rs[0]["pruning"], "export_mode": rs[0]["export_mode"],
+                    "pruning": rs[0]["compression"], "export_mode": rs[0]["export_mode"],
                     "sparsity": float(np.mean([r["sparsity"] for r in rs])),
                     "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)),
                     "errors_mean": float(np.mean([r["test_errors"] for r in rs])),
@@ -72,6 +101,7 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
             "pruning": "-" if v["prune"] is None else
             f"{method_label(v['prune'])} {v['prune']['target_sparsity']:.0%}",
             "method": "-" if v["prune"] is None else method_label(v["prune"]),
+            "compression": stages_label(v),
             "seed": v.get("seed"),
             "group": v.get("group", v["variant"]),
             "target_sparsity": 0.0 if v["prune"] is None else v["prune"]["target_sparsity"],
@@ -95,6 +125,7 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
             row[f"images_per_s_{t}t"] = v["throughput"][t]["images_per_s"]
         row["throughput_batch"] = next(iter(v["throughput"].values()))["batch"]
         row["speedup_p50"] = (base["latency"][t_ref]["p50_ms"] / v["latency"][t_ref]["p50_ms"])
+        row.update(weight_stats(v))
         row["fully_quantized"] = lite["coverage"]["fully_quantized"]
         row["float_ops"] = " ".join(lite["coverage"]["float_ops"])
         row["reference"] = reference(recipe, v, by_name)
@@ -113,7 +144,8 @@ def notes(v: dict[str, Any], ref: dict[str, Any], t: str) -> list[str]:
     size = v["tflite"]["gzip_bytes"] / ref["tflite"]["gzip_bytes"]
     speed = v["latency"][t]["p50_ms"] / ref["latency"][t]["p50_ms"]
     if size <= SMALLER and speed >= FASTER:
-        sparse = v["prune"] is not None and v["prune"].get("method") not in STRUCTURED
+        sparse = (v["prune"] is not None and v["prune"].get("method") not in STRUCTURED
+                  and v["prune"]["target_sparsity"] > 0)
         what = "sparse but not faster" if sparse else "smaller but not faster"
         out.append(f"{what}: gzip {size:.2f}x of {ref['variant']} but p50 latency "
                    f"{speed:.2f}x ({t} thread{'s' if t != '1' else ''})")

@@ -1,0 +1,85 @@
+"""Every distillation / quantization experiment at its tiny profile, and what its rows must
+show: students of the right size, the teacher shared, stages recorded, PQAT / clustering
+invariants in the files themselves."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tfcompress import registry
+from tfcompress.pipeline import Pipeline
+
+pytestmark = pytest.mark.real_data
+
+
+def _run(name, data_dir, out):
+    recipe = registry.experiment(name).for_profile("tiny")
+    result = Pipeline(recipe, profile="tiny", output_dir=out, data_dir=data_dir).run()
+    return recipe, result, {r["variant"]: r for r in result.rows}
+
+
+def test_mnist_distill_tiny(data_dir, tmp_path):
+    recipe, result, rows = _run("mnist_distill", data_dir, tmp_path)
+    assert set(rows) == {v.name for v in recipe.variants}
+    # one teacher for every seed; each student trained once per seed and temperature
+    trained = [s for s in result.steps if s.kind == "train"]
+    assert len(trained) == 1
+    distilled = [s for s in result.steps if s.kind == "distill"]
+    assert len(distilled) == len(recipe.variants) - 1
+    params = {r["params"] for n, r in rows.items() if n != "float32"}
+    assert len(params) == 1 and params.pop() < rows["float32"]["params"]
+    report = (result.run_dir / "report.md").read_text()
+    assert "## Across seeds" in report and "`kd_T4`" in report and "`scratch`" in report
+    saved = json.loads((result.run_dir / "results.json").read_text())
+    assert saved["variants"][1]["distill"]["alpha"] == 0.0
+
+
+def test_mnist_kd_prune_quant_tiny(data_dir, tmp_path):
+    recipe, result, rows = _run("mnist_kd_prune_quant", data_dir, tmp_path)
+    kd = rows["kd_pruned80_int8"]
+    assert kd["compression"].startswith("KD mnist_cnn T=4") and "80%" in kd["compression"]
+    assert kd["fully_quantized"] and kd["params"] < rows["float32"]["params"]
+    assert kd["gzip_x_smaller"] > rows["kd_int8"]["gzip_x_smaller"]
+    # PQAT keeps the pruned student's zeros in the file (to 0.1%)
+    assert abs(rows["kd_pruned80_pqat_int8"]["file_weight_sparsity"]
+               - kd["file_weight_sparsity"]) <= 0.001
+    # the pruned student is the distilled one, not the teacher pruned
+    assert rows["kd_pruned80_int8"]["params"] == rows["kd_int8"]["params"]
+
+
+def test_mnist_qat_vs_ptq_tiny(data_dir, tmp_path):
+    _, result, rows = _run("mnist_qat_vs_ptq", data_dir, tmp_path)
+    assert rows["int8_uint8_io"]["fully_quantized"]
+    assert rows["qat_int8"]["fully_quantized"] and rows["qat_int8_per_tensor"]["fully_quantized"]
+    assert rows["float16"]["tflite_bytes"] < rows["float32"]["tflite_bytes"]
+    assert rows["float32"]["float_ops"] and not rows["int16x8"]["float_ops"]
+    saved = json.loads((result.run_dir / "results.json").read_text())
+    io = {v["variant"]: v["tflite"]["coverage"]["input_dtype"] for v in saved["variants"]}
+    assert io["int8_uint8_io"] == "uint8" and io["int16x8"] == "int16"
+    assert "## Compression stages" in (result.run_dir / "report.md").read_text()
+
+
+def test_mnist_cluster_quant_tiny(data_dir, tmp_path):
+    _, result, rows = _run("mnist_cluster_quant", data_dir, tmp_path)
+    for name in ("cluster16_float32", "cluster16_int8", "cluster16_cqat_int8",
+                 "pruned50_cluster16_int8", "pruned50_cluster16_pcqat_int8"):
+        assert rows[name]["file_unique_per_channel_max"] <= 16, name
+    assert rows["cluster16_float32"]["tflite_gzip_bytes"] < rows["float32"]["tflite_gzip_bytes"]
+    assert rows["cluster16_int8"]["tflite_gzip_bytes"] < rows["int8"]["tflite_gzip_bytes"]
+    sparse = rows["pruned50_cluster16_int8"]["file_weight_sparsity"]
+    assert sparse > 0.45
+    assert abs(rows["pruned50_cluster16_pcqat_int8"]["file_weight_sparsity"] - sparse) <= 0.001
+
+
+@pytest.mark.parametrize("name", ["resnet56_to_resnet20_distill", "resnet56_combined"])
+def test_resnet_distill_tiny(name, data_dir, tmp_path):
+    recipe, result, rows = _run(name, data_dir, tmp_path)
+    assert set(rows) == {v.name for v in recipe.variants}
+    kd = [r for n, r in rows.items() if n.startswith(("resnet20_kd", "kd_"))]
+    assert kd and all(r["params"] < rows["float32"]["params"] for r in kd)
+    if name == "resnet56_combined":
+        both = rows["kd_filters50_int8"]
+        assert both["macs"] < rows["kd_resnet20_float32"]["macs"] < rows["float32"]["macs"]
+        assert both["fully_quantized"]
