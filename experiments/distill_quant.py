@@ -23,6 +23,7 @@ from tfcompress.registry import register_experiment
 
 F32, INT8 = ExportSpec("float32"), ExportSpec("int8")
 MNIST_TINY = tiny(600, 300, {"filters": [4, 8], "dense_units": 32})
+MNIST_FULL = MNIST.profiles["full"]
 
 #: Hinton et al.'s small net: 2 hidden layers of 800 ReLUs, no regularisation.
 HINTON_STUDENT = ModelSpec("lenet_300_100", {"hidden": (800, 800)})
@@ -47,7 +48,7 @@ MNIST_DISTILL = register_experiment(derive(
     "Hinton et al.'s MNIST distillation: a 2x800 MLP trained from the labels vs distilled "
     "from the MNIST CNN (alpha 1, T = 2 / 4 / 8), 3 seeds each; test errors mean ± std.",
     profiles={"tiny": {**MNIST_TINY, "variants.*.distill.student.options": {"hidden": [16]}},
-              "full": {"train.epochs": 12, "finetune.epochs": 6}},
+              "full": MNIST_FULL},
     **{"variants": distill_variants(HINTON_STUDENT), "benchmark": LIGHT_BENCHMARK},
 ))
 
@@ -65,7 +66,7 @@ MNIST_KD_PRUNE_QUANT = register_experiment(derive(
     profiles={"tiny": {**MNIST_TINY,
                        "variants.*.distill.student.options": {"filters": [4, 8],
                                                               "dense_units": 16}},
-              "full": {"train.epochs": 12, "finetune.epochs": 6}},
+              "full": MNIST_FULL},
     **{"variants": (
         Variant("float32", F32),
         Variant("int8", INT8),
@@ -120,7 +121,7 @@ MNIST_CLUSTER_QUANT = register_experiment(derive(
     "float32 and int8, with cluster-preserving QAT; pruning 50% + sparsity-preserving "
     "clustering + PCQAT.",
     profiles={"tiny": {**MNIST_TINY, "finetune.epochs": 1},
-              "full": {"train.epochs": 12, "finetune.epochs": 6}},
+              "full": MNIST_FULL},
     **{"variants": (
         Variant("float32", F32),
         Variant("int8", INT8),
