@@ -87,3 +87,16 @@ def test_sparse_encoded_export_runs_and_matches_the_dense_encoding(trained, mode
     b = b_model.predict(data.x_test)
     assert isinstance(b_model.xnnpack, bool)
     assert np.mean(np.argmax(a, 1) == np.argmax(b, 1)) >= 0.98
+
+
+def test_coverage_command_names_each_op_and_refuses_junk(trained, tmp_path, capsys):
+    model, data = trained
+    good = tmp_path / "m.tflite"
+    good.write_bytes(tflite.convert(model, ExportSpec("dynamic")))
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"not a flatbuffer")
+    assert coverage.main([str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "NOT fully integer" in out and "CONV_2D" in out and "hybrid" in out
+    assert coverage.main([str(junk)]) == 2
+    assert "junk.tflite: not a readable TFLite file" in capsys.readouterr().err

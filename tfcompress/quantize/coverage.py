@@ -46,3 +46,43 @@ def coverage(content: bytes) -> dict[str, Any]:
         "output_dtype": model.output_dtype.name,
         "fully_quantized": integer_io and not float_ops,
     }
+
+
+def describe(content: bytes) -> list[str]:
+    """Lines for a person: I/O types, then each operator type with how it computes."""
+    cov = coverage(content)
+    kinds: dict[str, Counter] = {}
+    for op in litert.ops(content):
+        kinds.setdefault(op["op"], Counter())[classify(op)] += 1
+    out = [f"input {cov['input_dtype']}, output {cov['output_dtype']}; "
+           f"{'fully integer' if cov['fully_quantized'] else 'NOT fully integer'}"]
+    for name, counts in sorted(kinds.items()):
+        out.append(f"  {name:24s} " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tfcompress.quantize.coverage FILE.tflite ...``: which ops of each file
+    compute in integer and which fell back to float (exit 2 on an unreadable file)."""
+    import sys
+
+    if not argv:
+        print("usage: python -m tfcompress.quantize.coverage FILE.tflite [...]", file=sys.stderr)
+        return 2
+    for path in argv:
+        try:
+            with open(path, "rb") as fh:
+                lines = describe(fh.read())
+        except (OSError, ValueError, RuntimeError) as e:
+            print(f"coverage: {path}: not a readable TFLite file ({str(e).splitlines()[0]})",
+                  file=sys.stderr)
+            return 2
+        print(path)
+        print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
