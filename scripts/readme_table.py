@@ -61,12 +61,13 @@ def seeds_table(rows: list[dict[str, str]]) -> list[str]:
 
 
 def stages_table(rows: list[dict[str, str]]) -> list[str]:
-    out = ["| variant | compression | export | TFLite acc | Δ pts | params | zero weights in "
-           "file | values per channel | gzip | × smaller | p50 ms 1t |",
-           "|" + "---|" * 11]
+    out = ["| variant | compression | export | Keras acc | TFLite acc | Δ pts | params | zero "
+           "weights in file | values per channel | gzip | × smaller | p50 ms 1t |",
+           "|" + "---|" * 12]
     for r in rows:
         f = {k: float(v) for k, v in r.items() if _is_number(v)}
         out.append(f"| `{r['variant']}` | {r['compression']} | {r['export_mode']} | "
+                   f"{100 * f['keras_accuracy']:.2f}% | "
                    f"{100 * f['tflite_accuracy']:.2f}% | {f['accuracy_delta_pts']:+.2f} | "
                    f"{int(f['params']):,} | {100 * f['file_weight_sparsity']:.1f}% | "
                    f"{int(f['file_unique_per_channel_max'])} | "

@@ -71,11 +71,12 @@ def test_readme_table_script_prints_one_row_per_variant(digits_run):
     from conftest import REPO
 
     recipe, _, result = digits_run
-    for args in ([], ["--macs"]):
+    for args in ([], ["--macs"], ["--stages"]):
         proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_table.py"), *args,
                                str(result.run_dir / "results.csv")],
                               capture_output=True, text=True, check=True)
         lines = proc.stdout.strip().splitlines()
         assert len(lines) == 2 + len(recipe.variants)
         assert [l.split(" | ")[0] for l in lines[2:]] == [f"| `{v.name}`" for v in recipe.variants]
-        assert ("MACs" in lines[0]) == bool(args)
+        assert ("MACs" in lines[0]) == (args == ["--macs"])
+        assert ("compression" in lines[0]) == (args == ["--stages"])
