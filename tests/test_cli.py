@@ -37,6 +37,12 @@ def test_list_names_every_experiment_with_a_description():
     (["--profile=huge"], ["huge", "tiny", "quick", "full"]),
     (["--override=train.epochz=3"], ["epochz", "epochs"]),
     (["--override=train.epochs=-1"], ["epochs", "integer >= 0", "-1"]),
+    (["--experiment=mnist_distill", "--override=variants.kd_T4_seed0.distill.temperature=0"],
+     ["distill.temperature", "> 0", "0"]),
+    (["--experiment=mnist_qat_vs_ptq", "--override=variants.qat_int8.export.mode=float16"],
+     ["qat_int8.export.mode", "int8", "float16"]),
+    (["--experiment=mnist_cluster_quant", "--override=variants.*.cluster.init=kmeans"],
+     ["cluster.init", "kmeans_plus_plus"]),
     (["--bogus_flag=1"], ["bogus_flag"]),
     (["stray"], ["stray"]),
 ])
