@@ -266,7 +266,7 @@ def test_layer_sensitivity_prunes_one_layer_at_a_time_and_restores_it():
 def test_repeats_over_seeds_are_summarised_as_mean_and_std():
     from tfcompress.report import table
 
-    rows = [{"group": "g", "seed": s, "pruning": "oneshot 90%", "export_mode": "float32",
+    rows = [{"group": "g", "seed": s, "compression": "oneshot 90%", "export_mode": "float32",
              "sparsity": 0.9, "tflite_accuracy": a, "test_errors": e}
             for s, a, e in ((0, 0.97, 30), (1, 0.98, 20), (2, 0.99, 10))]
     rows.append({**rows[0], "group": "alone"})
