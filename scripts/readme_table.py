@@ -69,8 +69,11 @@ def stages_table(rows: list[dict[str, str]]) -> list[str]:
         out.append(f"| `{r['variant']}` | {r['compression']} | {r['export_mode']} | "
                    f"{100 * f['keras_accuracy']:.2f}% | "
                    f"{100 * f['tflite_accuracy']:.2f}% | {f['accuracy_delta_pts']:+.2f} | "
-                   f"{int(f['params']):,} | {100 * f['file_weight_sparsity']:.1f}% | "
-                   f"{int(f['file_unique_per_channel_max'])} | "
+                   f"{int(f['params']):,} | "
+                   # "-": exported before tfcompress recorded the file's weights
+                   + (f"{100 * f['file_weight_sparsity']:.1f}% | "
+                      f"{int(f['file_unique_per_channel_max'])} | "
+                      if "file_weight_sparsity" in f else "- | - | ") +
                    f"{f['tflite_gzip_bytes'] / 1024:,.0f} KiB | {f['gzip_x_smaller']:.2f}x | "
                    f"{f['p50_ms_1t']:.3f} |")
     return out
