@@ -101,14 +101,21 @@ def accuracy(model: LiteModel, x: np.ndarray, y: np.ndarray, desc: str | None = 
     return float(np.mean(np.argmax(model.predict(x, desc=desc), axis=-1) == y))
 
 
-def ops(content: bytes) -> list[dict[str, Any]]:
-    """The model's operators as written in the file (no delegate), with tensor dtypes."""
-    no_delegates = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES  # XNNPACK would fuse ops
+def _inspect(content: bytes) -> tuple[Interpreter, dict[int, Any], list[dict[str, Any]]]:
+    """An interpreter without delegates (XNNPACK would fuse ops), the file's tensors by index
+    and its operators as written."""
+    no_delegates = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     interp = Interpreter(model_content=content, experimental_op_resolver_type=no_delegates)
     interp.allocate_tensors()
     tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    return interp, tensors, interp._get_ops_details()  # the only API listing ops' tensors
+
+
+def ops(content: bytes) -> list[dict[str, Any]]:
+    """The model's operators as written in the file (no delegate), with tensor dtypes."""
+    _, tensors, ops_ = _inspect(content)
     out = []
-    for op in interp._get_ops_details():  # the only API that lists ops with their tensors
+    for op in ops_:
         def dtypes(indices):
             return [np.dtype(tensors[i]["dtype"]).name for i in indices if i >= 0 and i in tensors]
         out.append({"op": op["op_name"], "inputs": dtypes(op["inputs"]),
@@ -124,11 +131,7 @@ def weights(content: bytes) -> list[dict[str, Any]]:
     """The weight tensors of conv and fully connected ops as stored in the file: dtype, size,
     zeros and distinct values (what pruning and clustering leave in the deployed model).
     Sparse-encoded tensors, which the interpreter does not hand out, are left out."""
-    no_delegates = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    interp = Interpreter(model_content=content, experimental_op_resolver_type=no_delegates)
-    interp.allocate_tensors()
-    details = {t["index"]: t for t in interp.get_tensor_details()}
-    ops_ = interp._get_ops_details()
+    interp, details, ops_ = _inspect(content)
     made_by = {o: op for op in ops_ for o in op["outputs"]}
     out = []
     for op in ops_:
@@ -144,11 +147,12 @@ def weights(content: bytes) -> list[dict[str, Any]]:
             w = interp.get_tensor(index)
         except ValueError:
             continue
-        per_channel = [np.unique(c).size for c in w.reshape(w.shape[0], -1)] if w.ndim else [1]
-        if op["op_name"] == "DEPTHWISE_CONV_2D":  # [1, h, w, channels]: channels last
-            per_channel = [np.unique(c).size for c in w.reshape(-1, w.shape[-1]).T]
+        # output channels lead, except in depthwise kernels ([1, h, w, channels])
+        rows = (w.reshape(-1, w.shape[-1]).T if op["op_name"] == "DEPTHWISE_CONV_2D"
+                else w.reshape(w.shape[0], -1))
+        per_channel = [np.unique(c).size for c in rows]
         out.append({"op": op["op_name"], "tensor": details[index]["name"],
                     "dtype": np.dtype(w.dtype).name, "size": int(w.size),
                     "zeros": int(np.count_nonzero(w == 0)), "unique": int(np.unique(w).size),
-                    "unique_per_channel_max": int(max(per_channel))})
+                    "unique_per_channel_max": int(max(per_channel, default=0))})
     return out

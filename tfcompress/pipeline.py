@@ -80,6 +80,7 @@ class Pipeline:
         self.store = Store(self.output_dir / "cache")
         self.steps: list[StepRecord] = []
         self.warnings: list[str] = []  # shown at the top of the report
+        self._made: dict[tuple[Any, ...], Artifact] = {}  # each stage once per run
         self._input_card: dict[str, Any] = {}  # set from the data, written beside each .tflite
         self._test_examples = 0
 
@@ -95,6 +96,7 @@ class Pipeline:
         started = time.time()
         self.steps = []
         self.warnings = []
+        self._made = {}
         recipe = self.recipe
         self._check_model_source()
         data = load(recipe.data, self.data_dir, self.offline)
@@ -103,7 +105,6 @@ class Pipeline:
         log.info("data: %s", data.summary())
         self._preflight(data)
 
-        self._made: dict[tuple[Any, ...], Artifact] = {}
         source_of = {v.name: self.source(data, v) for v in recipe.variants}
         analysis = (self.sensitivity(data, source_of[recipe.baseline])
                     if recipe.sensitivity is not None else None)
@@ -166,10 +167,9 @@ class Pipeline:
         else:
             check = getattr(MODELS.get(r.model.name), "check", None)
             if check is not None:  # e.g. pretrained weights that cannot be had
-                self.warnings += check(dict(r.model.options), r.data.image_size,
-                                       self.data_dir, self.offline)
-        for w in self.warnings:
-            log.warning("%s", w)
+                for w in check(dict(r.model.options), r.data.image_size, self.data_dir,
+                               self.offline):
+                    self._warn(w)
 
     def _preflight(self, data: Dataset) -> None:
         """Checks what can be checked before any training: the model fits the data, every
@@ -212,6 +212,7 @@ class Pipeline:
                 raise InputError(f"variant {v.name}: {e}") from None
 
     def _warn(self, text: str) -> None:
+        """Logs ``text`` and puts it at the top of the report (once)."""
         if text not in self.warnings:
             log.warning("%s", text)
             self.warnings.append(text)

@@ -9,8 +9,6 @@ Dense kernels are clustered (depthwise ones stay as they are, as for pruning).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
 
 from tfcompress._keras import keras, tfmot
@@ -57,7 +55,3 @@ def strip(model: keras.Model) -> keras.Model:
 def unique_values(model: keras.Model) -> dict[str, int]:
     """Distinct values per Conv2D / Dense kernel (after ``strip``)."""
     return {l.name: int(np.unique(l.kernel.numpy()).size) for l in masks.candidates(model)}
-
-
-def facts(model: keras.Model) -> dict[str, Any]:
-    return {"unique_values": unique_values(model)}

@@ -28,19 +28,23 @@ def coverage(content: bytes) -> dict[str, Any]:
     """Summary of a TFLite file's operators for the report.
 
     Returns:
-      ``{"ops": {kind: count}, "float_ops": [names], "input_dtype", "output_dtype",
-      "fully_quantized": bool}``; ``fully_quantized`` means integer I/O and no float or
-      hybrid operator.
+      ``{"ops": {kind: count}, "by_op": {op: {kind: count}}, "float_ops": [names],
+      "input_dtype", "output_dtype", "fully_quantized": bool}``; ``fully_quantized`` means
+      integer I/O and no float or hybrid operator.
     """
     model = litert.LiteModel(content)
     kinds = [(op["op"], classify(op)) for op in litert.ops(content)]
     counts = Counter(kind for _, kind in kinds)
+    by_op: dict[str, Counter] = {}
+    for name, kind in kinds:
+        by_op.setdefault(name, Counter())[kind] += 1
     float_ops = sorted({name for name, kind in kinds if kind in ("float", "hybrid")})
     integer_io = model.input_dtype.name in QUANTIZED_TYPES and \
         model.output_dtype.name in QUANTIZED_TYPES
     return {
         "ops": dict(sorted(counts.items())),
-        "op_types": sorted({name for name, _ in kinds}),
+        "op_types": sorted(by_op),
+        "by_op": {name: dict(sorted(c.items())) for name, c in sorted(by_op.items())},
         "float_ops": float_ops,
         "input_dtype": model.input_dtype.name,
         "output_dtype": model.output_dtype.name,
@@ -51,13 +55,10 @@ def coverage(content: bytes) -> dict[str, Any]:
 def describe(content: bytes) -> list[str]:
     """Lines for a person: I/O types, then each operator type with how it computes."""
     cov = coverage(content)
-    kinds: dict[str, Counter] = {}
-    for op in litert.ops(content):
-        kinds.setdefault(op["op"], Counter())[classify(op)] += 1
     out = [f"input {cov['input_dtype']}, output {cov['output_dtype']}; "
            f"{'fully integer' if cov['fully_quantized'] else 'NOT fully integer'}"]
-    for name, counts in sorted(kinds.items()):
-        out.append(f"  {name:24s} " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    for name, counts in cov["by_op"].items():
+        out.append(f"  {name:24s} " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return out
 
 

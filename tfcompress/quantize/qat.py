@@ -4,8 +4,9 @@
 ``quantize_model`` does), minus the ones the recipe leaves in float (``qat.skip``) and the
 ones tfmot cannot quantize, which are reported instead of failing the run. The collaborative
 schemes keep what earlier stages made: ``pqat`` a pruned model's zeros, ``cqat`` a clustered
-model's shared values, ``pcqat`` both. A QAT model is saved as h5 (tf_keras' ``.keras``
-format cannot reload tfmot's quantize layer) and loaded within ``scope()``.
+model's shared values, ``pcqat`` both. QAT models do not survive tf_keras' save / load
+(the cluster-preserving quantizers come back with other weights), so the pipeline keeps the
+float model and the QAT weights, and rebuilds the QAT model with ``apply``.
 """
 
 from __future__ import annotations
@@ -109,13 +110,6 @@ def is_qat(model: keras.Model) -> bool:
     return any(isinstance(l, _Q.QuantizeWrapper) for l in model.layers)
 
 
-def inner(layer: keras.layers.Layer) -> keras.layers.Layer:
-    """The layer a tfmot wrapper (quantize, prune, cluster) wraps, or the layer itself."""
-    while isinstance(layer, keras.layers.Wrapper):
-        layer = layer.layer
-    return layer
-
-
-__all__ = ["SCHEMES", "apply", "check", "scope", "is_qat", "inner"]
+__all__ = ["SCHEMES", "apply", "check", "scope", "is_qat"]
 
 

@@ -91,9 +91,7 @@ def configure_dynamic(converter, rep: RepresentativeDataset | None, spec: Export
 
 
 def configure_int8(converter, rep: RepresentativeDataset | None, spec: ExportSpec) -> None:
-    """Full integer: int8 weights and activations, no float fallback; I/O as ``export.io``.
-    A quantization-aware-trained model brings its own ranges (the calibration data is then
-    not used for them)."""
+    """Full integer: int8 weights and activations, no float fallback; I/O as ``export.io``."""
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = rep
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -83,7 +83,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
                 "", "| configuration | compression | export | seeds | sparsity | TFLite acc | "
                 "test errors |", "|---|---|---|---|---|---|---|"]
         for g in repeated:
-            out.append(f"| `{g['group']}` | {g['pruning']} | {g['export_mode']} | "
+            out.append(f"| `{g['group']}` | {g['compression']} | {g['export_mode']} | "
                        f"{', '.join(map(str, g['seeds']))} | {g['sparsity']:.1%} | "
                        f"{100 * g['accuracy_mean']:.2f} ± {100 * g['accuracy_std']:.2f}% | "
                        f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} |")

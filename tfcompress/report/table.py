@@ -39,6 +39,11 @@ def method_label(prune: dict[str, Any]) -> str:
     return label + (" reinit" if prune.get("reinit") else "")
 
 
+def pruning_label(prune: dict[str, Any] | None) -> str:
+    """``-``, or the method and its target, e.g. ``polynomial_decay 80%``."""
+    return "-" if prune is None else f"{method_label(prune)} {prune['target_sparsity']:.0%}"
+
+
 def stages_label(v: dict[str, Any]) -> str:
     """The compression a variant went through, in order, e.g.
     ``KD lenet_300_100 T=4 > polynomial_decay 80% > 16 clusters > QAT pqat``."""
@@ -48,7 +53,7 @@ def stages_label(v: dict[str, Any]) -> str:
         parts.append(f"{d['student']} from scratch" if d["alpha"] == 0 else
                      f"KD {d['student']} T={d['temperature']:g} a={d['alpha']:g}")
     if v["prune"] is not None:
-        parts.append(f"{method_label(v['prune'])} {v['prune']['target_sparsity']:.0%}")
+        parts.append(pruning_label(v["prune"]))
     c = v.get("cluster")
     if c:
         parts.append(f"{c['clusters']} clusters" + (" (sparsity kept)"
@@ -79,7 +84,7 @@ def groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         acc = np.array([r["tflite_accuracy"] for r in rs])
         out.append({"group": name, "n": len(rs), "seeds": [r["seed"] for r in rs],
-                    "pruning": rs[0]["compression"], "export_mode": rs[0]["export_mode"],
+                    "compression": rs[0]["compression"], "export_mode": rs[0]["export_mode"],
                     "sparsity": float(np.mean([r["sparsity"] for r in rs])),
                     "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)),
                     "errors_mean": float(np.mean([r["test_errors"] for r in rs])),
@@ -98,8 +103,7 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
         row: dict[str, Any] = {
             "variant": v["variant"],
             "export_mode": v["export_mode"],
-            "pruning": "-" if v["prune"] is None else
-            f"{method_label(v['prune'])} {v['prune']['target_sparsity']:.0%}",
+            "pruning": pruning_label(v["prune"]),
             "method": "-" if v["prune"] is None else method_label(v["prune"]),
             "compression": stages_label(v),
             "seed": v.get("seed"),
