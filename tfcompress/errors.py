@@ -21,3 +21,8 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> InputError:
     return InputError(
         f"Unknown {kind} {name!r}.{hint} Expected one of: {', '.join(choices)}."
     )
+
+
+class SweepFailed(RuntimeError):
+    """A sweep produced nothing to choose from: every trial failed, or too many in a row
+    (CLI exit status 1, one line naming the first reason and where the trials are)."""

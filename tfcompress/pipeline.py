@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tfcompress import atomic
+from tfcompress import atomic, distribute
 from tfcompress.data import Dataset, load
 from tfcompress.errors import InputError
 from tfcompress.recipe import (ClusterSpec, DistillSpec, ExportSpec, ModelSpec, PruneSpec,
@@ -78,11 +78,21 @@ class Pipeline:
         self.offline = offline
         self.overrides = list(overrides)
         self.store = Store(self.output_dir / "cache")
+        if self._multi_worker() and not distribute.is_chief():
+            # Non-chief workers train in step with the chief: they reuse its finished
+            # steps, and write theirs (and their report) to a scratch folder of their own.
+            scratch = self.output_dir / f".worker{distribute.task()[1]}"
+            self.store = Store(scratch / "cache", shared=self.output_dir / "cache")
+            self.output_dir = scratch
         self.steps: list[StepRecord] = []
         self.warnings: list[str] = []  # shown at the top of the report
         self._made: dict[tuple[Any, ...], Artifact] = {}  # each stage once per run
         self._input_card: dict[str, Any] = {}  # set from the data, written beside each .tflite
         self._test_examples = 0
+
+    def _multi_worker(self) -> bool:
+        r = self.recipe
+        return "multi_worker" in (r.train.strategy, r.finetune.strategy)
 
     @property
     def run_dir(self) -> Path:
@@ -98,25 +108,44 @@ class Pipeline:
         self.warnings = []
         self._made = {}
         recipe = self.recipe
+        if self._multi_worker():
+            distribute.strategy("multi_worker")  # TensorFlow wants it made early
         self._check_model_source()
         data = load(recipe.data, self.data_dir, self.offline)
         self._input_card = data.input_card()
         self._test_examples = len(data.y_test)
         log.info("data: %s", data.summary())
-        self._preflight(data)
+        self.preflight(data)
 
+        sweep = None
+        if recipe.sweep is not None:
+            from tfcompress.sweep.search import Sweep
+
+            sweep = Sweep(self, data)
+            if sweep.role == "worker":  # runs trials; the chief reports
+                sweep.search()
+                return RunResult(self.run_dir, [], self.steps)
+        made = list(recipe.variants)
         source_of = {v.name: self.source(data, v) for v in recipe.variants}
         analysis = (self.sensitivity(data, source_of[recipe.baseline])
                     if recipe.sensitivity is not None else None)
         exports = {v.name: self.export(data, source_of[v.name], v) for v in recipe.variants}
+        if sweep is not None:
+            chosen = sweep.search()
+            if chosen is not None:  # measured beside the references, in the same run
+                made.append(chosen.variant)
+                source_of[chosen.variant.name] = chosen.source
+                exports[chosen.variant.name] = chosen.export
         latency = self.benchmark(data, exports)
 
         variants = [self._variant_result(v, source_of[v.name], exports[v.name],
-                                         latency[v.name]) for v in recipe.variants]
+                                         latency[v.name]) for v in made]
         info = self._run_info(data, started)
         info["schedules"] = self._schedule_curves(data)
         if analysis is not None:
             info["sensitivity"] = analysis
+        if sweep is not None:
+            info["sweep"] = sweep.summary
         rows = report.write(self.run_dir, recipe, variants, info, self._publish)
         log.info("report: %s", self.run_dir / "report.md")
         return RunResult(self.run_dir, rows, self.steps)
@@ -169,9 +198,9 @@ class Pipeline:
             if check is not None:  # e.g. pretrained weights that cannot be had
                 for w in check(dict(r.model.options), r.data.image_size, self.data_dir,
                                self.offline):
-                    self._warn(w)
+                    self.warn(w)
 
-    def _preflight(self, data: Dataset) -> None:
+    def preflight(self, data: Dataset) -> None:
         """Checks what can be checked before any training: the model fits the data, every
         layer can be compressed as the variants ask, every schedule reaches its target."""
         from tfcompress.prune import methods
@@ -185,7 +214,8 @@ class Pipeline:
             freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
         total = self._finetune_steps(data)
         students: dict[Any, Any] = {}
-        for v in self.recipe.variants:
+        sweep = self.recipe.sweep
+        for v in (*self.recipe.variants, *([sweep.trial] if sweep is not None else [])):
             try:
                 m = model
                 if v.distill is not None:
@@ -206,12 +236,12 @@ class Pipeline:
 
                     for u in qat.check(m, v.qat.skip):
                         if u["why"] != "qat.skip":
-                            self._warn(f"variant {v.name}: layer {u['name']} ({u['type']}) "
+                            self.warn(f"variant {v.name}: layer {u['name']} ({u['type']}) "
                                        f"stays in float: {u['why']}")
             except InputError as e:
                 raise InputError(f"variant {v.name}: {e}") from None
 
-    def _warn(self, text: str) -> None:
+    def warn(self, text: str) -> None:
         """Logs ``text`` and puts it at the top of the report (once)."""
         if text not in self.warnings:
             log.warning("%s", text)
@@ -255,18 +285,25 @@ class Pipeline:
     # ------------------------------------------------------------------ cached steps
 
     def _cached(self, kind: str, name: str, config: Any,
-                produce: Callable[[Path], dict[str, Any]]) -> Artifact:
+                produce: Callable[[Path], dict[str, Any]], strategy: str = "default"
+                ) -> Artifact:
+        """The step's artifact from the cache, else made by ``produce`` (under the
+        ``tf.distribute`` ``strategy`` when it trains) and committed."""
         key = fingerprint(kind, CACHE_VERSION, config)
         t0 = time.perf_counter()
         found = self.store.get(kind, key)
+        if not found:
+            with self.store.lock(kind, key, name):
+                found = self.store.get(kind, key)  # made meanwhile by another process?
+                if not found:
+                    log.info("[%s] %s: running (cache key %s)", kind, name, key)
+                    with distribute.scope(strategy):
+                        meta = produce(self.store.work_dir(kind, key))
+                    artifact = Artifact(self.store.commit(kind, key, {"name": name, **meta}),
+                                        self.store.meta(kind, key))
         if found:
             log.info("[%s] %s: reusing %s", kind, name, found)
             artifact = Artifact(found, self.store.meta(kind, key))
-        else:
-            log.info("[%s] %s: running (cache key %s)", kind, name, key)
-            meta = produce(self.store.work_dir(kind, key))
-            artifact = Artifact(self.store.commit(kind, key, {"name": name, **meta}),
-                                self.store.meta(kind, key))
         if not any(s.kind == kind and s.key == key for s in self.steps):  # once per run
             self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0))
         return artifact
@@ -301,7 +338,8 @@ class Pipeline:
                                     model_file=r.model.path)
 
         name = "baseline" if seed == r.seed else f"baseline_seed{seed}"
-        return self._cached("train", name, self._train_config(seed), produce)
+        return self._cached("train", name, self._train_config(seed), produce,
+                            r.train.strategy)
 
     def seeded_model(self, data: Dataset, seed: int, spec: ModelSpec | None = None) -> Any:
         """The model as built (its initialisation) with ``seed``: what the baseline trains,
@@ -387,7 +425,7 @@ class Pipeline:
             config["train"] = r.train
         if r.transfer is not None:
             config["transfer"] = r.transfer
-        return self._cached("prune", name, config, produce)
+        return self._cached("prune", name, config, produce, r.finetune.strategy)
 
     def distill(self, data: Dataset, teacher: Artifact, spec: DistillSpec,
                 seed: int) -> Artifact:
@@ -424,7 +462,7 @@ class Pipeline:
             from tfcompress.models.user_file import file_digest
 
             config["student_file_sha256"] = file_digest(spec.student.path)
-        return self._cached("distill", name, config, produce)
+        return self._cached("distill", name, config, produce, train.strategy)
 
     def cluster(self, data: Dataset, source: Artifact, spec: ClusterSpec,
                 seed: int) -> Artifact:
@@ -449,7 +487,7 @@ class Pipeline:
                                     layer_sparsity=magnitude.layer_sparsity(plain))
 
         config = {"source": source.meta["key"], "cluster": spec, "train": train, "seed": seed}
-        return self._cached("cluster", name, config, produce)
+        return self._cached("cluster", name, config, produce, train.strategy)
 
     def qat(self, data: Dataset, source: Artifact, spec: QatSpec, seed: int) -> Artifact:
         """Quantization-aware fine-tuning of the source (tfmot), saved with its fake-quant
@@ -472,7 +510,7 @@ class Pipeline:
                                     qat_skip=list(spec.skip))
 
         config = {"source": source.meta["key"], "qat": spec, "train": train, "seed": seed}
-        return self._cached("qat", name, config, produce)
+        return self._cached("qat", name, config, produce, train.strategy)
 
     def _schedule_curves(self, data: Dataset) -> list[dict[str, Any]]:
         """The sparsity each gradual schedule holds along the fine-tuning steps (for the

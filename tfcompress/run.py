@@ -12,7 +12,7 @@ import sys
 from absl import app, flags
 from absl import logging as absl_logging
 
-from tfcompress.errors import InputError
+from tfcompress.errors import InputError, SweepFailed
 
 log = logging.getLogger("tfcompress")
 
@@ -39,6 +39,7 @@ flags.DEFINE_string("weights", None, "Pretrained backbone weights of a transfer 
 flags.DEFINE_bool("offline", None, "Never download data (default: $TFCOMPRESS_OFFLINE).")
 flags.DEFINE_bool("list", False, "List the experiments with a one-line description and exit.")
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -126,10 +127,16 @@ def main(argv: list[str]) -> int:
                           overrides=FLAGS.override).run()
     except InputError as e:
         _fail(str(e))
+    except SweepFailed as e:
+        print(f"tfcompress: error: {e}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("tfcompress: interrupted; run the same command again to resume from the cache",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    if not result.rows:  # a sweep worker: the chief writes the report
+        print("tfcompress: sweep worker finished; the chief writes the report")
+        return 0
     print(summary(result.rows))
     print(f"\nReport: {result.run_dir / 'report.md'}")
     return 0

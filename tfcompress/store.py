@@ -3,13 +3,20 @@
 A step works in ``.<kind>-<key>.partial/`` (kept across interruptions, so training can resume
 from its epoch backup there) and becomes visible as ``<kind>-<key>/`` only once ``meta.json``
 is written and the folder renamed, so a folder without the ``.partial`` suffix is complete.
+
+Processes sharing a store (sweep workers) take a lock per step, so a step is made once and
+the others wait for it and reuse it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import logging
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +26,29 @@ from tfcompress import atomic
 CACHE_VERSION = 2
 META = "meta.json"
 
+log = logging.getLogger("tfcompress")
+
 
 class Store:
-    """Completed step outputs under ``root`` (normally ``saved_models/cache``)."""
+    """Completed step outputs under ``root`` (normally ``saved_models/cache``).
 
-    def __init__(self, root: str | Path):
+    Args:
+      shared: another store whose completed steps are reused but never written (a
+        multi-worker training's non-chief workers read the chief's, write their own).
+    """
+
+    def __init__(self, root: str | Path, shared: str | Path | None = None):
         self.root = Path(root)
+        self.shared = None if shared is None else Path(shared)
 
     def path(self, kind: str, key: str) -> Path:
-        return self.root / f"{kind}-{key}"
+        """Where the step is (or will be) complete: this store, or the shared one's copy."""
+        own = self.root / f"{kind}-{key}"
+        if self.shared is not None and not (own / META).is_file():
+            theirs = self.shared / f"{kind}-{key}"
+            if (theirs / META).is_file():
+                return theirs
+        return own
 
     def get(self, kind: str, key: str) -> Path | None:
         """The completed folder for this step, or None."""
@@ -36,6 +57,23 @@ class Store:
 
     def meta(self, kind: str, key: str) -> dict[str, Any]:
         return json.loads((self.path(kind, key) / META).read_text())
+
+    @contextlib.contextmanager
+    def lock(self, kind: str, key: str, name: str = "") -> Iterator[None]:
+        """Held while one process makes a step; others wait here (an OS file lock, released
+        even if the process dies)."""
+        path = self.root / ".locks" / f"{kind}-{key}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("[%s] %s: another process is making it; waiting", kind, name or key)
+                fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def work_dir(self, kind: str, key: str) -> Path:
         """The folder a step writes into; left in place if the step is interrupted."""

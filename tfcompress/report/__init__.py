@@ -36,6 +36,11 @@ def write(run_dir: Path, recipe: Recipe, variants: list[dict[str, Any]], info: d
         written += plots.schedules(info.get("schedules", []), tmp / "plots")
         if info.get("sensitivity"):
             written += plots.sensitivity(info["sensitivity"], tmp / "plots")
+        sweep = info.get("sweep")
+        if sweep:
+            refs = [r for r in rows if r["variant"] != sweep.get("chosen_variant")]
+            written += plots.pareto(sweep, refs, tmp / "plots")
+            atomic.write_text(tmp / "sweep_trials.csv", to_csv(sweep_rows(sweep)))
         atomic.write_json(tmp / "results.json", {"rows": rows, "variants": variants})
         atomic.write_text(tmp / "results.csv", to_csv(rows))
         atomic.write_json(tmp / "run.json", info)
@@ -43,6 +48,20 @@ def write(run_dir: Path, recipe: Recipe, variants: list[dict[str, Any]], info: d
 
     atomic.replace_tree(run_dir, fill)
     return rows
+
+
+def sweep_rows(sweep: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per sweep trial (``sweep_trials.csv``)."""
+    out = []
+    for t in sweep["trials"]:
+        row = {"trial": t["trial_id"], "status": t["status"], **t["overrides"]}
+        for k in ("val_accuracy", "accuracy", "gzip_kib", "p95_ms", "p50_ms", "sparsity",
+                  "score", "meets_budget", "chosen", "seconds"):
+            row[k] = t.get(k)
+        row["ran_on"] = " ".join(t.get("ran_on", []))
+        row["error"] = t.get("error", "")
+        out.append(row)
+    return out
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -88,6 +88,8 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
                        f"{100 * g['accuracy_mean']:.2f} ± {100 * g['accuracy_std']:.2f}% | "
                        f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} |")
     out += stages_section(rows, variants)
+    if info.get("sweep"):
+        out += sweep_section(info["sweep"])
     if info.get("sensitivity"):
         out += sensitivity_section(info["sensitivity"])
     out += ["", "## Plots", ""] + [f"![{p}](plots/{p})" for p in plots]
@@ -190,3 +192,61 @@ def stages_section(rows: list[dict[str, Any]], variants: list[dict[str, Any]]) -
         if facts:
             lines.append(f"- `{v['variant']}` ({r['compression']}): " + "; ".join(facts))
     return ["", "## Compression stages", "", *lines] if lines else []
+
+
+def _budget(sweep: dict[str, Any]) -> str:
+    parts = []
+    if sweep.get("max_gzip_kib"):
+        parts.append(f"gzip <= {sweep['max_gzip_kib']:g} KiB")
+    if sweep.get("max_p95_ms"):
+        parts.append(f"p95 <= {sweep['max_p95_ms']:g} ms ({sweep['threads']} thread)")
+    return " and ".join(parts)
+
+
+def sweep_section(sweep: dict[str, Any]) -> list[str]:
+    """The trials of a keras-tuner sweep, the chosen one and how it was chosen."""
+    trials = sweep["trials"]
+    if sweep["objective"] == "constrained":
+        how = (f"the highest validation accuracy (of the .tflite) among trials within budget "
+               f"({_budget(sweep)})")
+    else:
+        how = (f"the highest score = validation accuracy - {sweep['size_weight']:g} x gzip "
+               f"MiB - {sweep['latency_weight']:g} x p95 ms"
+               + (f", within budget ({_budget(sweep)})" if _budget(sweep) else ""))
+    chosen = sweep.get("chosen")
+    out = ["", "## Sweep", "",
+           f"keras-tuner {sweep['tuner']} search over {', '.join(sweep['space'])}: "
+           f"{len(trials)} trials, {sum(t['status'] == 'COMPLETED' for t in trials)} "
+           f"completed. Each trial pruned and fine-tuned from the baseline, was exported to "
+           f"TFLite and measured from the file. Chosen: {how} -> "
+           + (f"**trial {chosen}** (row `{sweep.get('chosen_variant')}` above, measured again "
+              f"beside the references)." if chosen else "**none** (no trial met the budget)."),
+           "", f"Search state: `{sweep['project_dir']}` (run the command again to resume or, "
+           f"with a higher `sweep.max_trials`, to extend it). All trials: `sweep_trials.csv`.",
+           ""]
+    keys = list(dict.fromkeys(k for t in trials for k in t["overrides"]))
+    head = ["trial", *[k.split(".")[-1] if k != "finetune.epochs" else "ft epochs"
+                       for k in keys], "status", "val acc", "test acc", "sparsity", "gzip KiB",
+            f"p95 ms ({sweep['threads']}t)", "score", "in budget"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for t in trials:
+        values = [_value(t["overrides"].get(k)) for k in keys]
+        mark = f"**{t['trial_id']}** (chosen)" if t.get("chosen") else t["trial_id"]
+        if t["status"] != "COMPLETED":
+            out.append("| " + " | ".join([mark, *values, f"**{t['status']}**: {t['error']}",
+                                          *[""] * 6]) + " |")
+            continue
+        out.append("| " + " | ".join([
+            mark, *values, "ok", f"{100 * t['val_accuracy']:.2f}%",
+            f"{100 * t['accuracy']:.2f}%", f"{t['sparsity']:.1%}", f"{t['gzip_kib']:.1f}",
+            f"{t['p95_ms']:.3f}", f"{t['score']:.4f}", "yes" if t["meets_budget"] else "no"])
+            + " |")
+    ran = sorted({w for t in trials for w in t.get("ran_on", [])})
+    if len(ran) > 1:
+        out += ["", f"Trials ran on {len(ran)} keras-tuner workers ({', '.join(ran)}); "
+                "latencies measured while workers share a machine are inflated."]
+    return out
+
+
+def _value(v: Any) -> str:
+    return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))

@@ -173,3 +173,55 @@ def schedules(curves: list[dict[str, Any]], out_dir: Path) -> list[str]:
     ax.set_ylim(0, 100)
     return _finish(fig, ax, out_dir, "schedule.png", "fine-tuning step",
                    "sparsity of pruned layers (%)")
+
+
+#: file name -> (trial metric on x, axis label, Pareto front key in the sweep summary, budget)
+PARETO = {
+    "pareto_size.png": ("gzip_kib", "gzip size of the int8 .tflite (KiB)", "front_size",
+                        "max_gzip_kib"),
+    "pareto_latency.png": ("p95_ms", "p95 latency, batch 1 (ms)", "front_latency",
+                           "max_p95_ms"),
+}
+
+
+def pareto(sweep: dict[str, Any], references: list[dict[str, Any]], out_dir: Path
+           ) -> list[str]:
+    """Test accuracy against size and against latency for every completed trial, the Pareto
+    front joined, the chosen trial circled, budgets dashed and the reference variants
+    (``rows`` of this run) as labelled crosses."""
+    ok = [t for t in sweep["trials"] if t["status"] == "COMPLETED"]
+    if not ok:
+        return []
+    t = sweep["threads"]
+    written = []
+    for filename, (metric, label, front_key, budget_key) in PARETO.items():
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        within = [x for x in ok if x["meets_budget"]]
+        over = [x for x in ok if not x["meets_budget"]]
+        for group, style in ((within, {"color": "#4c72b0", "label": "trial (within budget)"}),
+                             (over, {"color": "#bbbbbb", "label": "trial (over budget)"})):
+            if group:
+                ax.scatter([x[metric] for x in group], [100 * x["accuracy"] for x in group],
+                           s=22, zorder=3, **style)
+        front = [ok[i] for i in sweep[front_key]]
+        ax.plot([x[metric] for x in front], [100 * x["accuracy"] for x in front], "-",
+                color="#dd8452", zorder=2, label="Pareto front")
+        chosen = [x for x in ok if x.get("chosen")]
+        if chosen:
+            c = chosen[0]
+            ax.scatter([c[metric]], [100 * c["accuracy"]], s=160, facecolors="none",
+                       edgecolors="#c44e52", linewidths=2, zorder=4,
+                       label=f"chosen: trial {c['trial_id']}")
+        for r in references:
+            x = (r["tflite_gzip_bytes"] / 1024 if metric == "gzip_kib"
+                 else r.get(f"p95_ms_{t}t"))
+            if x is not None:
+                ax.scatter([x], [100 * r["tflite_accuracy"]], marker="x", color="#333333",
+                           zorder=3)
+                ax.annotate(r["variant"], (x, 100 * r["tflite_accuracy"]), fontsize=7,
+                            xytext=(4, -10), textcoords="offset points")
+        if sweep.get(budget_key):
+            ax.axvline(sweep[budget_key], color="#c44e52", linestyle="--", linewidth=1,
+                       label="budget")
+        written += _finish(fig, ax, out_dir, filename, label, "TFLite test accuracy (%)")
+    return written

@@ -1,0 +1,87 @@
+"""``tf.distribute`` strategies a recipe names for its training (``train.strategy``).
+
+* ``default``: no strategy (one device).
+* ``mirrored``: ``MirroredStrategy`` over this machine's devices (its GPUs; on a CPU-only
+  machine one replica).
+* ``multi_worker``: ``MultiWorkerMirroredStrategy``; every worker runs the same command with
+  its own ``TF_CONFIG`` (``{"cluster": {"worker": [...]}, "task": {"type": "worker",
+  "index": i}}``). Worker 0 (or the ``chief`` task) is the one that commits results; the
+  others train in step with it and write to a scratch folder of their own.
+
+``train.batch_size`` stays the global batch: each of N replicas gets 1/N of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from tfcompress.errors import InputError
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+_made: dict[str, Any] = {}
+
+
+def task() -> tuple[str, int] | None:
+    """This process's (task type, index) from ``TF_CONFIG``, or None when it is not set."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return None
+    try:
+        t = json.loads(raw)["task"]
+        return str(t["type"]), int(t["index"])
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"TF_CONFIG must be JSON with a task {{\"type\", \"index\"}} and a "
+                         f"cluster; received {raw!r}") from None
+
+
+def is_chief() -> bool:
+    """Whether this process writes results: always, unless it is a multi-worker cluster's
+    non-chief task (the chief is the ``chief`` task, else worker 0)."""
+    t = task()
+    if t is None:
+        return True
+    cluster = json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
+    if "chief" in cluster:
+        return t[0] == "chief"
+    return t == ("worker", 0)
+
+
+def check(name: str) -> None:
+    """Raises InputError if ``name`` cannot be used in this process."""
+    if name not in STRATEGIES:
+        from tfcompress.errors import unknown_name
+
+        raise unknown_name("train.strategy", name, STRATEGIES)
+    if name == "multi_worker":
+        t = task()
+        if t is None:
+            raise InputError("train.strategy multi_worker needs TF_CONFIG (the cluster's "
+                             "workers and this task's type and index); it is not set")
+
+
+def strategy(name: str) -> Any:
+    """The strategy called ``name`` (one per process: TensorFlow allows one multi-worker
+    strategy per program)."""
+    check(name)
+    if name not in _made:
+        import tensorflow as tf
+
+        _made[name] = (tf.distribute.MirroredStrategy() if name == "mirrored" else
+                       tf.distribute.MultiWorkerMirroredStrategy())
+    return _made[name]
+
+
+@contextlib.contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Variables made inside (models built, loaded or wrapped for pruning, optimizers) are
+    distributed by the strategy ``name``; ``default`` does nothing."""
+    if name == "default":
+        yield
+        return
+    with strategy(name).scope():
+        yield
