@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 from tfcompress.errors import InputError
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+
+log = logging.getLogger("tfcompress")
 
 _made: dict[str, Any] = {}
 
@@ -69,10 +72,12 @@ def strategy(name: str) -> Any:
     strategy per program)."""
     check(name)
     if name not in _made:
-        import tensorflow as tf
+        from tfcompress._keras import tf
 
         _made[name] = (tf.distribute.MirroredStrategy() if name == "mirrored" else
                        tf.distribute.MultiWorkerMirroredStrategy())
+        log.info("tf.distribute %s: %d replica(s) in sync", name,
+                 _made[name].num_replicas_in_sync)
     return _made[name]
 
 

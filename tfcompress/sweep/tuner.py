@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import tfcompress._keras  # noqa: F401,I001 -- sets TF_USE_LEGACY_KERAS before keras-tuner loads TF
 import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
 
