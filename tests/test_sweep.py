@@ -254,3 +254,19 @@ def test_trial_failure_reason_is_one_line():
     msg = ("Traceback (most recent call last):\n  File x\nValueError: bad\n\nThe above ...\n"
            "keras_tuner.src.errors.FailedTrialError: InputError: prune.frequency too big\n")
     assert tuner.reason(msg) == "InputError: prune.frequency too big"
+
+
+@pytest.mark.real_data
+def test_resnet20_sparsity_sweep_tiny_scores_by_weights(data_dir, tmp_path):
+    recipe = registry.experiment("resnet20_sparsity_sweep").for_profile("tiny")
+    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+    trials = [t for t in trials_csv(result) if t["status"] == "COMPLETED"]
+    assert len(trials) == 3
+    spec = recipe.sweep
+    for t in trials:  # weighted: no budget, the score is the formula of the measurements
+        expected = (float(t["val_accuracy"]) - spec.size_weight * float(t["gzip_kib"]) / 1024
+                    - spec.latency_weight * float(t["p95_ms"]))
+        assert float(t["score"]) == pytest.approx(expected)
+    chosen = [t for t in trials if t["chosen"] == "True"]
+    assert len(chosen) == 1
+    assert float(chosen[0]["score"]) == max(float(t["score"]) for t in trials)

@@ -78,7 +78,7 @@ class Pipeline:
         self.offline = offline
         self.overrides = list(overrides)
         self.store = Store(self.output_dir / "cache")
-        if self._multi_worker() and not distribute.is_chief():
+        if self.multi_worker() and not distribute.is_chief():
             # Non-chief workers train in step with the chief: they reuse its finished
             # steps, and write theirs (and their report) to a scratch folder of their own.
             scratch = self.output_dir / f".worker{distribute.task()[1]}"
@@ -90,7 +90,7 @@ class Pipeline:
         self._input_card: dict[str, Any] = {}  # set from the data, written beside each .tflite
         self._test_examples = 0
 
-    def _multi_worker(self) -> bool:
+    def multi_worker(self) -> bool:
         r = self.recipe
         return "multi_worker" in (r.train.strategy, r.finetune.strategy)
 
@@ -108,7 +108,7 @@ class Pipeline:
         self.warnings = []
         self._made = {}
         recipe = self.recipe
-        if self._multi_worker():
+        if self.multi_worker():
             distribute.strategy("multi_worker")  # TensorFlow wants it made early
         self._check_model_source()
         data = load(recipe.data, self.data_dir, self.offline)

@@ -713,6 +713,10 @@ class Recipe:
         s = self.sweep
         _require(s.trial.name not in [v.name for v in self.variants], "sweep.trial name",
                  "different from the recipe's variants", s.trial.name)
+        for spec in ("train", "finetune"):
+            _require(getattr(self, spec).strategy != "multi_worker", f"{spec}.strategy",
+                     "default or mirrored in a sweep (distribute a sweep with keras-tuner's "
+                     "chief and workers, KERASTUNER_TUNER_ID)", "multi_worker")
         bare = dataclasses.replace(self, sweep=None)  # no recursion into this check
         with_trial = dataclasses.replace(bare, variants=(*self.variants, s.trial))
         if s.tuner == "hyperband":
