@@ -7,7 +7,8 @@
 Standard library only. ``--macs`` shows MACs, effective MACs and speedup instead of the accuracy
 delta and throughput columns; ``--seeds`` prints the mean ± std over seeds of each group;
 ``--stages`` shows each row's compression (distil > prune > cluster > QAT), its parameters and
-what the .tflite holds (zero weights, distinct values per channel).
+what the .tflite holds (zero weights, distinct values per channel). ``--sweep`` prints a
+sweep's ``sweep_trials.csv`` (one row per keras-tuner trial).
 """
 
 from __future__ import annotations
@@ -79,13 +80,39 @@ def stages_table(rows: list[dict[str, str]]) -> list[str]:
     return out
 
 
+def sweep_table(rows: list[dict[str, str]]) -> list[str]:
+    """A sweep's trials: the values each set, and what its .tflite measured."""
+    fixed = {"trial", "status", "val_accuracy", "accuracy", "gzip_kib", "p95_ms", "p50_ms",
+             "sparsity", "score", "meets_budget", "chosen", "seconds", "ran_on", "error"}
+    keys = [k for k in rows[0] if k not in fixed] if rows else []
+    out = ["| trial | " + " | ".join(k.rsplit(".", 1)[-1] if k != "finetune.epochs"
+                                    else "ft epochs" for k in keys)
+           + " | val acc | test acc | sparsity | gzip KiB | p95 ms 1t | score | in budget |",
+           "|" + "---|" * (len(keys) + 8)]
+    for r in rows:
+        name = f"**{r['trial']}** (chosen)" if r["chosen"] == "True" else r["trial"]
+        values = [r[k] for k in keys]
+        if r["status"] != "COMPLETED":
+            out.append(f"| {name} | " + " | ".join(values) + f" | {r['status']}: {r['error']}"
+                       + " |" * 7)
+            continue
+        f = {k: float(r[k]) for k in ("val_accuracy", "accuracy", "sparsity", "gzip_kib",
+                                      "p95_ms", "score")}
+        out.append(f"| {name} | " + " | ".join(values) + f" | {100 * f['val_accuracy']:.2f}% | "
+                   f"{100 * f['accuracy']:.2f}% | {100 * f['sparsity']:.1f}% | "
+                   f"{f['gzip_kib']:,.0f} | {f['p95_ms']:.3f} | {f['score']:.4f} | "
+                   f"{'yes' if r['meets_budget'] == 'True' else 'no'} |")
+    return out
+
+
 def main(argv: list[str]) -> int:
     macs = "--macs" in argv
     seeds = "--seeds" in argv
     stages = "--stages" in argv
-    paths = [a for a in argv if a not in ("--macs", "--seeds", "--stages")]
+    sweep = "--sweep" in argv
+    paths = [a for a in argv if a not in ("--macs", "--seeds", "--stages", "--sweep")]
     if len(paths) != 1:
-        print("usage: readme_table.py [--macs | --seeds | --stages] RESULTS_CSV",
+        print("usage: readme_table.py [--macs | --seeds | --stages | --sweep] CSV",
               file=sys.stderr)
         return 2
     try:
@@ -94,6 +121,9 @@ def main(argv: list[str]) -> int:
     except OSError as e:
         print(f"readme_table: error: {e}", file=sys.stderr)
         return 2
+    if sweep:
+        print("\n".join(sweep_table(rows)))
+        return 0
     if seeds or stages:
         print("\n".join(seeds_table(rows) if seeds else stages_table(rows)))
         return 0

@@ -123,6 +123,18 @@ def test_sweep_runs_the_pipeline_per_trial_and_chooses_within_budget(tmp_path):
         assert f"plots/{plot}" in report
     saved = json.loads((result.run_dir / "run.json").read_text())["sweep"]
     assert saved["front_size"] and set(saved["front_size"]) <= set(range(3))
+    # the README's trial table is printed from sweep_trials.csv
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_table.py"), "--sweep",
+                           str(result.run_dir / "sweep_trials.csv")],
+                          capture_output=True, text=True, check=True)
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2 + 3 and "target_sparsity" in lines[0]
+    assert lines[2 + int(chosen[0]["trial"])].startswith(f"| **{chosen[0]['trial']}** (chosen)")
 
 
 def test_a_failed_trial_is_visible_and_the_search_goes_on(tmp_path):
