@@ -89,4 +89,4 @@ class Store:
         atomic.write_json(work / META, {**meta, "kind": kind, "key": key,
                                         "cache_version": CACHE_VERSION,
                                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-        return atomic.replace_dir(work, self.path(kind, key))
+        return atomic.replace_dir(work, self.root / f"{kind}-{key}")  # never the shared one

@@ -160,7 +160,8 @@ class Sweep:
         for r in tuner.runs(Path(t.project_dir)):
             ran.setdefault(r["trial_id"], []).append(r["tuner_id"])
         out = []
-        for tid in sorted(t.oracle.trials):
+        # numerically: keras-tuner pads ids to the digits of max_trials ("7", then "08")
+        for tid in sorted(t.oracle.trials, key=lambda i: (len(i.lstrip("0")), i.lstrip("0"))):
             trial = t.oracle.trials[tid]
             values = dict(trial.hyperparameters.values)
             row: dict[str, Any] = {
