@@ -29,48 +29,43 @@ log = logging.getLogger("tfcompress")
 _made: dict[str, Any] = {}
 
 
-def task() -> tuple[str, int] | None:
-    """This process's (task type, index) from ``TF_CONFIG``, or None when it is not set."""
+def _tf_config() -> dict[str, Any] | None:
+    """``TF_CONFIG`` parsed (None when it is not set); its task is checked here."""
     raw = os.environ.get("TF_CONFIG")
     if not raw:
         return None
     try:
-        t = json.loads(raw)["task"]
-        return str(t["type"]), int(t["index"])
+        config = json.loads(raw)
+        str(config["task"]["type"]), int(config["task"]["index"])
     except (ValueError, KeyError, TypeError):
         raise InputError(f"TF_CONFIG must be JSON with a task {{\"type\", \"index\"}} and a "
                          f"cluster; received {raw!r}") from None
+    return config
+
+
+def task() -> tuple[str, int] | None:
+    """This process's (task type, index) from ``TF_CONFIG``, or None when it is not set."""
+    config = _tf_config()
+    return None if config is None else (str(config["task"]["type"]),
+                                        int(config["task"]["index"]))
 
 
 def is_chief() -> bool:
     """Whether this process writes results: always, unless it is a multi-worker cluster's
     non-chief task (the chief is the ``chief`` task, else worker 0)."""
-    t = task()
-    if t is None:
+    config = _tf_config()
+    if config is None:
         return True
-    cluster = json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
-    if "chief" in cluster:
-        return t[0] == "chief"
-    return t == ("worker", 0)
-
-
-def check(name: str) -> None:
-    """Raises InputError if ``name`` cannot be used in this process."""
-    if name not in STRATEGIES:
-        from tfcompress.errors import unknown_name
-
-        raise unknown_name("train.strategy", name, STRATEGIES)
-    if name == "multi_worker":
-        t = task()
-        if t is None:
-            raise InputError("train.strategy multi_worker needs TF_CONFIG (the cluster's "
-                             "workers and this task's type and index); it is not set")
+    t = task()
+    return t[0] == "chief" if "chief" in config.get("cluster", {}) else t == ("worker", 0)
 
 
 def strategy(name: str) -> Any:
-    """The strategy called ``name`` (one per process: TensorFlow allows one multi-worker
-    strategy per program)."""
-    check(name)
+    """The strategy called ``name`` (a name the recipe validated; one per process:
+    TensorFlow allows one multi-worker strategy per program)."""
+    if name == "multi_worker" and _tf_config() is None:
+        raise InputError("train.strategy multi_worker needs TF_CONFIG (the cluster's workers "
+                         "and this task's type and index); it is not set")
     if name not in _made:
         from tfcompress._keras import tf
 

@@ -299,11 +299,11 @@ class Pipeline:
                     log.info("[%s] %s: running (cache key %s)", kind, name, key)
                     with distribute.scope(strategy):
                         meta = produce(self.store.work_dir(kind, key))
-                    artifact = Artifact(self.store.commit(kind, key, {"name": name, **meta}),
-                                        self.store.meta(kind, key))
+                    path = self.store.commit(kind, key, {"name": name, **meta})
         if found:
             log.info("[%s] %s: reusing %s", kind, name, found)
-            artifact = Artifact(found, self.store.meta(kind, key))
+            path = found
+        artifact = Artifact(path, self.store.meta(kind, key))
         if not any(s.kind == kind and s.key == key for s in self.steps):  # once per run
             self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0))
         return artifact

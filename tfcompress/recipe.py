@@ -717,21 +717,19 @@ class Recipe:
             _require(getattr(self, spec).strategy != "multi_worker", f"{spec}.strategy",
                      "default or mirrored in a sweep (distribute a sweep with keras-tuner's "
                      "chief and workers, KERASTUNER_TUNER_ID)", "multi_worker")
-        bare = dataclasses.replace(self, sweep=None)  # no recursion into this check
-        with_trial = dataclasses.replace(bare, variants=(*self.variants, s.trial))
+        # the trial as one more variant, validated there (no sweep: no recursion here)
+        with_trial = dataclasses.replace(self, sweep=None, variants=(*self.variants, s.trial))
         if s.tuner == "hyperband":
             apply_overrides(with_trial, {"finetune.epochs": s.hyperband_max_epochs})
         prefix = "sweep.trial."
-        for p in s.space:
+        for p in s.space:  # a trial path is the trial variant's path in with_trial
+            path = (f"variants.{s.trial.name}.{p.path[len(prefix):]}"
+                    if p.path.startswith(prefix) else p.path)
             for value in p.candidates():
-                if p.path.startswith(prefix):
-                    trial = _set(s.trial, p.path[len(prefix):].split("."), value, p.path)
-                    try:
-                        dataclasses.replace(bare, variants=(*self.variants, trial))
-                    except InputError as e:
-                        raise InputError(f"sweep.space {p.path}={value!r}: {e}") from None
-                else:
-                    apply_overrides(with_trial, {p.path: value})
+                try:
+                    apply_overrides(with_trial, {path: value})
+                except InputError as e:
+                    raise InputError(f"sweep.space {p.path}={value!r}: {e}") from None
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
