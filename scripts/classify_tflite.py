@@ -10,13 +10,15 @@ then per-channel (x - mean) / std), so the accuracy printed here matches the rep
     python scripts/classify_tflite.py saved_models/EXP/PROFILE/tflite/int8.tflite IMAGE [IMAGE ...]
     python scripts/classify_tflite.py MODEL.tflite FOLDER     # FOLDER/<class>/*.jpg: accuracy
 
-Exit status 2 with one line for a missing model, card or image.
+Exit status 2 with one line for a missing or unreadable model, card or image, a card that
+does not fit the model, or an image over 50 megapixels.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,10 @@ from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
+#: Larger images are not decoded: a small compressed file can decode to gigabytes.
+MAX_PIXELS = 50_000_000
+UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+              Image.DecompressionBombWarning)
 
 
 def fail(message: str) -> None:
@@ -31,10 +37,46 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def read_card(path: Path) -> dict:
+    """The input card, checked field by field (a bad card is one line, exit 2)."""
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        fail(f"{path} is not a readable JSON card ({type(e).__name__}: {str(e)[:120]})")
+    if not isinstance(card, dict):
+        fail(f"{path} must hold a JSON object; received {type(card).__name__}")
+
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+    shape = card.get("input_shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and v > 0
+                                                                for v in shape)
+            and shape[2] in (1, 3)):
+        fail(f"{path}: input_shape must be [height, width, 1 or 3]; received {shape!r}")
+    classes = card.get("class_names")
+    if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
+        fail(f"{path}: class_names must be a non-empty list of names; received {classes!r}")
+    if not (number(card.get("pixel_max")) and card["pixel_max"] > 0):
+        fail(f"{path}: pixel_max must be a positive number; received {card.get('pixel_max')!r}")
+    for key in ("mean", "std"):
+        v = card.get(key)
+        if v is not None and not (isinstance(v, list) and len(v) == shape[2]
+                                  and all(number(x) for x in v)
+                                  and (key == "mean" or all(x > 0 for x in v))):
+            fail(f"{path}: {key} must be none or {shape[2]} {'positive ' if key == 'std' else ''}"
+                 f"number(s), one per channel; received {v!r}")
+    return card
+
+
 def load_image(path: Path, card: dict) -> np.ndarray:
     """One image as the model's float input (before int8 quantization)."""
     height, width, channels = card["input_shape"]
-    with Image.open(path) as im:
+    with warnings.catch_warnings(), Image.open(path) as im:
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        if im.width * im.height > MAX_PIXELS:
+            raise ValueError(f"{im.width}x{im.height} pixels, over the "
+                             f"{MAX_PIXELS // 1_000_000} megapixel limit")
         im = im.convert("RGB" if channels == 3 else "L")
         if im.size != (width, height):
             im = im.resize((width, height), Image.BILINEAR)
@@ -48,11 +90,21 @@ def load_image(path: Path, card: dict) -> np.ndarray:
 
 
 class Classifier:
-    def __init__(self, model_path: Path):
-        self.interpreter = Interpreter(model_path=str(model_path))
-        self.interpreter.allocate_tensors()
+    def __init__(self, model_path: Path, card: dict):
+        try:
+            self.interpreter = Interpreter(model_path=str(model_path))
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            fail(f"{model_path} is not a readable .tflite model "
+                 f"({' '.join(str(e).split())[:160]})")
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
+        want = [int(v) for v in self.input["shape"][1:]]
+        if want != card["input_shape"]:
+            fail(f"{model_path} takes input {want} but its card says {card['input_shape']}")
+        if int(self.output["shape"][-1]) != len(card["class_names"]):
+            fail(f"{model_path} has {int(self.output['shape'][-1])} outputs but its card names "
+                 f"{len(card['class_names'])} classes")
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         dtype = self.input["dtype"]
@@ -92,17 +144,22 @@ def main(argv: list[str]) -> int:
     if not card_path.is_file():
         fail(f"{card_path} not found: it holds the preprocessing and class names, and is "
              f"written beside every .tflite that tfcompress exports")
-    card = json.loads(card_path.read_text())
+    card = read_card(card_path)
     classes = card["class_names"]
-    classifier = Classifier(model_path)
-    correct = total = 0
-    for target in map(Path, argv[2:]):
+    classifier = Classifier(model_path, card)
+    targets = list(map(Path, argv[2:]))
+    for target in targets:
         if not target.exists():
             fail(f"{target} not found")
+    correct = total = 0
+    for target in targets:
         for path, label in images_of(target, classes):
             try:
                 probs = classifier.probabilities(load_image(path, card))
-            except OSError as e:
+            except UNREADABLE as e:
+                if target.is_file():  # the one image asked for
+                    fail(f"{path} is not a readable image ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:120]})")
                 print(f"{path}: unreadable ({e})")
                 continue
             top = int(np.argmax(probs))

@@ -15,6 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["TFCOMPRESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="tfcompress-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
+#: Seconds after which a child process is taken for hung. Only a guard against a hang: no test
+#: assumes any speed (CI machines are sometimes loaded), so it is far above any normal run.
+HANG = 2400
 DATA_DIR = Path(os.environ.get("TFCOMPRESS_DATA_DIR") or REPO.parent / "shared" / "data")
 
 

@@ -64,3 +64,40 @@ def test_native_crosscheck_measures_the_same_file(tiny_tflite, tmp_path):
     (row,) = native.crosscheck([path], threads=1, runs=20)
     assert row["ours_p50_ms"] > 0 and row["native_median_ms"] >= 0
     assert row["file"] == str(path)
+
+
+def test_interleaved_timing_keeps_every_rounds_median(tiny_tflite):
+    x = np.zeros((3, 8, 8, 1), np.float32)
+    spec = BenchmarkSpec(threads=(1,), warmup_runs=1, min_runs=12, min_seconds=0.0, rounds=4)
+    out = latency.measure_all({"a": tiny_tflite, "b": tiny_tflite}, x, spec, threads=1)
+    assert set(out) == {"a", "b"}
+    for lat in out.values():
+        assert lat.runs == 12 and len(lat.round_p50_ms) == 4
+        assert min(lat.round_p50_ms) <= lat.p50_ms * 10  # the same unit (ms)
+
+
+@pytest.mark.parametrize("rounds, reference, expected", [
+    ([1.0, 1.2, 0.9, 1.1, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0], "same"),  # noise both ways
+    ([0.97, 0.98, 0.96, 0.97, 0.98], [1.0] * 5, "same"),  # consistent, but under 5%
+    ([0.5, 0.52, 0.49, 0.51, 0.5], [1.0] * 5, "faster"),
+    ([0.5, 0.52, 0.49, 0.51, 0.5], [0.4, 1.0, 1.0, 1.0, 1.0], "same"),  # one round disagrees
+    ([2.0, 1.6, 2.4, 2.0, 2.0], [1.0] * 5, "slower"),
+    ([0.8, 0.6, 1.0, 0.7, 0.85], [1.0] * 5, "same"),  # one round shows no gain at all
+])
+def test_a_difference_is_claimed_only_beyond_the_noise(rounds, reference, expected):
+    from tfcompress.benchmark import verdict
+
+    s = verdict.compare(rounds, reference)
+    assert s.verdict == expected, s
+    assert (s.label().startswith("same speed within noise")) == (expected == "same")
+
+
+def test_load_that_moves_between_rounds_cancels_in_the_ratio():
+    """Both files slowed alike in round 2 (another process ran): still clearly 2x."""
+    from tfcompress.benchmark import verdict
+
+    s = verdict.compare([0.5, 1.5, 0.5, 0.5, 0.5], [1.0, 3.0, 1.0, 1.0, 1.0])
+    assert s.verdict == "faster" and abs(s.speedup - 2.0) < 1e-9
+    assert verdict.disturbed({"m": {"threads": 1, "round_p50_ms": [1.0, 3.0, 1.0]}}) == \
+        ["m (1t: 3.00x)"]
+    assert verdict.disturbed({"m": {"threads": 1, "round_p50_ms": [1.0, 1.1, 1.0]}}) == []

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from conftest import REPO
+from conftest import HANG, REPO
 from test_image_data import make_folder
 from tfcompress import registry
 from tfcompress._keras import keras
@@ -34,7 +34,7 @@ def test_script_matches_the_report_on_the_same_images(tmp_path):
         card = json.loads(tflite.with_suffix(".json").read_text())
         assert card["class_names"] == ["cat", "dog"] and card["mean"] == [0.5, 0.5, 0.5]
         proc = subprocess.run([sys.executable, str(SCRIPT), str(tflite), str(folder / "test")],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=HANG)
         assert proc.returncode == 0, proc.stderr
         last = proc.stdout.strip().splitlines()[-1]
         correct, total = map(int, last.split()[1].split("/"))
@@ -46,6 +46,6 @@ def test_script_errors_are_one_line(tmp_path):
     model = tmp_path / "m.tflite"
     model.write_bytes(b"x")
     proc = subprocess.run([sys.executable, str(SCRIPT), str(model), str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=HANG)
     assert proc.returncode == 2 and "m.json not found" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

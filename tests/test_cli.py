@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import HANG, REPO
 
 
-def run_cli(*args, env=None, timeout=300):
+def run_cli(*args, env=None, timeout=HANG):
     return subprocess.run([sys.executable, "-m", "tfcompress.run", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
@@ -82,7 +82,7 @@ def test_tiny_run_from_the_command_line(tmp_path):
 def test_vgg16_quick_without_weights_stops_with_one_line_naming_the_file(tmp_path, data_dir):
     proc = run_cli("--experiment=vgg16_prune_quant", f"--data_dir={data_dir}",
                    f"--output_dir={tmp_path / 'out'}", env={"HOME": str(tmp_path)},
-                   timeout=120)
+                   timeout=HANG)
     assert proc.returncode == 2, proc.stderr
     line = error_line(proc)
     assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in line
@@ -94,11 +94,12 @@ def test_vgg16_quick_without_weights_stops_with_one_line_naming_the_file(tmp_pat
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_vgg16_tiny_runs_and_its_report_says_the_weights_are_random(tmp_path, data_dir):
     import json
 
     proc = run_cli("--experiment=vgg16_prune_quant", "--profile=tiny", f"--data_dir={data_dir}",
-                   f"--output_dir={tmp_path}", "--override=data.test_limit=none", timeout=600)
+                   f"--output_dir={tmp_path}", "--override=data.test_limit=none")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "vgg16_prune_quant" / "tiny"
     report = (run / "report.md").read_text()
@@ -119,7 +120,7 @@ def test_vgg16_tiny_runs_and_its_report_says_the_weights_are_random(tmp_path, da
         "unpacked/cats_and_dogs_filtered-*/cats_and_dogs_filtered/validation"))
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "classify_tflite.py"),
                            str(run / "tflite" / "pruned50_int8.tflite"), str(validation)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=HANG)
     assert proc.returncode == 0, proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("accuracy:") and "/1000 " in last

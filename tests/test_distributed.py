@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import HANG, REPO
 from tfcompress import registry
 from tfcompress.pipeline import Pipeline
 from tfcompress.recipe import apply_overrides
@@ -34,7 +34,7 @@ def start(args, env):
                             stderr=subprocess.STDOUT, text=True)
 
 
-def finish(procs, timeout=600):
+def finish(procs, timeout=HANG):
     out = {}
     for name, p in procs.items():
         try:
@@ -48,6 +48,7 @@ def finish(procs, timeout=600):
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_keras_tuner_chief_and_two_workers_run_every_trial_once(data_dir, tmp_path):
     port = str(free_port())
     args = ["--experiment=mnist_sparsity_sweep", "--profile=tiny", f"--data_dir={data_dir}",

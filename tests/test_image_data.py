@@ -143,8 +143,10 @@ def test_crop_flip_keeps_shape_and_moves_pixels():
     from tfcompress.data import augment
 
     image = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)
-    outs = [augment.crop_flip(image).numpy() for _ in range(8)]
+    outs = [augment.crop_flip(image, np.array([0, i], np.int64)).numpy() for i in range(8)]
     assert all(o.shape == (32, 32, 3) for o in outs)
+    again = augment.crop_flip(image, np.array([0, 3], np.int64)).numpy()
+    assert np.array_equal(again, outs[3])  # the seed decides, nothing else
     assert any(not np.array_equal(o, image) for o in outs)
     # every output pixel is a source pixel or padding
     assert set(np.unique(outs[0])) <= set(np.unique(image)) | {0.0}

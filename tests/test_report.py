@@ -80,3 +80,19 @@ def test_readme_table_script_prints_one_row_per_variant(digits_run):
         assert [l.split(" | ")[0] for l in lines[2:]] == [f"| `{v.name}`" for v in recipe.variants]
         assert ("MACs" in lines[0]) == (args == ["--macs"])
         assert ("compression" in lines[0]) == (args == ["--stages"])
+
+
+def test_a_difference_inside_the_round_to_round_noise_is_reported_as_the_same_speed():
+    recipe = registry.experiment("digits_prune_quant")
+    variants = [fake_variant("float32", "float32", None, 1000, 1.0),
+                fake_variant("int8", "int8", None, 250, 1.0),
+                fake_variant("pruned80_int8", "int8", 0.8, 100, 0.8)]
+    # int8 ran 0.8x of float32 overall, but one round in five it was slower: noise
+    variants[0]["latency"]["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
+    variants[1]["latency"]["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
+    variants[2]["latency"]["1"]["round_p50_ms"] = [0.7, 0.8, 1.3, 0.8, 0.8]
+    rows = {r["variant"]: r for r in table.rows(recipe, variants)}
+    assert rows["pruned80_int8"]["speed_vs_baseline"] == "same"
+    assert table.speedup_cell(rows["pruned80_int8"]) == "same"
+    assert "same speed within noise" in rows["pruned80_int8"]["notes"]
+    assert table.speedup_cell(rows["float32"]) == "1.00x"

@@ -7,14 +7,18 @@ from tfcompress.recipe import DataSpec, TrainSpec
 from tfcompress.train import loop
 
 
-class StopAfterEpoch(keras.callbacks.Callback):
-    def __init__(self, epoch):
+class StopAtEpoch(keras.callbacks.Callback):
+    """Interrupts (Ctrl-C) as epoch ``epoch`` begins; records the epochs it saw begin."""
+
+    def __init__(self, epoch=None):
         super().__init__()
         self.epoch = epoch
+        self.begun = []
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch, logs=None):
         if epoch == self.epoch:
             raise KeyboardInterrupt
+        self.begun.append(epoch)
 
 
 def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path):
@@ -26,8 +30,13 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path):
 
     spec = TrainSpec(epochs=3, batch_size=50)
     with pytest.raises(KeyboardInterrupt):
-        loop.fit(model(), data, spec, work_dir=tmp_path, callbacks=[StopAfterEpoch(1)])
-    assert (tmp_path / "backup").is_dir()
-    history = loop.fit(model(), data, spec, work_dir=tmp_path)
-    assert len(history["loss"]) == 1  # only the third epoch was left to run
+        loop.fit(model(), data, spec, work_dir=tmp_path, callbacks=[StopAtEpoch(2)])
+    assert (tmp_path / "backup" / "state.json").is_file()
+    seen = StopAtEpoch()
+    history = loop.fit(model(), data, spec, work_dir=tmp_path, callbacks=[seen])
+    assert seen.begun == [2]  # only the third epoch was left to run
+    assert len(history["loss"]) == 3  # the history restored with the weights
+    assert not (tmp_path / "backup").exists()
     assert list((tmp_path / "logs").rglob("events.out.tfevents*"))
+    straight = loop.fit(model(), data, spec, work_dir=tmp_path / "straight")
+    assert straight == history  # the same epochs, to the last digit

@@ -111,7 +111,7 @@ def test_external_resnet20_round_trip_from_the_cli(data_dir, tmp_path):
                    f"--model_path={data_dir / 'resnet20_cifar10_external.h5'}",
                    "--dataset=cifar10", f"--mean={CIFAR_MEAN}", f"--std={CIFAR_STD}",
                    "--override=data.test_limit=500",
-                   f"--data_dir={data_dir}", f"--output_dir={tmp_path}", timeout=600)
+                   f"--data_dir={data_dir}", f"--output_dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "user_model_prune_quant" / "tiny"
     rows = {r["variant"]: r for r in json.loads((run_dir / "results.json").read_text())["rows"]}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +47,9 @@ def write_with(path: str | os.PathLike, writer: Callable[[str], Any]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    sweep(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}{_owned()}", suffix=path.suffix,
+                               dir=path.parent)
     os.close(fd)
     try:
         writer(tmp)
@@ -61,36 +67,131 @@ def replace_dir(tmp_dir: str | os.PathLike, final_dir: str | os.PathLike) -> Pat
     """Moves a fully written directory into place; an existing complete one wins."""
     final_dir = Path(final_dir)
     try:
-        os.replace(tmp_dir, final_dir)
+        os.rename(tmp_dir, final_dir)
     except OSError:
         if not final_dir.is_dir():
             raise
-        # Another run finished the same step first; its result is equivalent.
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        # Another run finished the same step first; its result is equivalent. The copy is
+        # renamed away first, so a kill while it is deleted leaves a name ``sweep`` removes.
+        discard(Path(tmp_dir))
     return final_dir
 
 
 def replace_tree(final: Path, fill: Callable[[Path], None]) -> Path:
     """Calls ``fill(tmp_dir)`` and swaps the folder in for ``final``.
 
-    Readers never see a half-written folder, and a failure leaves the previous one untouched.
+    Readers never see a half-written folder and, where the system can swap two folders in one
+    step (Linux ``renameat2``), never a moment without one; a failure leaves the previous one
+    untouched. Two processes publishing the same folder both succeed (the later one wins),
+    and what a killed process leaves behind is removed by the next publish.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    sweep(final.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}{_owned()}", dir=final.parent))
     try:
         fill(tmp)
         _publishable(str(tmp), 0o777)
-        old = None
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _swap_in(tmp, final)
+    finally:
+        if tmp.exists():  # the old folder after a swap, or the unfinished new one
+            discard(tmp)
     return final
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    while True:
+        try:
+            os.rename(tmp, final)  # atomic where ``final`` is absent (or an empty folder)
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        if exchange(tmp, final):
+            return
+        # No atomic swap here: move the old folder aside first (a moment without ``final``).
+        old = final.with_name(f".{final.name}{_owned()}old")
+        try:
+            os.rename(final, old)
+        except FileNotFoundError:
+            continue  # another publisher moved it meanwhile: try again
+        os.rename(tmp, final)
+        discard(old)
+        return
+
+
+def exchange(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Swaps two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns:
+      False where the system or file system cannot do it.
+    """
+    fn = getattr(_libc(), "renameat2", None)
+    if fn is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), os.fspath(a))
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+#: Temporary names carry their owner (``.<name>.~<host>~<pid>~...``) so that the leftovers of
+#: a killed process can be told from the work of a running one.
+_MARK = "~"
+
+
+def _owned() -> str:
+    return f".{_MARK}{socket.gethostname()}{_MARK}{os.getpid()}{_MARK}"
+
+
+def discard(path: Path) -> None:
+    """Deletes a folder (or file) after renaming it to a temporary name of this process."""
+    trash = path.with_name(f".{path.name.lstrip('.')}{_owned()}trash")
+    try:
+        os.rename(path, trash)
+    except OSError:
+        trash = path
+    _remove(str(trash))
+
+
+def sweep(folder: Path) -> list[Path]:
+    """Removes the temporary entries in ``folder`` that processes of this host left when
+    they were killed (their process no longer runs). Returns what was removed."""
+    host = socket.gethostname()
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        parts = entry.name.split(_MARK)
+        if len(parts) < 4 or not entry.name.startswith(".") or parts[1] != host:
+            continue
+        try:
+            pid = int(parts[2])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            _remove(str(entry))
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove(path: str) -> None:

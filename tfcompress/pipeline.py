@@ -9,7 +9,6 @@ every variant are measured together, in the same run, on the same machine state.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import os
 import platform
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tfcompress import atomic, distribute
+from tfcompress import atomic, distribute, outdir
 from tfcompress.data import Dataset, load
 from tfcompress.errors import InputError
 from tfcompress.recipe import (ClusterSpec, DistillSpec, ExportSpec, ModelSpec, PruneSpec,
@@ -48,6 +47,7 @@ class StepRecord:
     key: str
     cached: bool
     seconds: float
+    resumed: bool = False  # made after an interruption, from its last epoch backup
 
 
 @dataclass
@@ -89,6 +89,7 @@ class Pipeline:
         self._made: dict[tuple[Any, ...], Artifact] = {}  # each stage once per run
         self._input_card: dict[str, Any] = {}  # set from the data, written beside each .tflite
         self._test_examples = 0
+        self._load_average: dict[str, list[float] | None] = {}  # around the benchmark
 
     def multi_worker(self) -> bool:
         r = self.recipe
@@ -96,7 +97,7 @@ class Pipeline:
 
     @property
     def run_dir(self) -> Path:
-        return self.output_dir / self.recipe.name / self.profile
+        return outdir.run_dir(self.output_dir, self.recipe.name, self.profile)
 
     # ------------------------------------------------------------------ the run
 
@@ -111,6 +112,8 @@ class Pipeline:
         if self.multi_worker():
             distribute.strategy("multi_worker")  # TensorFlow wants it made early
         self._check_model_source()
+        outdir.check(self.output_dir)
+        outdir.run_dir(self.output_dir, recipe.name, self.profile)  # refuses ../ and /abs
         data = load(recipe.data, self.data_dir, self.offline)
         self._input_card = data.input_card()
         self._test_examples = len(data.y_test)
@@ -194,6 +197,13 @@ class Pipeline:
         elif r.model.name == "file":
             MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
         else:
+            from tfcompress.models import check_options
+
+            check_options(r.model.name, r.model.options)
+            for v in r.variants:
+                if v.distill is not None and not v.distill.student.path:
+                    check_options(v.distill.student.name, v.distill.student.options,
+                                  f"variants.{v.name}.distill.student")
             check = getattr(MODELS.get(r.model.name), "check", None)
             if check is not None:  # e.g. pretrained weights that cannot be had
                 for w in check(dict(r.model.options), r.data.image_size, self.data_dir,
@@ -267,14 +277,12 @@ class Pipeline:
             from tfcompress.models import user_file
 
             return user_file.load(spec.path)
-        from tfcompress.models import MODELS
+        from tfcompress import models
 
-        builder = MODELS.get(spec.name)
         # Builders that look for files (pretrained weights) search the data dir too.
-        wanted = inspect.signature(builder).parameters
-        context = {k: v for k, v in (("data_dir", self.data_dir), ("offline", self.offline))
-                   if k in wanted}
-        return builder(data.input_shape, data.num_classes, **spec.options, **context)
+        return models.build(spec.name, data.input_shape, data.num_classes, spec.options,
+                            data_dir=self.data_dir, offline=self.offline,
+                            where="model" if spec is self.recipe.model else "student")
 
     def _finetune_steps(self, data: Dataset) -> int:
         from tfcompress.train.loop import steps_per_epoch
@@ -296,16 +304,22 @@ class Pipeline:
             with self.store.lock(kind, key, name):
                 found = self.store.get(kind, key)  # made meanwhile by another process?
                 if not found:
-                    log.info("[%s] %s: running (cache key %s)", kind, name, key)
+                    work = self.store.work_dir(kind, key)
+                    # an epoch backup left by an interrupted run: training resumes from it
+                    resumed = any((work / "backup").rglob("state.json"))
+                    log.info("[%s] %s: %s (cache key %s)", kind, name,
+                             "resuming" if resumed else "running", key)
                     with distribute.scope(strategy):
-                        meta = produce(self.store.work_dir(kind, key))
-                    path = self.store.commit(kind, key, {"name": name, **meta})
+                        meta = produce(work)
+                    path = self.store.commit(kind, key, {"name": name, **meta,
+                                                         "resumed": resumed})
         if found:
             log.info("[%s] %s: reusing %s", kind, name, found)
             path = found
         artifact = Artifact(path, self.store.meta(kind, key))
         if not any(s.kind == kind and s.key == key for s in self.steps):  # once per run
-            self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0))
+            self.steps.append(StepRecord(name, kind, key, bool(found), time.perf_counter() - t0,
+                                         bool(artifact.meta.get("resumed"))))
         return artifact
 
     def _train_config(self, seed: int) -> dict[str, Any]:
@@ -331,9 +345,10 @@ class Pipeline:
         def produce(work: Path) -> dict[str, Any]:
             model = self.seeded_model(data, seed)
             if r.transfer is not None:
-                history = self._train_transfer(model, data, work)
+                history = self._train_transfer(model, data, work, seed)
             else:
-                history = loop.fit(model, data, r.train, work_dir=work) if r.train.epochs else {}
+                history = (loop.fit(model, data, r.train, work_dir=work, seed=seed)
+                           if r.train.epochs else {})
             return self._save_model(model, work, data, history=history,
                                     model_file=r.model.path)
 
@@ -349,13 +364,15 @@ class Pipeline:
         keras.utils.set_random_seed(seed)
         return self.initial_model(data, spec)
 
-    def _train_transfer(self, model: Any, data: Dataset, work: Path) -> dict[str, Any]:
+    def _train_transfer(self, model: Any, data: Dataset, work: Path,
+                        seed: int | None = None) -> dict[str, Any]:
         """Phase 1 trains the head on a frozen backbone, phase 2 fine-tunes its top layers.
         Phase 1's weights are kept in the work folder, so an interrupted phase 2 resumes
         without repeating phase 1."""
         from tfcompress.train import freeze, loop
 
         t = self.recipe.transfer
+        seed = self.recipe.seed if seed is None else seed
         head_weights = work / "head_weights.h5"
         history: dict[str, Any] = {}
         freeze.freeze(model, t.backbone)  # also the state the h5 weight order depends on
@@ -366,13 +383,14 @@ class Pipeline:
             log.info("[train] phase 1: head on a frozen backbone, %d trainable weights",
                      freeze.trainable_count(model))
             history["head"] = loop.fit(model, data, self.recipe.train, work_dir=work,
-                                       phase="head")
+                                       phase="head", seed=seed)
             atomic.write_with(head_weights, model.save_weights)
         if t.train.epochs:
             freeze.unfreeze(model, t.backbone, t.unfreeze_from)
             log.info("[train] phase 2: fine-tuning from %s, %d trainable weights",
                      t.unfreeze_from or "the first backbone layer", freeze.trainable_count(model))
-            history["finetune"] = loop.fit(model, data, t.train, work_dir=work, phase="finetune")
+            history["finetune"] = loop.fit(model, data, t.train, work_dir=work, phase="finetune",
+                                           seed=seed)
         return history
 
     def prune(self, data: Dataset, baseline: Artifact, spec: PruneSpec,
@@ -444,13 +462,13 @@ class Pipeline:
             student = self.seeded_model(data, seed, spec.student)
             facts: dict[str, Any] = {"teacher_accuracy": None}
             if spec.alpha == 0:
-                history = loop.fit(student, data, train, work_dir=work)
+                history = loop.fit(student, data, train, work_dir=work, seed=seed)
             else:
                 teacher_model = self.load(teacher)
                 facts["teacher_accuracy"] = teacher.meta["keras_test_accuracy"]
                 distiller = Distiller(student, teacher_model, alpha=spec.alpha,
                                       temperature=spec.temperature)
-                history = loop.fit(distiller, data, train, work_dir=work)
+                history = loop.fit(distiller, data, train, work_dir=work, seed=seed)
             return self._save_model(student, work, data, history=history, **facts)
 
         config: dict[str, Any] = {"student": spec.student, "train": train, "data": r.data,
@@ -480,7 +498,8 @@ class Pipeline:
             model = self.load(source)
             clustered = cluster.apply(model, spec.clusters, spec.init,
                                       preserve_sparsity=spec.preserve_sparsity, skip=spec.skip)
-            history = loop.fit(clustered, data, train, work_dir=work) if train.epochs else {}
+            history = (loop.fit(clustered, data, train, work_dir=work, seed=seed)
+                       if train.epochs else {})
             plain = cluster.strip(clustered)
             return self._save_model(plain, work, data, history=history,
                                     unique_values=cluster.unique_values(plain),
@@ -503,7 +522,8 @@ class Pipeline:
             keras.utils.set_random_seed(seed)
             model = self.load(source)
             quantized, left = qat.apply(model, spec.scheme, spec.skip)
-            history = loop.fit(quantized, data, train, work_dir=work) if train.epochs else {}
+            history = (loop.fit(quantized, data, train, work_dir=work, seed=seed)
+                       if train.epochs else {})
             shutil.copyfile(source.path / "model.keras", work / "float_model.keras")
             return self._save_model(quantized, work, data, counted=model, history=history,
                                     qat_float_layers=left, qat_scheme=spec.scheme,
@@ -621,22 +641,36 @@ class Pipeline:
     # ------------------------------------------------------------------ measured every run
 
     def benchmark(self, data: Dataset, exports: dict[str, Artifact]) -> dict[str, dict[str, Any]]:
-        """Latency (batch 1) and throughput (batch ``throughput_batch``) per variant and threads."""
-        from tfcompress.benchmark.latency import measure
+        """Latency (batch 1) and throughput (batch ``throughput_batch``) per variant and threads,
+        every file timed interleaved with the others (``latency.measure_all``)."""
+        from tfcompress.benchmark import verdict
+        from tfcompress.benchmark.latency import measure_all
         from tfcompress.progress import progress
 
         spec = self.recipe.benchmark
-        jobs = [(name, t) for name in exports for t in spec.threads]
+        contents = {name: (a.path / "model.tflite").read_bytes() for name, a in exports.items()}
         out: dict[str, dict[str, Any]] = {n: {"latency": {}, "throughput": {}} for n in exports}
+        jobs = [(t, kind) for t in spec.threads for kind in ("latency", "throughput")]
         t0 = time.perf_counter()
-        for name, threads in progress(jobs, desc="benchmarking", unit="model"):
-            content = (exports[name].path / "model.tflite").read_bytes()
-            lat = measure(content, data.x_test, spec, threads, batch=1)
-            thr = measure(content, data.x_test, spec, threads, batch=spec.throughput_batch)
-            out[name]["latency"][str(threads)] = lat.to_dict()
-            out[name]["throughput"][str(threads)] = thr.to_dict()
-            log.info("[benchmark] %s, %d thread(s): p50 %.3f ms, p95 %.3f ms, %.0f images/s",
-                     name, threads, lat.p50_ms, lat.p95_ms, thr.images_per_s)
+        self._load_average["before_benchmark"] = _load_average()
+        for threads, kind in progress(jobs, desc="benchmarking", unit="pass"):
+            batch = 1 if kind == "latency" else spec.throughput_batch
+            measured = measure_all(contents, data.x_test, spec, threads, batch=batch)
+            for name, lat in measured.items():
+                out[name][kind][str(threads)] = lat.to_dict()
+        for name in exports:
+            for threads in spec.threads:
+                lat, thr = (out[name][k][str(threads)] for k in ("latency", "throughput"))
+                log.info("[benchmark] %s, %d thread(s): p50 %.3f ms, p95 %.3f ms, %.0f images/s",
+                         name, threads, lat["p50_ms"], lat["p95_ms"], thr["images_per_s"])
+        busy = verdict.disturbed({f"{name}": lat for name in exports
+                                  for lat in out[name]["latency"].values()})
+        if busy:
+            self.warn(f"the benchmark was disturbed: the round medians of {', '.join(busy)} "
+                      f"varied by more than {verdict.DISTURBED}x (another process was using "
+                      f"the CPU); differences within that noise are reported as the same "
+                      f"speed. Rerun on an idle machine for finer comparisons.")
+        self._load_average["after_benchmark"] = _load_average()
         self.steps.append(StepRecord("all variants", "benchmark", "-", False,
                                      time.perf_counter() - t0))
         return out
@@ -709,9 +743,18 @@ class Pipeline:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
             "seconds": round(time.time() - started, 1),
             "steps": [vars(s) for s in self.steps],
+            "load_average": dict(self._load_average),
             "machine": machine(),
             "versions": versions(),
         }
+
+
+def _load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (a busy machine explains noisy latencies)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def machine() -> dict[str, Any]:

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import json
+import math
+import re
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +52,24 @@ def _positive_int(path: str, value: Any) -> None:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (never a bool, NaN or infinity)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+#: Seeds go to numpy, Python and TensorFlow alike; this is the range all of them take.
+MAX_SEED = 2**31 - 1
+#: More epochs than any published schedule by far: a larger number is a typo, not a plan.
+MAX_EPOCHS = 10_000
+#: Recipe names become folder names under --output_dir, so they may not hold a path.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def _seed(path: str, value: Any, *, optional: bool = False) -> None:
+    ok = (optional and value is None) or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED)
+    _require(ok, path, f"an integer in [0, {MAX_SEED}]" + (" or none" if optional else ""),
+             value)
 
 
 def _as_tuples(spec: Any, *names: str) -> None:
@@ -101,7 +122,7 @@ class DataSpec:
             value = getattr(self, name)
             if value is not None:
                 _positive_int(f"data.{name}", value)
-        _require(isinstance(self.split_seed, int), "data.split_seed", "an integer", self.split_seed)
+        _seed("data.split_seed", self.split_seed)
         _require(self.path is None or isinstance(self.path, str), "data.path", "a path",
                  self.path)
         if self.image_size is not None:
@@ -163,7 +184,8 @@ class TrainSpec:
 
     def __post_init__(self) -> None:
         _require(isinstance(self.epochs, int) and not isinstance(self.epochs, bool)
-                 and self.epochs >= 0, "epochs", "an integer >= 0", self.epochs)
+                 and 0 <= self.epochs <= MAX_EPOCHS, "epochs",
+                 f"an integer >= 0 (at most {MAX_EPOCHS:,})", self.epochs)
         _positive_int("batch_size", self.batch_size)
         OPTIMIZERS.check(self.optimizer)
         _require(_number(self.learning_rate) and self.learning_rate > 0,
@@ -467,10 +489,7 @@ class Variant:
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name.isidentifier(), "variant name",
                  "an identifier (letters, digits, _)", self.name)
-        _require(self.seed is None or (isinstance(self.seed, int)
-                                       and not isinstance(self.seed, bool)),
-                 f"variants.{self.name}.seed", "an integer (its own baseline and pruning "
-                 "seed) or none", self.seed)
+        _seed(f"variants.{self.name}.seed", self.seed, optional=True)
         _require(self.group is None or isinstance(self.group, str),
                  f"variants.{self.name}.group", "a name shared by repeats of one "
                  "configuration (e.g. over seeds)", self.group)
@@ -500,13 +519,16 @@ class Variant:
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
-    """LiteRT CPU benchmark: warm-up, then at least ``min_runs`` and ``min_seconds``."""
+    """LiteRT CPU benchmark: warm-up, then at least ``min_runs`` and ``min_seconds`` per file,
+    timed in ``rounds`` that visit every file in turn, so that a change in the machine's load
+    falls on all files alike and the spread between rounds shows how much noise there was."""
 
     threads: tuple[int, ...] = (1, 2)
     warmup_runs: int = 10
     min_runs: int = 100
     min_seconds: float = 2.0
     throughput_batch: int = 32
+    rounds: int = field(default=5, metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "threads")
@@ -519,6 +541,9 @@ class BenchmarkSpec:
         _require(_number(self.min_seconds) and self.min_seconds >= 0,
                  "benchmark.min_seconds", "a number >= 0", self.min_seconds)
         _positive_int("benchmark.throughput_batch", self.throughput_batch)
+        _require(isinstance(self.rounds, int) and not isinstance(self.rounds, bool)
+                 and 1 <= self.rounds <= 100, "benchmark.rounds", "an integer in [1, 100]",
+                 self.rounds)
 
 
 @dataclass(frozen=True)
@@ -647,7 +672,7 @@ class SweepSpec:
         if self.tuner == "hyperband":
             _require("finetune.epochs" not in paths, "sweep.space",
                      "without finetune.epochs for tuner hyperband (its budget)", paths)
-        _require(isinstance(self.seed, int), "sweep.seed", "an integer", self.seed)
+        _seed("sweep.seed", self.seed)
 
 
 @dataclass(frozen=True)
@@ -679,7 +704,12 @@ class Recipe:
 
     def __post_init__(self) -> None:
         _as_tuples(self, "variants")
-        _require(bool(self.variants), "variants", "a non-empty list", self.variants)
+        _require(isinstance(self.name, str) and NAME_PATTERN.fullmatch(self.name) is not None
+                 and ".." not in self.name, "name", "a folder name of letters, digits, "
+                 "'_', '-' and '.' (no path), at most 100 characters", self.name)
+        _require(isinstance(self.variants, tuple) and bool(self.variants)
+                 and all(isinstance(v, Variant) for v in self.variants), "variants",
+                 "a non-empty list of variants", self.variants)
         names = [v.name for v in self.variants]
         dupes = sorted({n for n in names if names.count(n) > 1})
         _require(not dupes, "variants", "uniquely named", dupes)
@@ -691,7 +721,7 @@ class Recipe:
         for profile in self.profiles:
             if profile not in PROFILES:
                 raise unknown_name("profile", profile, PROFILES)
-        _require(isinstance(self.seed, int), "seed", "an integer", self.seed)
+        _seed("seed", self.seed)
         if any(v.prune is not None and v.prune.method in TFMOT for v in self.variants):
             _require(self.finetune.epochs > 0, "finetune.epochs",
                      "at least 1 when a variant prunes with tfmot (gradual, m_by_n)",
@@ -823,6 +853,7 @@ def _set(obj: Any, parts: list[str], value: Any, path: str) -> Any:
             new = _set(current, rest, value, path)
         else:
             new = _coerce(current, value)
+            _check_section(type(obj), head, new, path)
         try:
             return dataclasses.replace(obj, **{head: new})
         except InputError as e:
@@ -832,6 +863,32 @@ def _set(obj: Any, parts: list[str], value: Any, path: str) -> Any:
         new[head] = _set(obj[head], rest, value, path) if rest else value
         return new
     raise InputError(f"override {path!r}: cannot descend into {type(obj).__name__}")
+
+
+@functools.lru_cache(maxsize=None)
+def _sections(cls: type) -> dict[str, tuple[tuple[type, ...], bool]]:
+    """The fields of ``cls`` that hold a spec: field -> (spec types, whether None is allowed)."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = typing.get_args(hint) or (hint,)
+        specs = tuple(a for a in args if dataclasses.is_dataclass(a))
+        if specs and typing.get_origin(hint) is not tuple:
+            out[name] = (specs, type(None) in args)
+    return out
+
+
+def _check_section(cls: type, name: str, value: Any, path: str) -> None:
+    """A whole section replaced by an override (``train=3``) must still be a section."""
+    section = _sections(cls).get(name)
+    if section is None:
+        return
+    specs, optional = section
+    if isinstance(value, specs) or (optional and value is None):
+        return
+    allowed = "none, or " if optional else ""
+    raise InputError(f"override {path!r} replaces the whole {name} section; expected "
+                     f"{allowed}its fields one by one (e.g. {path}.<field>=value); "
+                     f"received {value!r}")
 
 
 def _has_path(obj: Any, parts: list[str]) -> bool:

@@ -66,6 +66,30 @@ def list_experiments() -> str:
     return "\n".join(f"{n:<{width}}  {registry.experiment(n).description}" for n in names)
 
 
+class _Below(logging.Filter):
+    """Passes records under ``level`` (progress goes to stdout, problems to stderr)."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < self.level
+
+
+def _route_logs() -> None:
+    """Our progress lines go to stdout and our warnings to stderr, so that a refusal leaves
+    exactly one line on stderr: the error."""
+    out = logging.StreamHandler(sys.stdout)
+    out.addFilter(_Below(logging.WARNING))
+    out.setFormatter(logging.Formatter("tfcompress: %(message)s"))
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.WARNING)
+    err.setFormatter(logging.Formatter("tfcompress: warning: %(message)s"))
+    log.handlers[:] = [out, err]
+    log.propagate = False
+
+
 class _OnlyOurInfo(logging.Filter):
     """TensorFlow logs SavedModel tracing at INFO through absl; keep INFO for our own steps."""
 
@@ -106,14 +130,17 @@ def main(argv: list[str]) -> int:
     absl_logging.get_absl_handler().addFilter(_OnlyOurInfo())
     sys.stdout.reconfigure(line_buffering=True)  # Keras' per-epoch lines reach logs promptly
     log.setLevel(logging.INFO)
+    _route_logs()
     if len(argv) > 1:
         _fail(f"unexpected arguments {argv[1:]}; flags look like --name=value")
     try:
         if FLAGS.list:
             print(list_experiments())
             return 0
-        from tfcompress import registry
+        from tfcompress import outdir, registry
         from tfcompress.recipe import apply_overrides
+
+        outdir.check(FLAGS.output_dir)  # as typed: '' would otherwise mean the current folder
 
         recipe = registry.experiment(FLAGS.experiment).for_profile(FLAGS.profile)
         recipe = apply_overrides(recipe, flag_overrides())
@@ -143,13 +170,15 @@ def main(argv: list[str]) -> int:
 
 
 def summary(rows: list[dict]) -> str:
+    from tfcompress.report.table import speedup_cell
+
     lines = [f"{'variant':22s} {'TFLite acc':>10s} {'gzip KiB':>9s} {'x smaller':>9s} "
              f"{'p50 ms':>8s} {'speedup':>7s}  notes"]
     for r in rows:
         lines.append(f"{r['variant']:22s} {100 * r['tflite_accuracy']:9.2f}% "
                      f"{r['tflite_gzip_bytes'] / 1024:9.1f} {r['gzip_x_smaller']:9.2f} "
                      f"{r['p50_ms_1t'] if 'p50_ms_1t' in r else float('nan'):8.3f} "
-                     f"{r['speedup_p50']:7.2f}  {r['notes']}")
+                     f"{speedup_cell(r):>7s}  {r['notes']}")
     return "\n".join(lines)
 
 

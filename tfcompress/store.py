@@ -40,6 +40,7 @@ class Store:
     def __init__(self, root: str | Path, shared: str | Path | None = None):
         self.root = Path(root)
         self.shared = None if shared is None else Path(shared)
+        atomic.sweep(self.root)  # what processes killed while committing left behind
 
     def path(self, kind: str, key: str) -> Path:
         """Where the step is (or will be) complete: this store, or the shared one's copy."""

@@ -15,7 +15,7 @@ DATASETS: Registry = Registry(
     },
 )
 
-#: Training-time augmentation names -> ``f(image) -> image`` mapped over tf.data examples;
+#: Training-time augmentation names -> ``f(image, seed) -> image`` mapped over tf.data examples;
 #: see ``augment.py``.
 AUGMENTATIONS: Registry = Registry(
     "augmentation",

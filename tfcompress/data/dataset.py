@@ -148,8 +148,13 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     offline = offline_default() if offline is None else offline
     raw: RawData = DATASETS.get(spec.name)(spec, data_dir, offline)
+    check_raw(raw, spec.name)
     rng = np.random.default_rng(spec.split_seed)
     train_idx, val_idx = stratified_split(raw.y_train, spec.val_fraction, rng)
+    if not len(val_idx) or not len(train_idx):
+        raise InputError(f"{spec.name}: {len(raw.y_train)} training examples are too few to "
+                         f"hold out data.val_fraction={spec.val_fraction} for validation and "
+                         f"still train; bring at least {MIN_PER_CLASS} images per class")
     if spec.train_limit is not None and spec.train_limit < len(train_idx):
         train_idx = np.sort(rng.choice(train_idx, spec.train_limit, replace=False))
         n_val = max(1, int(round(spec.train_limit * spec.val_fraction / (1 - spec.val_fraction))))
@@ -180,6 +185,38 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
         class_names=raw.class_names, augment=spec.augment, skipped_files=raw.skipped_files,
         pixel_max=raw.pixel_max, mean=spec.mean, std=spec.std,
     )
+
+
+#: Fewest examples of each class a training set may have: one for validation, one to train.
+MIN_PER_CLASS = 2
+
+
+def check_raw(raw: RawData, name: str) -> None:
+    """What a loader returned is a usable dataset: images with labels, every split non-empty,
+    every class seen in training at least ``MIN_PER_CLASS`` times.
+
+    Raises:
+      InputError: empty or mismatched arrays, images that are not (N, H, W, C), too few
+        examples of a class.
+    """
+    for split, x, y in (("train", raw.x_train, raw.y_train), ("test", raw.x_test, raw.y_test)):
+        if x.ndim != 4 or len(x) != len(y) or len(y) == 0:
+            raise InputError(f"{name}: the {split} split must hold N >= 1 images (N, height, "
+                             f"width, channels) with N labels; received images of shape "
+                             f"{list(x.shape)} and {len(y)} labels")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise InputError(f"{name}: {split} labels must be integers >= 0; received "
+                             f"{y.dtype} labels from {y.min()} to {y.max()}")
+    if raw.x_train.shape[1:] != raw.x_test.shape[1:]:
+        raise InputError(f"{name}: train images {list(raw.x_train.shape[1:])} and test images "
+                         f"{list(raw.x_test.shape[1:])} differ in shape")
+    classes, counts = np.unique(raw.y_train, return_counts=True)
+    few = [(raw.class_names[c] if c < len(raw.class_names) else int(c), int(n))
+           for c, n in zip(classes, counts) if n < MIN_PER_CLASS]
+    if few:
+        raise InputError(f"{name}: every class needs at least {MIN_PER_CLASS} training images "
+                         f"(one is held out for validation); too few: "
+                         f"{', '.join(f'{c}: {n}' for c, n in few[:5])}")
 
 
 def normalize(x: np.ndarray, mean: Sequence[float] | None,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import tarfile
+import warnings
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +32,10 @@ log = logging.getLogger("tfcompress")
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
 TEST_SPLITS = ("test", "validation", "val")
 FLAT_TEST_FRACTION = 0.2
+FLAT_MIN_PER_CLASS = 5  # one test image at 20%, and enough left to train and validate
 DECODE_VERSION = 1
+#: Larger images are skipped unread: a small compressed file can decode to gigabytes.
+MAX_PIXELS = 50_000_000
 
 
 def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
@@ -51,7 +56,11 @@ def resolve(path: str, data_dir: Path | None) -> Path:
     for c in candidates:
         if c.exists():
             return c
-    raise InputError(f"image folder {path!r} not found (looked in: "
+    from tfcompress.data import DATASETS
+
+    named = [n for n in DATASETS.names() if n != "image_folder"]
+    raise InputError(f"{path!r} was not found: it is neither a registered dataset "
+                     f"({', '.join(named)}) nor an image folder or .tar(.gz) of one (looked in: "
                      f"{', '.join(str(c) for c in candidates)})")
 
 
@@ -74,6 +83,12 @@ def read(root: Path, image_size: tuple[int, int] | None, name: str) -> RawData:
     else:
         classes = class_names(root)
         x, y, skipped = decode_cached(root, classes, image_size)
+        counts = np.bincount(y, minlength=len(classes))
+        few = [f"{c}: {n}" for c, n in zip(classes, counts) if n < FLAT_MIN_PER_CLASS]
+        if few:
+            raise InputError(f"{root}: a folder without train/ and test/ needs at least "
+                             f"{FLAT_MIN_PER_CLASS} readable images per class (20% are held "
+                             f"out for testing); too few: {', '.join(few[:5])}")
         keep, test = stratified_split(y, FLAT_TEST_FRACTION, np.random.default_rng(0))
         x_tr, y_tr, x_te, y_te = x[keep], y[keep], x[test], y[test]
     if skipped:
@@ -119,8 +134,10 @@ def unpack(archive: Path) -> Path:
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(tmp, filter="data")  # refuses absolute paths and ../ escapes
-        except (tarfile.TarError, OSError, EOFError) as e:
-            raise InputError(f"{archive} is not a readable tar archive: {e}") from None
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+            reason = " ".join(str(e).split())  # tarfile lists each method tried on a line
+            raise InputError(f"{archive} is not a readable tar archive ({reason[:200]})"
+                             ) from None
 
     log.info("unpacking %s into %s", archive, target)
     return atomic.replace_tree(target, extract)
@@ -157,18 +174,30 @@ def decode(files: list[tuple[str, Path]], classes: tuple[str, ...],
     from PIL import Image, UnidentifiedImageError
 
     label = {c: i for i, c in enumerate(classes)}
-    images, labels, skipped = [], [], 0
+    images, labels, skipped, huge = [], [], 0, 0
     for c, p in progress(files, desc=desc, unit="img"):
         try:
-            with Image.open(p) as im:
-                im = im.convert("RGB")
-                if image_size and im.size != (image_size[1], image_size[0]):
-                    im = im.resize((image_size[1], image_size[0]), Image.BILINEAR)
-                images.append(np.asarray(im, dtype=np.uint8))
-        except (UnidentifiedImageError, OSError, ValueError):
+            with warnings.catch_warnings():
+                # PIL only warns up to twice its pixel limit; a decompression bomb is refused
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(p) as im:
+                    if im.width * im.height > MAX_PIXELS:
+                        raise Image.DecompressionBombError(f"{im.width}x{im.height}")
+                    im = im.convert("RGB")
+                    if image_size and im.size != (image_size[1], image_size[0]):
+                        im = im.resize((image_size[1], image_size[0]), Image.BILINEAR)
+                    images.append(np.asarray(im, dtype=np.uint8))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            huge += 1
+            skipped += 1
+            continue
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             skipped += 1
             continue
         labels.append(label[c])
+    if huge:
+        log.warning("%s: skipped %d image(s) over %d megapixels (decompression bomb limit)",
+                    files[0][1].parent.parent, huge, MAX_PIXELS // 1_000_000)
     if not images:
         raise InputError(f"no readable image among {len(files)} file(s) in "
                          f"{files[0][1].parent.parent}")

@@ -34,8 +34,13 @@ def load(path: str | Path) -> keras.Model:
       InputError: missing path, not a Keras model, unsafe or unloadable content.
     """
     p = Path(path)
-    if check(p) == "h5":
+    kind = check(p)
+    if kind == "h5":
         _refuse_lambda(_h5_config(p), p)
+    elif kind == "savedmodel":
+        # tf_keras revives a SavedModel's layers from keras_metadata.pb, Lambda bytecode
+        # included, and does not honour safe_mode there: refuse before Keras reads it.
+        _refuse_lambda(_savedmodel_configs(p), p)
     try:
         model = keras.models.load_model(str(p), compile=False, safe_mode=True)
     except InputError:
@@ -88,7 +93,24 @@ def _h5_config(p: Path) -> dict[str, Any]:
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
-def _refuse_lambda(config: dict[str, Any], p: Path) -> None:
+def _savedmodel_configs(p: Path) -> list[Any]:
+    """The layer configs Keras stored in a SavedModel (none for a plain TF SavedModel)."""
+    meta = p / "keras_metadata.pb"
+    if not meta.is_file():
+        return []
+    from google.protobuf.message import DecodeError
+    from tf_keras.protobuf import saved_metadata_pb2  # the schema tf_keras writes
+
+    saved = saved_metadata_pb2.SavedMetadata()
+    try:
+        saved.ParseFromString(meta.read_bytes())
+        return [json.loads(node.metadata) for node in saved.nodes if node.metadata]
+    except (DecodeError, ValueError) as e:
+        raise InputError(f"{p} has an unreadable keras_metadata.pb ({type(e).__name__}); "
+                         f"expected {ACCEPTED}") from None
+
+
+def _refuse_lambda(config: Any, p: Path) -> None:
     found = []
 
     def walk(node: Any) -> None:
@@ -103,6 +125,7 @@ def _refuse_lambda(config: dict[str, Any], p: Path) -> None:
 
     walk(config)
     if found:
+        found = list(dict.fromkeys(found))
         raise InputError(f"{p} has Lambda layer(s) {found}, which hold arbitrary Python code; "
                          f"safe mode refuses to load them (rebuild them as regular layers)")
 

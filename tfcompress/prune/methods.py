@@ -77,7 +77,8 @@ def _fit(job: Job, model: keras.Model, spec: TrainSpec, phase: str,
     if spec.epochs == 0:
         return {}
     callbacks = [masks_lib.HoldMasks(masks)] if masks else []
-    return loop.fit(model, job.data, spec, work_dir=job.work, phase=phase, callbacks=callbacks)
+    return loop.fit(model, job.data, spec, work_dir=job.work, phase=phase, callbacks=callbacks,
+                    seed=job.seed)
 
 
 def _round(job: Job, name: str, produce: Callable[[], tuple[keras.Model, masks_lib.Masks,
@@ -115,7 +116,7 @@ def _tfmot(job: Job, model: keras.Model, spec: PruneSpec, only: set[str],
     from tfcompress.train import loop
 
     pruned = magnitude.apply(model, spec, _finetune_steps(job), only=only, m_by_n=m_by_n)
-    history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work,
+    history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work, seed=job.seed,
                        callbacks=magnitude.callbacks(),
                        tensorboard=magnitude.summaries(job.work / "logs"))
     return magnitude.strip(pruned), history

@@ -68,14 +68,16 @@ def main(argv: list[str]) -> int:
     import sys
 
     if not argv:
-        print("usage: python -m tfcompress.quantize.coverage FILE.tflite [...]", file=sys.stderr)
+        print("coverage: error: usage: python -m tfcompress.quantize.coverage FILE.tflite [...]",
+              file=sys.stderr)
         return 2
     for path in argv:
         try:
             with open(path, "rb") as fh:
                 lines = describe(fh.read())
-        except (OSError, ValueError, RuntimeError) as e:
-            print(f"coverage: {path}: not a readable TFLite file ({str(e).splitlines()[0]})",
+        except Exception as e:  # noqa: BLE001 (any unreadable file is one line, not a traceback)
+            reason = " ".join(str(e).split())[:160] or type(e).__name__
+            print(f"coverage: error: {path}: not a readable TFLite file ({reason})",
                   file=sys.stderr)
             return 2
         print(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfcompress.report.table import groups
+from tfcompress.report.table import groups, speedup_cell
 
 
 def _kib(n: float) -> str:
@@ -37,9 +37,12 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         f"Measured on {m['cpu']} ({m['cores']} cores), LiteRT interpreter on the CPU; "
         f"batch-1 latency over at least {info['recipe']['benchmark']['min_runs']} timed runs "
         f"and {info['recipe']['benchmark']['min_seconds']} s after "
-        f"{info['recipe']['benchmark']['warmup_runs']} warm-up runs. All rows were measured in "
-        f"this run; ratios are against `{base}`. Accuracy is on the test set, computed from the "
-        f".tflite file itself.",
+        f"{info['recipe']['benchmark']['warmup_runs']} warm-up runs, timed in "
+        f"{info['recipe']['benchmark'].get('rounds', 1)} rounds that visit every file in turn. "
+        f"All rows were measured in this run; ratios are against `{base}`. A speedup is shown "
+        f"only where every round agrees and the difference exceeds both the spread between "
+        f"rounds and 5%; otherwise the row says *same* (speed within noise). Accuracy is on the "
+        f"test set, computed from the .tflite file itself.",
         "",
         "## Results",
         "",
@@ -61,7 +64,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
                  f"{r['gzip_x_smaller']:.2f}x"]
         for t in threads:
             cells += [f"{r[f'p50_ms_{t}t']:.3f}", f"{r[f'p95_ms_{t}t']:.3f}"]
-        cells += [f"{r['speedup_p50']:.2f}x", f"{r[f'images_per_s_{threads[-1]}t']:,.0f}",
+        cells += [speedup_cell(r), f"{r[f'images_per_s_{threads[-1]}t']:,.0f}",
                   "yes" if r["fully_quantized"] else "no", r["notes"] or ""]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
     base_src = next(v["source"] for v in variants if v["variant"] == base)
@@ -135,6 +138,10 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
             f"Command: `{info['command']}`; total {info['seconds']} s. Steps:", ""]
     for s in info["steps"]:
         state = "reused from cache" if s["cached"] else f"ran in {s['seconds']:.1f} s"
+        if s.get("resumed"):
+            state += (" (resumed after an interruption from its last epoch backup; each "
+                      "epoch's data order and random state come from the seed and the epoch, "
+                      "so it ends as an uninterrupted run would)")
         out.append(f"- {s['kind']} `{s['name']}`: {state}")
     out += ["", f"{len(cached)} step(s) reused from `cache/`. TFLite files: `tflite/`. "
             "Training curves and tfmot pruning summaries: `tensorboard --logdir "

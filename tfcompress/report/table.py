@@ -6,15 +6,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tfcompress.benchmark.verdict import FASTER, SAME, Speed, compare
 from tfcompress.prune import STRUCTURED
 
 if TYPE_CHECKING:
     from tfcompress.recipe import Recipe
 
-#: A variant counts as smaller when its gzip size is at most this share of its reference ...
+#: A variant counts as smaller when its gzip size is at most this share of its reference's;
+#: whether it is faster is ``benchmark.verdict``'s call (beyond the noise between rounds).
 SMALLER = 0.9
-#: ... and as faster only when its p50 latency is below this share of the reference's.
-FASTER = 0.95
+
+
+def speed(v: dict[str, Any], ref: dict[str, Any], t: str) -> Speed:
+    """``v``'s p50 latency at ``t`` threads against ``ref``'s, round by round."""
+    def rounds(lat: dict[str, Any]) -> list[float]:
+        return lat.get("round_p50_ms") or [lat["p50_ms"]]
+
+    return compare(rounds(v["latency"][t]), rounds(ref["latency"][t]))
 
 
 def reference(recipe: Recipe, variant: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> str:
@@ -129,6 +137,9 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
             row[f"images_per_s_{t}t"] = v["throughput"][t]["images_per_s"]
         row["throughput_batch"] = next(iter(v["throughput"].values()))["batch"]
         row["speedup_p50"] = (base["latency"][t_ref]["p50_ms"] / v["latency"][t_ref]["p50_ms"])
+        vs_base = speed(v, base, t_ref)
+        row["speed_vs_baseline"] = vs_base.verdict if v is not base else SAME
+        row["speed_ratio_low"], row["speed_ratio_high"] = vs_base.low, vs_base.high
         row.update(weight_stats(v))
         row["fully_quantized"] = lite["coverage"]["fully_quantized"]
         row["float_ops"] = " ".join(lite["coverage"]["float_ops"])
@@ -146,11 +157,18 @@ def notes(v: dict[str, Any], ref: dict[str, Any], t: str) -> list[str]:
     if v is ref:
         return out
     size = v["tflite"]["gzip_bytes"] / ref["tflite"]["gzip_bytes"]
-    speed = v["latency"][t]["p50_ms"] / ref["latency"][t]["p50_ms"]
-    if size <= SMALLER and speed >= FASTER:
+    against = speed(v, ref, t)
+    if size <= SMALLER and against.verdict != FASTER:
         sparse = (v["prune"] is not None and v["prune"].get("method") not in STRUCTURED
                   and v["prune"]["target_sparsity"] > 0)
         what = "sparse but not faster" if sparse else "smaller but not faster"
-        out.append(f"{what}: gzip {size:.2f}x of {ref['variant']} but p50 latency "
-                   f"{speed:.2f}x ({t} thread{'s' if t != '1' else ''})")
+        out.append(f"{what}: gzip {size:.2f}x of {ref['variant']} but {against.label()} "
+                   f"({t} thread{'s' if t != '1' else ''})")
     return out
+
+
+def speedup_cell(row: dict[str, Any]) -> str:
+    """The speedup against the baseline, or ``same`` when the noise covers the difference."""
+    if row.get("speed_vs_baseline", FASTER) == SAME and row["variant"] != row.get("reference"):
+        return "same"
+    return f"{row['speedup_p50']:.2f}x"
