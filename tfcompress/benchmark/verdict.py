@@ -3,8 +3,10 @@
 The files of a run are timed interleaved (``latency.measure_all``): round ``i`` of every file
 was measured at nearly the same moment, so the per-round ratio of two files' medians cancels
 slow drifts of the machine's load, and the spread of those ratios over the rounds is the noise
-left. A difference is claimed only when every round agrees on its direction and it is larger
-than both that spread and ``MIN_EFFECT``; otherwise the files run at the same speed within noise.
+left. A difference is claimed only when every round shows it, by more than ``MIN_EFFECT`` and in
+the same direction, and its median is larger than half the spread of the rounds; otherwise the
+files run at the same speed within noise. (A burst of load on one file in one round is thus
+never read as a difference: the other rounds disagree.)
 """
 
 from __future__ import annotations
@@ -69,10 +71,10 @@ def compare(rounds: Sequence[float], reference: Sequence[float]) -> Speed:
                          f"and {b.size}")
     ratios = a / b
     ratio, low, high = float(np.median(ratios)), float(ratios.min()), float(ratios.max())
-    noise = max(MIN_EFFECT, (high - low) / 2)
-    if high < 1.0 and 1.0 - ratio > noise:
+    spread = (high - low) / 2
+    if high < 1.0 - MIN_EFFECT and 1.0 - ratio > spread:
         verdict = FASTER
-    elif low > 1.0 and ratio - 1.0 > noise:
+    elif low > 1.0 + MIN_EFFECT and ratio - 1.0 > spread:
         verdict = SLOWER
     else:
         verdict = SAME
