@@ -9,7 +9,7 @@ ResNet-56 93.03%; a few points lower on the JPEG copy of CIFAR-10 in ../shared/d
 
 from __future__ import annotations
 
-from experiments.common import sparsity_variants, tiny
+from .common import sparsity_variants, tiny
 from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
                                Variant, derive)
 from tfcompress.registry import register_experiment

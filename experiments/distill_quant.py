@@ -13,10 +13,10 @@ is Deep Compression's weight sharing with tfmot, alone and with collaborative op
 
 from __future__ import annotations
 
-from experiments.cifar import RESNET56
-from experiments.common import tiny
-from experiments.prune_quant import MNIST
-from experiments.pruning_methods import LIGHT_BENCHMARK, SEEDS
+from .cifar import RESNET56
+from .common import tiny
+from .prune_quant import MNIST
+from .pruning_methods import LIGHT_BENCHMARK, SEEDS
 from tfcompress.recipe import (ClusterSpec, DataSpec, DistillSpec, ExportSpec, ModelSpec,
                                PruneSpec, QatSpec, Recipe, TrainSpec, Variant, derive)
 from tfcompress.registry import register_experiment

@@ -3,7 +3,7 @@ seed study's 12.52 MB -> 0.57 MB MNIST result)."""
 
 from __future__ import annotations
 
-from experiments.common import prune_quant_variants, tiny
+from .common import prune_quant_variants, tiny
 from tfcompress.recipe import DataSpec, ModelSpec, Recipe, TrainSpec, derive
 from tfcompress.registry import register_experiment
 

@@ -17,9 +17,9 @@ trains its own baseline, and the report gives mean ± std per group.
 
 from __future__ import annotations
 
-from experiments.cifar import RESNET20
-from experiments.common import tiny
-from experiments.prune_quant import MNIST
+from .cifar import RESNET20
+from .common import tiny
+from .prune_quant import MNIST
 from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec,
                                Recipe, SensitivitySpec, TrainSpec, Variant, derive)
 from tfcompress.registry import register_experiment

@@ -14,8 +14,8 @@ Torch-Pruning's ResNet-56 93.64% at 2.57x fewer FLOPs.
 
 from __future__ import annotations
 
-from experiments.cifar import RESNET56
-from experiments.prune_quant import MNIST
+from .cifar import RESNET56
+from .prune_quant import MNIST
 from tfcompress.recipe import ExportSpec, PruneSpec, Variant, derive
 from tfcompress.registry import register_experiment
 

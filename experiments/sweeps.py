@@ -3,8 +3,8 @@ its int8 TFLite file (``tfcompress.sweep``)."""
 
 from __future__ import annotations
 
-from experiments.cifar import RESNET20
-from experiments.prune_quant import MNIST
+from .cifar import RESNET20
+from .prune_quant import MNIST
 from tfcompress.recipe import ExportSpec, Param, PruneSpec, SweepSpec, Variant, derive
 from tfcompress.registry import register_experiment
 

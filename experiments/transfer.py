@@ -10,7 +10,7 @@ or Keras' download; the tiny profiles use random weights and their reports say s
 
 from __future__ import annotations
 
-from experiments.common import sparsity_variants, tiny
+from .common import sparsity_variants, tiny
 from tfcompress.recipe import (BenchmarkSpec, DataSpec, ModelSpec, Recipe, TrainSpec,
                                TransferSpec, derive)
 from tfcompress.registry import register_experiment

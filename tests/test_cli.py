@@ -126,3 +126,55 @@ def test_vgg16_tiny_runs_and_its_report_says_the_weights_are_random(tmp_path, da
     assert last.startswith("accuracy:") and "/1000 " in last
     correct = int(last.split()[1].split("/")[0])
     assert correct / 1000 == rows[2]["tflite_accuracy"], last
+
+
+USER_RECIPE = '''
+from tfcompress import PruneSpec, Variant, ExportSpec, derive, experiment
+
+BASE = experiment("digits_prune_quant")
+mine = derive(BASE, "my_digits90", "digits pruned to 90%, from my own recipe file",
+              variants=(Variant("float32", ExportSpec("float32")),
+                        Variant("pruned90", ExportSpec("int8"), PruneSpec(0.9, frequency=2))))
+'''
+
+
+def test_recipes_live_under_the_package_name_only(tmp_path):
+    """A project with its own experiments/ package neither shadows ours nor is shadowed."""
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "__init__.py").write_text("raise ImportError('theirs')\n")
+    (tmp_path / "recipes.py").write_text(USER_RECIPE)
+    proc = subprocess.run([sys.executable, "-m", "tfcompress.run", "--list",
+                           "--config=recipes.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=HANG)
+    assert proc.returncode == 0, proc.stderr
+    names = [line.split()[0] for line in proc.stdout.strip().splitlines()]
+    assert "digits_prune_quant" in names and "my_digits90" in names
+    assert "[recipes.py]" in proc.stdout  # where a user's recipe came from
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    proc = subprocess.run([sys.executable, "-c", "import experiments"], cwd=clean,
+                          capture_output=True, text=True, timeout=HANG)
+    assert proc.returncode == 1 and "No module named 'experiments'" in proc.stderr
+
+
+def test_a_user_recipe_runs_through_the_cli(tmp_path):
+    (tmp_path / "recipes.py").write_text(USER_RECIPE)
+    proc = run_cli(f"--config={tmp_path / 'recipes.py'}", "--experiment=my_digits90",
+                   "--profile=tiny", f"--output_dir={tmp_path / 'out'}",
+                   "--override=benchmark.threads=[1]")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "out" / "my_digits90" / "tiny" / "tflite" / "pruned90.tflite").is_file()
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, ["--config", "Python file"]),
+    ("x = 1\n", ["defines no new recipe"]),
+    ("raise RuntimeError('boom')\n", ["failed", "RuntimeError: boom"]),
+])
+def test_a_bad_config_is_one_line(content, words, tmp_path):
+    path = tmp_path / "recipes.py"
+    if content is not None:
+        path.write_text(content)
+    line = error_line(run_cli(f"--config={path}", "--list"))
+    for w in words:
+        assert w in line

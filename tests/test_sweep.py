@@ -21,7 +21,7 @@ BUDGET_KIB = 4.0
 
 def digits_sweep(**sweep):
     """The tiny digits recipe with a three-trial sweep (bundled data: no download)."""
-    from experiments.sweeps import TRIAL, space
+    from tfcompress.experiments.sweeps import TRIAL, space
 
     base = registry.experiment("digits_prune_quant")
     recipe = derive(base, "digits_sweep", "test sweep",

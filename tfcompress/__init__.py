@@ -1,7 +1,12 @@
 """tfcompress: prune, distill and quantize Keras models, and measure them honestly.
 
-The public API is small; everything else is internal. Names are imported lazily so that
-``import tfcompress`` (and the CLI's ``--list``) does not start TensorFlow.
+    import tfcompress
+    result = tfcompress.compress(model, (x_train, y_train), sparsity=0.8)
+
+``compress`` takes the model you hold (or a file) and your arrays (or a dataset name or image
+folder); ``run`` runs a recipe or a registered experiment. The public API is small; everything
+else is internal. Names are imported lazily so that ``import tfcompress`` (and the CLI's
+``--list``) does not start TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
+    "compress": "tfcompress.api",
+    "run": "tfcompress.run",  # the CLI module, callable as the API's run (api.run)
+    "Result": "tfcompress.api",
     "Recipe": "tfcompress.recipe",
     "DataSpec": "tfcompress.recipe",
     "ModelSpec": "tfcompress.recipe",
@@ -27,16 +35,22 @@ _API = {
     "apply_overrides": "tfcompress.recipe",
     "derive": "tfcompress.recipe",
     "InputError": "tfcompress.errors",
-    "Pipeline": "tfcompress.pipeline",
     "experiment": "tfcompress.registry",
     "experiment_names": "tfcompress.registry",
     "register_experiment": "tfcompress.registry",
+    "load_config": "tfcompress.registry",
 }
 
 __all__ = sorted(_API)
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})
+
+
 def __getattr__(name: str) -> Any:
+    if name == "run":
+        return importlib.import_module("tfcompress.run")
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(f"module 'tfcompress' has no attribute {name!r}")

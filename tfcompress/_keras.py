@@ -1,22 +1,16 @@
 """The one place where TensorFlow and Keras are imported.
 
 tensorflow-model-optimization works only with Keras 2 (the ``tf_keras`` package), while
-TensorFlow >= 2.16 defaults to Keras 3. ``TF_USE_LEGACY_KERAS=1`` must be set *before*
-TensorFlow is first imported so that ``tf.keras`` and tfmot agree on ``tf_keras``; every
-other module gets ``tf``, ``keras`` and ``tfmot`` from here.
+TensorFlow >= 2.16 binds ``tf.keras`` to Keras 3. tfcompress and tfmot use ``tf_keras`` directly,
+so ``import tensorflow`` may come first (a notebook's first line), even after ``tf.keras`` has
+been touched: ``tf.keras`` then stays Keras 3 for the user's own code. ``TF_USE_LEGACY_KERAS=1``
+is still set, so that a ``tf.keras`` not yet bound resolves to the same Keras as ours.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
-if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
-    # Too late to switch: tf.keras is already bound to Keras 3 and tfmot would fail obscurely.
-    raise ImportError(
-        "tensorflow was imported before tfcompress with TF_USE_LEGACY_KERAS unset; "
-        "import tfcompress first or export TF_USE_LEGACY_KERAS=1"
-    )
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 # C++ INFO/WARNING lines (CUDA probing, oneDNN notices) drown the progress bars on a CPU box.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -706,6 +706,8 @@ class Pipeline:
             "tflite": {k: exp.get(k) for k in (
                 "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage", "weights")},
             "tflite_path": str(export.path / "model.tflite"),
+            "keras_path": (str(source.path / "model.keras")
+                           if (source.path / "model.keras").is_file() else None),
             **measured,
         }
 
@@ -719,6 +721,11 @@ class Pipeline:
                               {**self._input_card, "variant": v["variant"],
                                "tflite_accuracy": v["tflite"]["tflite_accuracy"]})
             v["tflite_file"] = str(dst.relative_to(run_dir))
+            if v.get("keras_path"):  # the compressed Keras model (a QAT one has none)
+                keras_file = run_dir / "keras" / f"{v['variant']}.keras"
+                keras_file.parent.mkdir(exist_ok=True)
+                shutil.copyfile(v["keras_path"], keras_file)  # a copy: the cache stays as made
+                v["keras_file"] = str(keras_file.relative_to(run_dir))
         tb = run_dir / "tensorboard"
         tb.mkdir(exist_ok=True)
         for step in self.steps:

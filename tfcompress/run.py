@@ -1,13 +1,15 @@
-"""Command line: ``python -m tfcompress.run --experiment=NAME [--profile=...]``.
+"""Command line: ``python -m tfcompress.run --experiment=NAME [--profile=...]``; and, called,
+the API's ``run``: ``tfcompress.run(recipe_or_name, profile=..., overrides=...)``.
 
-Thin on purpose: flags live here, the work in ``pipeline``. Bad input exits with status 2 and
-one line on stderr; an interrupted run exits 130 and resumes when repeated.
+Thin on purpose: flags live here, the work in ``tfcompress.api``. Bad input exits with status 2
+and one line on stderr; an interrupted run exits 130 and resumes when repeated.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import types
 
 from absl import app, flags
 from absl import logging as absl_logging
@@ -38,6 +40,8 @@ flags.DEFINE_string("weights", None, "Pretrained backbone weights of a transfer 
                     "'random'.")
 flags.DEFINE_bool("offline", None, "Never download data (default: $TFCOMPRESS_OFFLINE).")
 flags.DEFINE_bool("list", False, "List the experiments with a one-line description and exit.")
+flags.DEFINE_multi_string("config", [], "A Python file of your own recipes (it is imported: "
+                          "its code runs); they join the registered experiments. Repeatable.")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -62,8 +66,14 @@ def list_experiments() -> str:
     from tfcompress import registry
 
     names = registry.experiment_names()
-    width = max(map(len, names))
-    return "\n".join(f"{n:<{width}}  {registry.experiment(n).description}" for n in names)
+    width = max(map(len, names), default=0)
+
+    def origin(name: str) -> str:
+        where = registry.ORIGINS.get(name, "")
+        return "" if where.startswith("tfcompress.experiments") else f" [{where}]"
+
+    return "\n".join(f"{n:<{width}}  {registry.experiment(n).description}{origin(n)}"
+                     for n in names)
 
 
 class _Below(logging.Filter):
@@ -134,24 +144,23 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         _fail(f"unexpected arguments {argv[1:]}; flags look like --name=value")
     try:
+        from tfcompress import registry
+
+        for path in FLAGS.config:
+            registry.load_config(path)
         if FLAGS.list:
             print(list_experiments())
             return 0
-        from tfcompress import outdir, registry
-        from tfcompress.recipe import apply_overrides
+        from tfcompress import api, outdir
+        from tfcompress.recipe import parse_override
 
         outdir.check(FLAGS.output_dir)  # as typed: '' would otherwise mean the current folder
-
-        recipe = registry.experiment(FLAGS.experiment).for_profile(FLAGS.profile)
-        recipe = apply_overrides(recipe, flag_overrides())
-        recipe = apply_overrides(recipe, FLAGS.override)
+        recipe = registry.experiment(FLAGS.experiment)
+        # the convenience flags first, then --override (which may refine them)
+        overrides = {**flag_overrides(), **dict(map(parse_override, FLAGS.override))}
         log.info("running %s (%s profile)", recipe.name, FLAGS.profile)
-
-        from tfcompress.pipeline import Pipeline
-
-        result = Pipeline(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
-                          data_dir=FLAGS.data_dir, offline=FLAGS.offline,
-                          overrides=FLAGS.override).run()
+        result = api.run(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
+                         data_dir=FLAGS.data_dir, offline=FLAGS.offline, overrides=overrides)
     except InputError as e:
         _fail(str(e))
     except SweepFailed as e:
@@ -186,6 +195,18 @@ def console_main() -> None:
     """Entry point of the ``tfcompress`` console script."""
     app.run(main, flags_parser=parse_flags)
 
+
+class _CallableModule(types.ModuleType):
+    """``tfcompress.run`` names both this module (``python -m tfcompress.run``) and the API's
+    ``run``: calling the module runs a recipe (``tfcompress.api.run``)."""
+
+    def __call__(self, *args, **kwargs):
+        from tfcompress.api import run
+
+        return run(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     console_main()

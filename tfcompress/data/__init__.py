@@ -12,6 +12,7 @@ DATASETS: Registry = Registry(
         "cifar10": "tfcompress.data.cifar10:load",
         "cats_vs_dogs": "tfcompress.data.cats_vs_dogs:load",
         "image_folder": "tfcompress.data.image_folder:load",
+        "arrays": "tfcompress.data.arrays:load",
     },
 )
 

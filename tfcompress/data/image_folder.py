@@ -58,7 +58,7 @@ def resolve(path: str, data_dir: Path | None) -> Path:
             return c
     from tfcompress.data import DATASETS
 
-    named = [n for n in DATASETS.names() if n != "image_folder"]
+    named = [n for n in DATASETS.names() if n not in ("image_folder", "arrays")]
     raise InputError(f"{path!r} was not found: it is neither a registered dataset "
                      f"({', '.join(named)}) nor an image folder or .tar(.gz) of one (looked in: "
                      f"{', '.join(str(c) for c in candidates)})")

@@ -1,0 +1,248 @@
+"""The Python API: compress the model you hold, or run a recipe. The CLI is a layer over it.
+
+    import tfcompress
+    result = tfcompress.compress(model, (x_train, y_train), sparsity=0.8)
+    result.models["pruned80_int8"]     # the pruned Keras model
+    result.tflite["pruned80_int8"]     # its int8 .tflite file
+    result.rows                        # accuracy, size, latency of every variant
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tfcompress.errors import InputError
+from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
+                               Variant, apply_overrides)
+
+
+@dataclass
+class Result:
+    """What a run made, with everything a notebook needs to go on.
+
+    Attributes:
+      run_dir: the run folder (report, plots, files).
+      rows: one flat row per variant (``results.csv``): accuracy of the Keras model and of the
+        .tflite file, sizes, non-zeros, MACs, latency, notes.
+      tflite: variant -> its .tflite file (with its input card ``.json`` beside it).
+      keras_files: variant -> the compressed Keras model it was converted from (``.keras``).
+      models: variant -> that Keras model, loaded on first access.
+    """
+
+    run_dir: Path
+    rows: list[dict[str, Any]]
+    tflite: dict[str, Path] = field(default_factory=dict)
+    keras_files: dict[str, Path] = field(default_factory=dict)
+    models: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def report(self) -> Path:
+        return self.run_dir / "report.md"
+
+    def row(self, variant: str) -> dict[str, Any]:
+        for r in self.rows:
+            if r["variant"] == variant:
+                return r
+        from tfcompress.errors import unknown_name
+
+        raise unknown_name("variant", variant, [r["variant"] for r in self.rows])
+
+
+class _LazyModels(Mapping[str, Any]):
+    """Keras models loaded from their files when first asked for."""
+
+    def __init__(self, files: Mapping[str, Path]):
+        self._files = dict(files)
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            from tfcompress._keras import keras
+
+            if name not in self._files:
+                from tfcompress.errors import unknown_name
+
+                raise unknown_name("variant with a Keras model", name, self._files)
+            self._loaded[name] = keras.models.load_model(self._files[name], compile=False)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
+def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.PathLike =
+        "saved_models", data_dir: str | os.PathLike | None = None, offline: bool | None = None,
+        overrides: Mapping[str, Any] | Iterable[str] = ()) -> Result:
+    """Runs a recipe (or a registered experiment by name) at ``profile``.
+
+    Args:
+      recipe: a ``Recipe`` or the name of a registered experiment.
+      overrides: dotted-path changes, e.g. ``{"train.epochs": 3}`` or ``["train.epochs=3"]``.
+
+    Raises:
+      InputError: an unknown name, a bad value or file; nothing has been written.
+    """
+    from tfcompress import registry
+    from tfcompress.pipeline import Pipeline
+
+    if isinstance(recipe, str):
+        recipe = registry.experiment(recipe)
+    if not isinstance(recipe, Recipe):
+        raise InputError(f"recipe must be a Recipe or an experiment name; received "
+                         f"{type(recipe).__name__}")
+    recipe = apply_overrides(recipe.for_profile(profile), overrides)
+    listed = ([f"{k}={v!r}" for k, v in overrides.items()] if isinstance(overrides, Mapping)
+              else list(overrides))
+    done = Pipeline(recipe, profile=profile, output_dir=output_dir, data_dir=data_dir,
+                    offline=offline, overrides=listed).run()
+    return _result(done.run_dir, done.rows)
+
+
+def _result(run_dir: Path, rows: list[dict[str, Any]]) -> Result:
+    tflite = {r["variant"]: run_dir / "tflite" / f"{r['variant']}.tflite" for r in rows}
+    keras_files = {r["variant"]: run_dir / "keras" / f"{r['variant']}.keras" for r in rows
+                   if (run_dir / "keras" / f"{r['variant']}.keras").is_file()}
+    return Result(run_dir, rows, tflite, keras_files, _LazyModels(keras_files))
+
+
+def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
+             method: str = "gradual", exports: Sequence[str] = ("float32", "int8"),
+             epochs: int = 2, batch_size: int = 32, learning_rate: float = 1e-3,
+             optimizer: str = "adam", frequency: int | None = None,
+             name: str = "compress", output_dir: str | os.PathLike = "saved_models",
+             data_dir: str | os.PathLike | None = None, offline: bool | None = None,
+             mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+             image_size: Sequence[int] | None = None,
+             overrides: Mapping[str, Any] | Iterable[str] = ()) -> Result:
+    """Prunes ``model`` to ``sparsity`` with a short fine-tune and exports it and the model as
+    it is to TFLite (``exports``), measuring every file: the tfmot guide's job in one call.
+
+    Args:
+      model: a Keras model (tf_keras) in memory, or the path of a ``.keras``/``.h5`` file or
+        SavedModel folder. A model in memory is saved once under the hash of its config and
+        weights, so cached steps follow its content.
+      data: training examples: ``(x, y)`` numpy arrays (pixels as the model takes them), a
+        finite ``tf.data.Dataset`` of ``(x, y)``, a registered dataset name (``digits``,
+        ``mnist``, ``cifar10``, ``cats_vs_dogs``) or an image folder / archive path.
+      test: ``(x, y)`` (or a ``tf.data.Dataset``) to measure on; with arrays and no ``test``, a
+        stratified 20% of ``data`` is held out.
+      sparsity: the share of weights pruned (0 < sparsity < 1).
+      method: a pruning method (``gradual`` (tfmot), ``oneshot``, ``iterative``, ``lottery``,
+        ``snip``, ``m_by_n``, ``filters``, ``slimming``).
+      exports: TFLite modes, each made of the model as it is and of the pruned model
+        (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``, ...).
+      epochs, batch_size, learning_rate, optimizer: the fine-tuning after pruning.
+      frequency: steps between tfmot mask updates (default: about 16 updates in the schedule).
+      name: the run folder's name under ``output_dir``.
+      mean, std, image_size: preprocessing of a named dataset or image folder.
+      overrides: any other recipe field by dotted path, as ``--override`` takes it.
+
+    Returns:
+      A ``Result``: rows, ``.tflite`` paths, the Keras models, the report.
+
+    Raises:
+      InputError: a bad value, model or data, in one line; nothing has been written.
+    """
+    if not isinstance(exports, (list, tuple)) or not exports or len(set(exports)) != len(exports):
+        raise InputError(f"exports must be a non-empty list of distinct TFLite modes; received "
+                         f"{exports!r}")
+    model_path = _model_file(model)
+    spec = _data_spec(data, test, model_path, mean, std, image_size)
+    if frequency is None:
+        frequency = _frequency(spec, epochs, batch_size, data_dir, offline)
+    pct = round(100 * sparsity) if isinstance(sparsity, (int, float)) else sparsity
+    prune = PruneSpec(sparsity, method=method, frequency=frequency)
+    variants = [Variant(mode, ExportSpec(mode)) for mode in exports]
+    variants += [Variant(f"pruned{pct}_{mode}", ExportSpec(mode), prune) for mode in exports]
+    what = Path(model_path).name if isinstance(model, (str, os.PathLike)) else "A Keras model"
+    recipe = Recipe(
+        name=name,
+        description=f"{what} pruned to {sparsity:.0%} ({method}) with {epochs} fine-tuning "
+                    f"epoch(s); {', '.join(exports)} TFLite.",
+        data=spec, model=ModelSpec("file", path=str(model_path)), train=TrainSpec(epochs=0),
+        finetune=TrainSpec(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                           learning_rate=learning_rate),
+        variants=tuple(variants), baseline=exports[0])
+    return run(recipe, profile="quick", output_dir=output_dir, data_dir=data_dir,
+               offline=offline, overrides=overrides)
+
+
+def _model_file(model: Any) -> Path:
+    """A model file to hand the pipeline: the user's own, or one saved by content hash."""
+    if isinstance(model, (str, os.PathLike)):
+        from tfcompress.models import user_file
+
+        user_file.check(model)
+        return Path(model)
+    from tfcompress._keras import keras
+
+    if not isinstance(model, keras.Model):
+        raise InputError(f"model must be a tf_keras Model or the path of a model file; "
+                         f"received {type(model).__module__}.{type(model).__name__}")
+    from tfcompress import atomic
+    from tfcompress.data.dataset import cache_dir
+
+    h = hashlib.sha256(model.to_json().encode())
+    for w in model.get_weights():
+        h.update(str(w.dtype).encode() + str(w.shape).encode() + w.tobytes())
+    path = cache_dir() / "models" / f"model-{h.hexdigest()[:24]}.keras"
+    if not path.is_file():
+        plain = keras.models.clone_model(model)  # without its optimizer state
+        plain.set_weights(model.get_weights())
+        atomic.write_with(path, plain.save)
+    return path
+
+
+def _data_spec(data: Any, test: Any, model_path: Path, mean: Any, std: Any,
+               image_size: Any) -> DataSpec:
+    from tfcompress.data import DATASETS, arrays
+
+    if isinstance(data, (str, os.PathLike)):
+        if test is not None:
+            raise InputError("test goes with arrays; a named dataset or folder brings its own")
+        text = os.fspath(data)
+        extra = {k: v for k, v in (("mean", mean), ("std", std), ("image_size", image_size))
+                 if v is not None}
+        if text in DATASETS and text not in ("image_folder", "arrays"):
+            return DataSpec(text, **extra)
+        return DataSpec("image_folder", path=text, **extra)
+    if any(v is not None for v in (mean, std, image_size)):
+        raise InputError("mean, std and image_size go with a named dataset or image folder; "
+                         "arrays are used as given")
+    rank = _model_rank(model_path)
+    train = arrays.from_tf_data(data, rank) if _is_tf_data(data) else data
+    held = arrays.from_tf_data(test, rank) if _is_tf_data(test) else test
+    return DataSpec("arrays", path=str(arrays.save(train, held)))
+
+
+def _is_tf_data(value: Any) -> bool:
+    return type(value).__module__.startswith("tensorflow") and hasattr(value, "element_spec")
+
+
+def _model_rank(model_path: Path) -> int:
+    from tfcompress.models import user_file
+
+    return len(user_file.load(model_path).input_shape)
+
+
+def _frequency(spec: DataSpec, epochs: int, batch_size: int,
+               data_dir: str | os.PathLike | None, offline: bool | None) -> int:
+    """About 16 mask updates over the pruning part (75%) of the fine-tuning steps."""
+    from tfcompress.data import load
+
+    if not isinstance(epochs, int) or not isinstance(batch_size, int) or batch_size < 1:
+        return 1  # the recipe refuses these values with its own message
+    n = len(load(spec, data_dir, offline).y_train)
+    steps = epochs * -(-n // batch_size)
+    return max(1, int(0.75 * steps) // 16)
+
+
+__all__ = ["Result", "compress", "run"]
