@@ -152,7 +152,8 @@ def test_recipes_live_under_the_package_name_only(tmp_path):
     assert "[recipes.py]" in proc.stdout  # where a user's recipe came from
     clean = tmp_path / "clean"
     clean.mkdir()
-    proc = subprocess.run([sys.executable, "-c", "import experiments"], cwd=clean,
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # as installed
+    proc = subprocess.run([sys.executable, "-c", "import experiments"], cwd=clean, env=env,
                           capture_output=True, text=True, timeout=HANG)
     assert proc.returncode == 1 and "No module named 'experiments'" in proc.stderr
 

@@ -16,6 +16,9 @@ from absl import logging as absl_logging
 
 from tfcompress.errors import InputError, SweepFailed
 
+if __name__ == "__main__":  # ``python -m``: one module, so flags are never defined twice
+    sys.modules.setdefault("tfcompress.run", sys.modules[__name__])
+
 log = logging.getLogger("tfcompress")
 
 FLAGS = flags.FLAGS
