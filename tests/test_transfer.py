@@ -130,7 +130,7 @@ def test_freeze_then_unfreeze_top_keeps_lower_layers_and_batch_norm_frozen():
 @pytest.mark.real_data
 def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_path):
     from tfcompress import registry
-    from tfcompress.pipeline import Pipeline
+    from tfcompress.pipeline import Pipeline, steps
     from tfcompress.recipe import apply_overrides
 
     recipe = apply_overrides(registry.experiment("mobilenet_prune_quant").for_profile("tiny"),
@@ -151,7 +151,7 @@ def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_p
               for n in ("conv1", "conv_pw_12", "conv_pw_13")}
     bn_before = base.get_layer("conv_pw_13_bn").moving_mean.numpy().copy()
     head_before = model.get_layer("logits").get_weights()[0].copy()
-    history = pipe._train_transfer(model, data, tmp_path / "work")
+    history = steps.train_transfer(pipe, model, data, tmp_path / "work")
     assert set(history) == {"head", "finetune"}
     assert (tmp_path / "work" / "head_weights.h5").is_file()
     assert not np.array_equal(model.get_layer("logits").get_weights()[0], head_before)
@@ -163,7 +163,7 @@ def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_p
     np.testing.assert_array_equal(base.get_layer("conv_pw_13_bn").moving_mean.numpy(),
                                   bn_before)
     # A repeated (resumed) step loads the head phase's weights instead of training it again.
-    again = pipe._train_transfer(pretrained(), data, tmp_path / "work")
+    again = steps.train_transfer(pipe, pretrained(), data, tmp_path / "work")
     assert set(again) == {"finetune"}
 
 

@@ -12,17 +12,31 @@ SCHEDULES: Registry = Registry(
     },
 )
 
-#: ``prune.method`` -> ``f(job) -> Outcome``; see ``methods.py``.
-PRUNE_METHODS: Registry = Registry(
-    "pruning method",
-    {name: f"tfcompress.prune.methods:{name}"
-     for name in ("gradual", "oneshot", "iterative", "lottery", "snip", "m_by_n", "filters",
-                 "slimming")},
-)
+#: ``prune.method`` -> (``module:function`` of a ``Job``, its traits). A new method is a module
+#: in ``methods/`` and a line here. Traits: ``tfmot`` prunes with tfmot's wrappers during
+#: fine-tuning (so it needs fine-tuning steps); ``structured`` removes whole channels (its models
+#: are smaller and dense, not sparse); ``retrains`` trains with the baseline's budget (``train``).
+METHODS: dict[str, tuple[str, frozenset[str]]] = {
+    "gradual": ("tfcompress.prune.methods.gradual:gradual", frozenset({"tfmot"})),
+    "oneshot": ("tfcompress.prune.methods.oneshot:oneshot", frozenset()),
+    "iterative": ("tfcompress.prune.methods.iterative:iterative", frozenset()),
+    "lottery": ("tfcompress.prune.methods.lottery:lottery", frozenset({"retrains"})),
+    "snip": ("tfcompress.prune.methods.snip:snip", frozenset({"retrains"})),
+    "m_by_n": ("tfcompress.prune.methods.m_by_n:m_by_n", frozenset({"tfmot"})),
+    "filters": ("tfcompress.prune.methods.structured:filters", frozenset({"structured"})),
+    "slimming": ("tfcompress.prune.methods.structured:slimming", frozenset({"structured"})),
+}
 
-#: methods that remove whole channels: their models are smaller and dense, not sparse
-STRUCTURED = ("filters", "slimming")
-#: methods that prune with tfmot's wrappers during fine-tuning (so they need fine-tuning steps)
-TFMOT = ("gradual", "m_by_n")
+PRUNE_METHODS: Registry = Registry("pruning method",
+                                   {name: target for name, (target, _) in METHODS.items()})
 
-__all__ = ["SCHEDULES", "PRUNE_METHODS", "STRUCTURED", "TFMOT"]
+
+def _having(trait: str) -> tuple[str, ...]:
+    return tuple(name for name, (_, traits) in METHODS.items() if trait in traits)
+
+
+STRUCTURED = _having("structured")
+TFMOT = _having("tfmot")
+RETRAINS = _having("retrains")
+
+__all__ = ["METHODS", "PRUNE_METHODS", "RETRAINS", "SCHEDULES", "STRUCTURED", "TFMOT"]

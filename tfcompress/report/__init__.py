@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,38 +14,29 @@ if TYPE_CHECKING:
     from tfcompress.recipe import Recipe
 
 
-def write(run_dir: Path, recipe: Recipe, variants: list[dict[str, Any]], info: dict[str, Any],
-          publish: Callable[[Path, list[dict[str, Any]]], None] | None = None
-          ) -> list[dict[str, Any]]:
-    """Writes the whole run folder at once (atomically replacing an older one).
-
-    Args:
-      publish: called with the temporary folder first, to copy deliverables into it.
+def write(folder: Path, recipe: Recipe, variants: list[dict[str, Any]],
+          info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Writes the report files into ``folder`` (the run's temporary folder: the pipeline swaps
+    it in once everything, deliverables included, is there).
 
     Returns:
       The flat rows (one per variant) that went into ``results.csv``.
     """
     rows = table.rows(recipe, variants)
-
-    def fill(tmp: Path) -> None:
-        if publish:
-            publish(tmp, variants)
-        written = (plots.bar_charts(rows, tmp / "plots")
-                   + plots.sparsity_curves(rows, tmp / "plots"))
-        written += plots.schedules(info.get("schedules", []), tmp / "plots")
-        if info.get("sensitivity"):
-            written += plots.sensitivity(info["sensitivity"], tmp / "plots")
-        sweep = info.get("sweep")
-        if sweep:
-            refs = [r for r in rows if r["variant"] != sweep.get("chosen_variant")]
-            written += plots.pareto(sweep, refs, tmp / "plots")
-            atomic.write_text(tmp / "sweep_trials.csv", to_csv(sweep_rows(sweep)))
-        atomic.write_json(tmp / "results.json", {"rows": rows, "variants": variants})
-        atomic.write_text(tmp / "results.csv", to_csv(rows))
-        atomic.write_json(tmp / "run.json", info)
-        atomic.write_text(tmp / "report.md", markdown.render(rows, variants, info, written))
-
-    atomic.replace_tree(run_dir, fill)
+    written = (plots.bar_charts(rows, folder / "plots")
+               + plots.sparsity_curves(rows, folder / "plots"))
+    written += plots.schedules(info.get("schedules", []), folder / "plots")
+    if info.get("sensitivity"):
+        written += plots.sensitivity(info["sensitivity"], folder / "plots")
+    sweep = info.get("sweep")
+    if sweep:
+        refs = [r for r in rows if r["variant"] != sweep.get("chosen_variant")]
+        written += plots.pareto(sweep, refs, folder / "plots")
+        atomic.write_text(folder / "sweep_trials.csv", to_csv(sweep_rows(sweep)))
+    atomic.write_json(folder / "results.json", {"rows": rows, "variants": variants})
+    atomic.write_text(folder / "results.csv", to_csv(rows))
+    atomic.write_json(folder / "run.json", info)
+    atomic.write_text(folder / "report.md", markdown.render(rows, variants, info, written))
     return rows
 
 

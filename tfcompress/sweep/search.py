@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,12 @@ from tfcompress.sweep import objective, tuner
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
-    from tfcompress.pipeline import Artifact, Pipeline
+    from tfcompress.pipeline import Artifact
+    from tfcompress.recipe import Recipe
+
+#: How a trial is made: (the trial's recipe, its variant) -> (source model, .tflite export),
+#: by the run's own cached steps.
+MakeTrial = Callable[["Recipe", Variant], "tuple[Artifact, Artifact]"]
 
 log = logging.getLogger("tfcompress")
 
@@ -43,11 +49,18 @@ class Made:
 
 
 class Sweep:
-    def __init__(self, pipeline: Pipeline, data: Dataset):
-        self.pipeline = pipeline
+    """A recipe's sweep. Trials are made by ``make_trial`` (the run's cached steps);
+    ``warn`` puts a line at the top of the run's report."""
+
+    def __init__(self, recipe: Recipe, data: Dataset, *, profile: str, output_dir: Path,
+                 make_trial: MakeTrial, warn: Callable[[str], None]):
+        self.recipe = recipe
         self.data = data
-        self.recipe = pipeline.recipe
-        self.spec = pipeline.recipe.sweep
+        self.profile = profile
+        self.output_dir = Path(output_dir)
+        self.make_trial = make_trial
+        self.warn = warn
+        self.spec = recipe.sweep
         self.role = tuner.role()
         self.summary: dict[str, Any] = {}
 
@@ -59,34 +72,23 @@ class Sweep:
         key = fingerprint(dataclasses.replace(self.spec, max_trials=1, max_failures=1),
                           r.data, r.model, r.train, r.finetune, r.transfer, r.benchmark,
                           r.seed)
-        return f"{r.name}-{self.pipeline.profile}-{key}"
+        return f"{r.name}-{self.profile}-{key}"
 
     @property
     def directory(self) -> Path:
-        return self.pipeline.output_dir / "sweeps"
+        return self.output_dir / "sweeps"
 
     # ------------------------------------------------------------------ one trial
 
     def make(self, trial_id: str, changes: dict[str, Any]) -> Made:
-        """The trial's variant made by the cached steps of a pipeline for its recipe."""
-        from tfcompress.pipeline import Pipeline
-
-        p = self.pipeline
+        """The trial's variant, made by ``make_trial`` for the recipe with its changes."""
         recipe = apply_overrides(self.recipe, changes)
         v = dataclasses.replace(recipe.sweep.trial,
                                 name=f"{recipe.sweep.trial.name}_t{trial_id}")
         recipe = dataclasses.replace(recipe, sweep=None,
                                      variants=(recipe.variant(recipe.baseline), v))
-        trial = Pipeline(recipe, profile=p.profile, output_dir=p.output_dir,
-                         data_dir=p.data_dir, offline=p.offline)
-        trial.preflight(self.data)
-        source = trial.source(self.data, v)
-        made = Made(v, source, trial.export(self.data, source, v))
-        known = {(s.kind, s.key) for s in p.steps}
-        p.steps += [s for s in trial.steps if (s.kind, s.key) not in known]
-        for w in trial.warnings:
-            p.warn(w)
-        return made
+        source, export = self.make_trial(recipe, v)
+        return Made(v, source, export)
 
     def evaluate(self, trial_id: str, changes: dict[str, Any]) -> dict[str, float]:
         """Makes the trial and measures it: .tflite accuracy on the validation split (what
@@ -131,11 +133,11 @@ class Sweep:
                               f"in {t.project_dir}")
         failed = [x for x in trials if x["status"] != "COMPLETED"]
         for x in failed:
-            self.pipeline.warn(f"sweep trial {x['trial_id']} failed: {x['error']}")
+            self.warn(f"sweep trial {x['trial_id']} failed: {x['error']}")
         eligible = [x for x in ok if x["meets_budget"]]
         chosen = max(eligible, key=lambda x: x["score"]) if eligible else None
         if chosen is None:
-            self.pipeline.warn("no trial of the sweep met the budget; nothing was chosen")
+            self.warn("no trial of the sweep met the budget; nothing was chosen")
         for x in trials:
             x["chosen"] = x is chosen
         self.summary = {

@@ -40,6 +40,11 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     return math.ceil(num_examples / batch_size)
 
 
+def total_steps(data: Dataset, spec: TrainSpec) -> int:
+    """The optimizer steps ``fit`` makes on ``data`` with ``spec``: what pruning schedules span."""
+    return spec.epochs * steps_per_epoch(len(data.y_train), spec.batch_size)
+
+
 def compile_model(model: keras.Model, spec: TrainSpec, steps: int = 1) -> keras.Model:
     """Compiles with the spec's optimizer; ``steps`` per epoch drive learning-rate schedules."""
     model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps), loss=LOSS,

@@ -1,0 +1,56 @@
+"""The run's benchmark: every exported file timed in the same run, interleaved; never cached."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from tfcompress.pipeline import provenance
+from tfcompress.pipeline.runner import StepRecord
+
+if TYPE_CHECKING:
+    from tfcompress.data import Dataset
+    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.pipeline.runner import Artifact
+
+log = logging.getLogger("tfcompress")
+
+
+def measure(ctx: Pipeline, data: Dataset,
+            exports: dict[str, Artifact]) -> dict[str, dict[str, Any]]:
+    """Latency (batch 1) and throughput (batch ``throughput_batch``) per variant and threads,
+    every file timed interleaved with the others (``latency.measure_all``)."""
+    from tfcompress.benchmark import verdict
+    from tfcompress.benchmark.latency import measure_all
+    from tfcompress.progress import progress
+
+    spec = ctx.recipe.benchmark
+    contents = {name: (a.path / "model.tflite").read_bytes() for name, a in exports.items()}
+    out: dict[str, dict[str, Any]] = {n: {"latency": {}, "throughput": {}} for n in exports}
+    jobs = [(t, kind) for t in spec.threads for kind in ("latency", "throughput")]
+    t0 = time.perf_counter()
+    ctx.load_average["before_benchmark"] = provenance.load_average()
+    for threads, kind in progress(jobs, desc="benchmarking", unit="pass"):
+        batch = 1 if kind == "latency" else spec.throughput_batch
+        measured = measure_all(contents, data.x_test, spec, threads, batch=batch)
+        for name, lat in measured.items():
+            out[name][kind][str(threads)] = lat.to_dict()
+    for name in exports:
+        for threads in spec.threads:
+            lat, thr = (out[name][k][str(threads)] for k in ("latency", "throughput"))
+            log.info("[benchmark] %s, %d thread(s): p50 %.3f ms, p95 %.3f ms, %.0f images/s",
+                     name, threads, lat["p50_ms"], lat["p95_ms"], thr["images_per_s"])
+    busy = verdict.disturbed({f"{name}": lat for name in exports
+                              for lat in out[name]["latency"].values()})
+    if busy:
+        ctx.warn(f"the benchmark was disturbed: the round medians of {', '.join(busy)} "
+                  f"varied by more than {verdict.DISTURBED}x (another process was using "
+                  f"the CPU); differences within that noise are reported as the same "
+                  f"speed. Rerun on an idle machine for finer comparisons.")
+    ctx.load_average["after_benchmark"] = provenance.load_average()
+    ctx.runner.records.append(StepRecord("all variants", "benchmark", "-", False,
+                                 time.perf_counter() - t0))
+    return out
+
+# ------------------------------------------------------------------ results

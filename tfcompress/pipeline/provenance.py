@@ -1,0 +1,69 @@
+"""How a run's numbers were made: command, recipe, steps, machine, package versions, load."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tfcompress.data import Dataset
+    from tfcompress.pipeline.core import Pipeline
+
+
+def run_info(ctx: Pipeline, data: Dataset, started: float) -> dict[str, Any]:
+    return {
+        "experiment": ctx.recipe.name,
+        "description": ctx.recipe.description,
+        "profile": ctx.profile,
+        "warnings": list(ctx.warnings),
+        "overrides": ctx.overrides,
+        "recipe": ctx.recipe.to_dict(),
+        "seed": ctx.recipe.seed,
+        "data": data.summary(),
+        "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "steps": [vars(s) for s in ctx.runner.records],
+        "load_average": dict(ctx.load_average),
+        "machine": machine(),
+        "versions": versions(),
+    }
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (a busy machine explains noisy latencies)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """The CPU the numbers were measured on."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("tfcompress", "tensorflow", "tf-keras", "tensorflow-model-optimization",
+                "ai-edge-litert", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out

@@ -1,0 +1,40 @@
+"""The deliverables of a run, copied into its (temporary) folder before it is swapped in: the
+.tflite files with their input cards, the Keras models they came from, TensorBoard links."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tfcompress import atomic
+
+if TYPE_CHECKING:
+    from tfcompress.pipeline.core import Pipeline
+
+
+def publish(ctx: Pipeline, run_dir: Path, variants: list[dict[str, Any]]) -> None:
+    """Copies the deliverables into the (temporary) run folder: TFLite files, log links."""
+    for v in variants:
+        dst = run_dir / "tflite" / f"{v['variant']}.tflite"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(v["tflite_path"], dst)
+        atomic.write_json(dst.with_suffix(".json"),
+                          {**ctx.input_card, "variant": v["variant"],
+                           "tflite_accuracy": v["tflite"]["tflite_accuracy"]})
+        v["tflite_file"] = str(dst.relative_to(run_dir))
+        if v.get("keras_path"):  # the compressed Keras model (a QAT one has none)
+            keras_file = run_dir / "keras" / f"{v['variant']}.keras"
+            keras_file.parent.mkdir(exist_ok=True)
+            shutil.copyfile(v["keras_path"], keras_file)  # a copy: the cache stays as made
+            v["keras_file"] = str(keras_file.relative_to(run_dir))
+    tb = run_dir / "tensorboard"
+    tb.mkdir(exist_ok=True)
+    for step in ctx.runner.records:
+        logs = ctx.runner.store.path(step.kind, step.key) / "logs"
+        link = tb / step.name
+        if link.is_symlink():  # two steps of one name (e.g. over seeds): tell them apart
+            link = tb / f"{step.name}_{step.key}"
+        if logs.is_dir():
+            link.symlink_to(os.path.relpath(logs, ctx.run_dir / "tensorboard"))

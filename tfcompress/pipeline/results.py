@@ -1,0 +1,48 @@
+"""What a variant's row is made of: its stages, its source model's facts, its .tflite file's
+facts and its measured latency, in the shape ``report`` reads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tfcompress.pipeline import plan
+
+if TYPE_CHECKING:
+    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.pipeline.runner import Artifact
+    from tfcompress.recipe import Variant
+
+
+def variant_result(ctx: Pipeline, v: Variant, source: Artifact, export: Artifact,
+                    measured: dict[str, Any]) -> dict[str, Any]:
+    src = source.meta
+    exp = export.meta
+    return {
+        "variant": v.name,
+        "export_mode": v.export.mode,
+        "seed": plan.seed_of(ctx.recipe, v),
+        "group": v.group or v.name,
+        "test_examples": ctx.test_examples,
+        "prune": None if v.prune is None else {
+            "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity,
+            "method": v.prune.method, "scope": v.prune.scope, "rounds": v.prune.rounds,
+            "reinit": v.prune.reinit},
+        "distill": None if v.distill is None else {
+            "student": v.distill.student.name, "alpha": v.distill.alpha,
+            "temperature": v.distill.temperature},
+        "cluster": None if v.cluster is None else {
+            "clusters": v.cluster.clusters, "preserve_sparsity": v.cluster.preserve_sparsity},
+        "qat": None if v.qat is None else {"scheme": v.qat.scheme},
+        "source": {k: src.get(k) for k in (
+            "name", "key", "keras_test_accuracy", "params", "nonzero_params", "macs",
+            "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",
+            "model_file", "m_by_n_skipped", "m_by_n_violations", "channels",
+            "structured_unsupported", "teacher_accuracy", "unique_values",
+            "qat_float_layers")},
+        "tflite": {k: exp.get(k) for k in (
+            "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage", "weights")},
+        "tflite_path": str(export.path / "model.tflite"),
+        "keras_path": (str(source.path / "model.keras")
+                       if (source.path / "model.keras").is_file() else None),
+        **measured,
+    }

@@ -1,0 +1,12 @@
+"""``gradual``: tfmot's gradual magnitude pruning during fine-tuning (per layer)."""
+
+from __future__ import annotations
+
+from tfcompress.prune import masks as masks_lib
+from tfcompress.prune.methods.base import Job, Outcome, tfmot_prune
+
+
+def gradual(job: Job) -> Outcome:
+    model = job.trained()
+    only = {l.name for l in masks_lib.prunable(model, job.spec.skip)}
+    return Outcome(*tfmot_prune(job, model, job.spec, only))

@@ -1,0 +1,19 @@
+"""``snip``: Lee et al. 2019: prune the untrained network by |g * w|, train it with ``train``."""
+
+from __future__ import annotations
+
+from tfcompress.prune import masks as masks_lib
+from tfcompress.prune.methods.base import Job, Outcome, fit
+
+
+def snip(job: Job) -> Outcome:
+    from tfcompress.prune import snip as snip_lib
+
+    s = job.spec
+    model = job.initial(job.seed)
+    masks = snip_lib.masks(model, job.data.x_train, job.data.y_train, s.target_sparsity,
+                           scope=s.scope, batches=s.snip_batches,
+                           batch_size=job.train.batch_size, skip=s.skip, seed=job.seed)
+    masks_lib.apply(model, masks)
+    history = fit(job, model, job.train, "train", masks)
+    return Outcome(model, history, masks)
