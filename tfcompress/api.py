@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfcompress.errors import InputError
+from tfcompress.errors import InputError, unknown_name
 from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
                                Variant, apply_overrides)
 
@@ -48,8 +48,6 @@ class Result:
         for r in self.rows:
             if r["variant"] == variant:
                 return r
-        from tfcompress.errors import unknown_name
-
         raise unknown_name("variant", variant, [r["variant"] for r in self.rows])
 
 
@@ -65,8 +63,6 @@ class _LazyModels(Mapping[str, Any]):
             from tfcompress._keras import keras
 
             if name not in self._files:
-                from tfcompress.errors import unknown_name
-
                 raise unknown_name("variant with a Keras model", name, self._files)
             self._loaded[name] = keras.models.load_model(self._files[name], compile=False)
         return self._loaded[name]

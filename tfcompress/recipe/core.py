@@ -1,12 +1,5 @@
-"""Recipes: an experiment as plain, validated data.
-
-A recipe names a baseline (data, model, training) and the variants that branch from it
-(pruned or not, exported as float32 / dynamic-range / int8 TFLite), so one run compares them
-side by side. Recipes hold no TensorFlow objects: every name in them is resolved by a
-``Registry`` when the pipeline runs. Profiles (``tiny``/``quick``/``full``) and the CLI's
-``--override key=value`` use the same mechanism: dotted paths applied with ``dataclasses.replace``,
-so each change is validated again by ``__post_init__``.
-"""
+"""The ``Recipe``: a baseline, the variants compared against it, the benchmark, the profiles
+that scale it, and ``derive`` (a new recipe from another, never a copy)."""
 
 from __future__ import annotations
 
