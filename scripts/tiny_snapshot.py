@@ -60,14 +60,19 @@ def main() -> int:
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args()
     if args.compare:
-        before, after = (json.load(open(p)) for p in args.compare)
+        try:
+            before, after = (json.loads(open(p).read()) for p in args.compare)
+        except (OSError, ValueError) as e:
+            print(f"tiny_snapshot: error: {e}", file=sys.stderr)
+            return 2
         diffs = compare(before, after)
         print("\n".join(diffs) or f"identical: {len(before)} experiments")
         return 1 if diffs else 0
     if not args.out:
         parser.error("give OUT.json, or --compare BEFORE AFTER")
+    taken = snapshot(args.only)  # the file is written only once every experiment ran
     with open(args.out, "w") as f:
-        json.dump(snapshot(args.only), f, indent=1, sort_keys=True)
+        json.dump(taken, f, indent=1, sort_keys=True)
     return 0
 
 
