@@ -1,12 +1,14 @@
 from tfcompress import registry
 from tfcompress.report import table, to_csv
+from tfcompress.report.variant import VariantResult
 
 
 def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
     lat = {"p50_ms": p50, "p95_ms": p50 * 1.2, "mean_ms": p50, "std_ms": 0.01,
            "p90_ms": p50, "p99_ms": p50 * 1.5, "images_per_s": 1000 / p50, "batch": 1}
-    return {
-        "variant": name, "export_mode": mode,
+    return VariantResult(**{
+        "variant": name, "export_mode": mode, "seed": 0, "group": name, "test_examples": 100,
+        "distill": None, "cluster": None, "qat": None,
         "prune": None if prune is None else {"schedule": "polynomial_decay",
                                              "target_sparsity": prune},
         "source": {"keras_test_accuracy": acc, "params": 100,
@@ -15,7 +17,7 @@ def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
                    "coverage": {"fully_quantized": mode == "int8", "float_ops": []}},
         "latency": {"1": lat, "2": lat},
         "throughput": {"1": {**lat, "batch": 32}, "2": {**lat, "batch": 32}},
-    }
+    })
 
 
 def test_sparse_but_not_faster_is_judged_against_the_dense_counterpart():
@@ -88,9 +90,9 @@ def test_a_difference_inside_the_round_to_round_noise_is_reported_as_the_same_sp
                 fake_variant("int8", "int8", None, 250, 1.0),
                 fake_variant("pruned80_int8", "int8", 0.8, 100, 0.8)]
     # int8 ran 0.8x of float32 overall, but one round in five it was slower: noise
-    variants[0]["latency"]["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
-    variants[1]["latency"]["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
-    variants[2]["latency"]["1"]["round_p50_ms"] = [0.7, 0.8, 1.3, 0.8, 0.8]
+    variants[0].latency["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
+    variants[1].latency["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
+    variants[2].latency["1"]["round_p50_ms"] = [0.7, 0.8, 1.3, 0.8, 0.8]
     rows = {r["variant"]: r for r in table.rows(recipe, variants)}
     assert rows["pruned80_int8"]["speed_vs_baseline"] == "same"
     assert table.speedup_cell(rows["pruned80_int8"]) == "same"

@@ -6,29 +6,30 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tfcompress import atomic
 
 if TYPE_CHECKING:
     from tfcompress.pipeline.core import Pipeline
+    from tfcompress.report.variant import VariantResult
 
 
-def publish(ctx: Pipeline, run_dir: Path, variants: list[dict[str, Any]]) -> None:
+def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None:
     """Copies the deliverables into the (temporary) run folder: TFLite files, log links."""
     for v in variants:
-        dst = run_dir / "tflite" / f"{v['variant']}.tflite"
+        dst = run_dir / "tflite" / f"{v.variant}.tflite"
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(v["tflite_path"], dst)
+        shutil.copyfile(v.tflite_path, dst)
         atomic.write_json(dst.with_suffix(".json"),
-                          {**ctx.input_card, "variant": v["variant"],
-                           "tflite_accuracy": v["tflite"]["tflite_accuracy"]})
-        v["tflite_file"] = str(dst.relative_to(run_dir))
-        if v.get("keras_path"):  # the compressed Keras model (a QAT one has none)
-            keras_file = run_dir / "keras" / f"{v['variant']}.keras"
+                          {**ctx.input_card, "variant": v.variant,
+                           "tflite_accuracy": v.tflite["tflite_accuracy"]})
+        v.tflite_file = str(dst.relative_to(run_dir))
+        if v.keras_path:  # the compressed Keras model (a QAT one has none)
+            keras_file = run_dir / "keras" / f"{v.variant}.keras"
             keras_file.parent.mkdir(exist_ok=True)
-            shutil.copyfile(v["keras_path"], keras_file)  # a copy: the cache stays as made
-            v["keras_file"] = str(keras_file.relative_to(run_dir))
+            shutil.copyfile(v.keras_path, keras_file)  # a copy: the cache stays as made
+            v.keras_file = str(keras_file.relative_to(run_dir))
     tb = run_dir / "tensorboard"
     tb.mkdir(exist_ok=True)
     for step in ctx.runner.records:

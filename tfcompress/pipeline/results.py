@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.pipeline import plan
+from tfcompress.report.variant import VariantResult
 
 if TYPE_CHECKING:
     from tfcompress.pipeline.core import Pipeline
@@ -14,10 +15,12 @@ if TYPE_CHECKING:
 
 
 def variant_result(ctx: Pipeline, v: Variant, source: Artifact, export: Artifact,
-                    measured: dict[str, Any]) -> dict[str, Any]:
+                   measured: dict[str, Any]) -> VariantResult:
+    """The record the report reads for variant ``v``: its stages, the facts its steps
+    recorded, and ``measured`` (``latency`` and ``throughput`` per thread count)."""
     src = source.meta
     exp = export.meta
-    return {
+    return VariantResult(**{
         "variant": v.name,
         "export_mode": v.export.mode,
         "seed": plan.seed_of(ctx.recipe, v),
@@ -45,4 +48,4 @@ def variant_result(ctx: Pipeline, v: Variant, source: Artifact, export: Artifact
         "keras_path": (str(source.path / "model.keras")
                        if (source.path / "model.keras").is_file() else None),
         **measured,
-    }
+    })

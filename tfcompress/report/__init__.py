@@ -11,10 +11,11 @@ from tfcompress import atomic
 from tfcompress.report import markdown, plots, table
 
 if TYPE_CHECKING:
+    from tfcompress.report.variant import VariantResult
     from tfcompress.recipe import Recipe
 
 
-def write(folder: Path, recipe: Recipe, variants: list[dict[str, Any]],
+def write(folder: Path, recipe: Recipe, variants: list[VariantResult],
           info: dict[str, Any]) -> list[dict[str, Any]]:
     """Writes the report files into ``folder`` (the run's temporary folder: the pipeline swaps
     it in once everything, deliverables included, is there).
@@ -33,7 +34,8 @@ def write(folder: Path, recipe: Recipe, variants: list[dict[str, Any]],
         refs = [r for r in rows if r["variant"] != sweep.get("chosen_variant")]
         written += plots.pareto(sweep, refs, folder / "plots")
         atomic.write_text(folder / "sweep_trials.csv", to_csv(sweep_rows(sweep)))
-    atomic.write_json(folder / "results.json", {"rows": rows, "variants": variants})
+    atomic.write_json(folder / "results.json", {"rows": rows,
+                                               "variants": [v.to_dict() for v in variants]})
     atomic.write_text(folder / "results.csv", to_csv(rows))
     atomic.write_json(folder / "run.json", info)
     atomic.write_text(folder / "report.md", markdown.render(rows, variants, info, written))

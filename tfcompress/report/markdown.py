@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfcompress.report.table import groups, speedup_cell
+
+if TYPE_CHECKING:
+    from tfcompress.report.variant import VariantResult
 
 
 def _kib(n: float) -> str:
@@ -15,7 +18,7 @@ def _millions(n: float | None) -> str:
     return "-" if n is None else f"{n / 1e6:,.2f} M"
 
 
-def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dict[str, Any],
+def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict[str, Any],
            plots: list[str]) -> str:
     threads = sorted({int(k.split("_")[-1][:-1])
                       for r in rows for k in r if k.startswith("p50_ms_")})
@@ -67,7 +70,7 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
         cells += [speedup_cell(r), f"{r[f'images_per_s_{threads[-1]}t']:,.0f}",
                   "yes" if r["fully_quantized"] else "no", r["notes"] or ""]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
-    base_src = next(v["source"] for v in variants if v["variant"] == base)
+    base_src = next(v.source for v in variants if v.variant == base)
     out += ["", f"The baseline's Keras file (`model.keras`) is {_kib(base_src['keras_file_bytes'])}"
             f" ({_kib(base_src['keras_file_gzip_bytes'])} gzipped); `× smaller` compares gzipped "
             f".tflite files with the `{base}` one."]
@@ -100,39 +103,39 @@ def render(rows: list[dict[str, Any]], variants: list[dict[str, Any]], info: dic
             "Ops that compute in float (or hybrid int8-weight / float-activation) in each file:",
             ""]
     for v in variants:
-        cov = v["tflite"]["coverage"]
-        out.append(f"- `{v['variant']}`: input {cov['input_dtype']}, output "
+        cov = v.tflite["coverage"]
+        out.append(f"- `{v.variant}`: input {cov['input_dtype']}, output "
                    f"{cov['output_dtype']}; ops {cov['ops']}; float ops: "
                    f"{', '.join(cov['float_ops']) or 'none'}")
-    shrunk = {v["source"]["key"]: v for v in variants if v["source"].get("channels")}
+    shrunk = {v.source["key"]: v for v in variants if v.source.get("channels")}
     if shrunk:
         out += ["", "## Channels kept (structured pruning)", "",
                 "Each channel group (a residual stream is one group, written by all its "
                 "producers) before -> after; the model was rebuilt with only these channels.",
                 ""]
         for v in shrunk.values():
-            kept = ", ".join(f"{name} {a}->{b}" for name, (a, b) in v["source"]["channels"]
+            kept = ", ".join(f"{name} {a}->{b}" for name, (a, b) in v.source["channels"]
                              .items())
-            out.append(f"- {v['source']['name']}: {kept}")
-            for u in v["source"].get("structured_unsupported") or []:
+            out.append(f"- {v.source['name']}: {kept}")
+            for u in v.source.get("structured_unsupported") or []:
                 out.append(f"  - `{u['name']}` ({u['type']}) left whole: {u['why']}")
-    pruned = [v for v in variants if v["source"].get("layer_sparsity")
-              and not v["source"].get("channels")]
+    pruned = [v for v in variants if v.source.get("layer_sparsity")
+              and not v.source.get("channels")]
     seen = set()
     if pruned:
         out += ["", "## Sparsity per layer (after stripping)", ""]
         for v in pruned:
-            if v["source"]["key"] in seen:
+            if v.source["key"] in seen:
                 continue
-            seen.add(v["source"]["key"])
+            seen.add(v.source["key"])
             layers = ", ".join(f"{name} {s['sparsity']:.1%}"
-                               for name, s in v["source"]["layer_sparsity"].items())
-            out.append(f"- {v['source']['name']}: {layers}")
-            for name, why in (v["source"].get("m_by_n_skipped") or {}).items():
+                               for name, s in v.source["layer_sparsity"].items())
+            out.append(f"- {v.source['name']}: {layers}")
+            for name, why in (v.source.get("m_by_n_skipped") or {}).items():
                 out.append(f"  - `{name}` left dense: {why}")
-            if v["source"].get("m_by_n_violations"):
+            if v.source.get("m_by_n_violations"):
                 out.append(f"  - **no m:n pattern** in: "
-                           f"{', '.join(v['source']['m_by_n_violations'])}")
+                           f"{', '.join(v.source['m_by_n_violations'])}")
     cached = [s for s in info["steps"] if s["cached"]]
     out += ["", "## How this was made", "",
             f"Command: `{info['command']}`; total {info['seconds']} s. Steps:", ""]
@@ -173,31 +176,31 @@ def sensitivity_section(a: dict[str, Any]) -> list[str]:
     return out
 
 
-def stages_section(rows: list[dict[str, Any]], variants: list[dict[str, Any]]) -> list[str]:
+def stages_section(rows: list[dict[str, Any]], variants: list[VariantResult]) -> list[str]:
     """Distillation, clustering and QAT facts: what each stage left in the model and in the
     file."""
     by = {r["variant"]: r for r in rows}
     lines = []
     for v in variants:
-        src, r = v["source"], by[v["variant"]]
+        src, r = v.source, by[v.variant]
         facts = []
-        if v.get("distill") and v["distill"]["alpha"] and src.get("teacher_accuracy"):
+        if v.distill and v.distill["alpha"] and src.get("teacher_accuracy"):
             facts.append(f"teacher Keras accuracy {100 * src['teacher_accuracy']:.2f}%, "
                          f"student {100 * src['keras_test_accuracy']:.2f}%")
         if src.get("unique_values"):
             top = max(src["unique_values"].values())
             facts.append(f"at most {top} distinct values per clustered kernel (Keras)")
-        if v.get("qat"):
+        if v.qat:
             left = src.get("qat_float_layers") or []
-            facts.append("QAT " + v["qat"]["scheme"] + "; left in float: " + (
+            facts.append("QAT " + v.qat["scheme"] + "; left in float: " + (
                 ", ".join(f"`{u['name']}` ({u['type']}: {u['why']})" for u in left) or "none"))
-        if (v.get("cluster") or v.get("qat") or v["prune"] is not None) \
+        if (v.cluster or v.qat or v.prune is not None) \
                 and r.get("file_weight_sparsity") is not None:
             facts.append(f"in the .tflite: {r['file_weight_sparsity']:.1%} of conv/dense "
                          f"weights are zero, at most {r['file_unique_per_channel_max']} "
                          f"distinct values per output channel")
         if facts:
-            lines.append(f"- `{v['variant']}` ({r['compression']}): " + "; ".join(facts))
+            lines.append(f"- `{v.variant}` ({r['compression']}): " + "; ".join(facts))
     return ["", "## Compression stages", "", *lines] if lines else []
 
 

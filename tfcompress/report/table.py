@@ -10,6 +10,7 @@ from tfcompress.benchmark.verdict import FASTER, SAME, Speed, compare
 from tfcompress.prune import STRUCTURED
 
 if TYPE_CHECKING:
+    from tfcompress.report.variant import VariantResult
     from tfcompress.recipe import Recipe
 
 #: A variant counts as smaller when its gzip size is at most this share of its reference's;
@@ -17,20 +18,21 @@ if TYPE_CHECKING:
 SMALLER = 0.9
 
 
-def speed(v: dict[str, Any], ref: dict[str, Any], t: str) -> Speed:
+def speed(v: VariantResult, ref: VariantResult, t: str) -> Speed:
     """``v``'s p50 latency at ``t`` threads against ``ref``'s, round by round."""
     def rounds(lat: dict[str, Any]) -> list[float]:
         return lat.get("round_p50_ms") or [lat["p50_ms"]]
 
-    return compare(rounds(v["latency"][t]), rounds(ref["latency"][t]))
+    return compare(rounds(v.latency[t]), rounds(ref.latency[t]))
 
 
-def reference(recipe: Recipe, variant: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> str:
+def reference(recipe: Recipe, variant: VariantResult,
+              by_name: dict[str, VariantResult]) -> str:
     """The row a variant's speed is judged against: the unpruned model exported the same way
     (so a pruned int8 model is compared with the dense int8 one), else the baseline."""
-    if variant["prune"] is not None:
+    if variant.prune is not None:
         for v in recipe.variants:
-            if v.prune is None and v.export.mode == variant["export_mode"]:
+            if v.prune is None and v.export.mode == variant.export_mode:
                 return v.name
     return recipe.baseline
 
@@ -52,29 +54,29 @@ def pruning_label(prune: dict[str, Any] | None) -> str:
     return "-" if prune is None else f"{method_label(prune)} {prune['target_sparsity']:.0%}"
 
 
-def stages_label(v: dict[str, Any]) -> str:
+def stages_label(v: VariantResult) -> str:
     """The compression a variant went through, in order, e.g.
     ``KD lenet_300_100 T=4 > polynomial_decay 80% > 16 clusters > QAT pqat``."""
     parts = []
-    d = v.get("distill")
+    d = v.distill
     if d:
         parts.append(f"{d['student']} from scratch" if d["alpha"] == 0 else
                      f"KD {d['student']} T={d['temperature']:g} a={d['alpha']:g}")
-    if v["prune"] is not None:
-        parts.append(pruning_label(v["prune"]))
-    c = v.get("cluster")
+    if v.prune is not None:
+        parts.append(pruning_label(v.prune))
+    c = v.cluster
     if c:
         parts.append(f"{c['clusters']} clusters" + (" (sparsity kept)"
                                                     if c["preserve_sparsity"] else ""))
-    q = v.get("qat")
+    q = v.qat
     if q:
         parts.append(f"QAT {q['scheme']}")
     return " > ".join(parts) or "-"
 
 
-def weight_stats(v: dict[str, Any]) -> dict[str, Any]:
+def weight_stats(v: VariantResult) -> dict[str, Any]:
     """Zeros and distinct values of the weight tensors in the .tflite file."""
-    w = v["tflite"].get("weights") or []
+    w = v.tflite.get("weights") or []
     size = sum(t["size"] for t in w)
     return {"file_weight_sparsity": (sum(t["zeros"] for t in w) / size) if size else None,
             "file_unique_per_channel_max": max((t["unique_per_channel_max"] for t in w),
@@ -100,28 +102,28 @@ def groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
     """Flattens the per-variant results and adds ratios vs the baseline and notes."""
-    by_name = {v["variant"]: v for v in variants}
+    by_name = {v.variant: v for v in variants}
     base = by_name[recipe.baseline]
     t_ref = str(min(recipe.benchmark.threads))
     out = []
     for v in variants:
-        src, lite = v["source"], v["tflite"]
+        src, lite = v.source, v.tflite
         row: dict[str, Any] = {
-            "variant": v["variant"],
-            "export_mode": v["export_mode"],
-            "pruning": pruning_label(v["prune"]),
-            "method": "-" if v["prune"] is None else method_label(v["prune"]),
+            "variant": v.variant,
+            "export_mode": v.export_mode,
+            "pruning": pruning_label(v.prune),
+            "method": "-" if v.prune is None else method_label(v.prune),
             "compression": stages_label(v),
-            "seed": v.get("seed"),
-            "group": v.get("group", v["variant"]),
-            "target_sparsity": 0.0 if v["prune"] is None else v["prune"]["target_sparsity"],
+            "seed": v.seed,
+            "group": v.group,
+            "target_sparsity": 0.0 if v.prune is None else v.prune["target_sparsity"],
             "keras_accuracy": src["keras_test_accuracy"],
             "tflite_accuracy": lite["tflite_accuracy"],
-            "test_errors": round((1 - lite["tflite_accuracy"]) * v.get("test_examples", 0)),
+            "test_errors": round((1 - lite["tflite_accuracy"]) * v.test_examples),
             "accuracy_delta_pts": 100 * (lite["tflite_accuracy"]
-                                         - base["tflite"]["tflite_accuracy"]),
+                                         - base.tflite["tflite_accuracy"]),
             "params": src["params"],
             "nonzero_params": src["nonzero_params"],
             "sparsity": 1 - src["nonzero_params"] / src["params"],
@@ -129,14 +131,14 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
             "effective_macs": src.get("effective_macs"),
             "tflite_bytes": lite["bytes"],
             "tflite_gzip_bytes": lite["gzip_bytes"],
-            "gzip_x_smaller": base["tflite"]["gzip_bytes"] / lite["gzip_bytes"],
+            "gzip_x_smaller": base.tflite["gzip_bytes"] / lite["gzip_bytes"],
         }
-        for t, lat in v["latency"].items():
+        for t, lat in v.latency.items():
             for stat in ("mean", "std", "p50", "p90", "p95", "p99"):
                 row[f"{stat}_ms_{t}t"] = lat[f"{stat}_ms"]
-            row[f"images_per_s_{t}t"] = v["throughput"][t]["images_per_s"]
-        row["throughput_batch"] = next(iter(v["throughput"].values()))["batch"]
-        row["speedup_p50"] = (base["latency"][t_ref]["p50_ms"] / v["latency"][t_ref]["p50_ms"])
+            row[f"images_per_s_{t}t"] = v.throughput[t]["images_per_s"]
+        row["throughput_batch"] = next(iter(v.throughput.values()))["batch"]
+        row["speedup_p50"] = (base.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"])
         vs_base = speed(v, base, t_ref)
         row["speed_vs_baseline"] = vs_base.verdict if v is not base else SAME
         row["speed_ratio_low"], row["speed_ratio_high"] = vs_base.low, vs_base.high
@@ -149,20 +151,20 @@ def rows(recipe: Recipe, variants: list[dict[str, Any]]) -> list[dict[str, Any]]
     return out
 
 
-def notes(v: dict[str, Any], ref: dict[str, Any], t: str) -> list[str]:
+def notes(v: VariantResult, ref: VariantResult, t: str) -> list[str]:
     """What a reader must not miss: smaller files that do not run faster, and files the
     XNNPACK delegate refused (they ran on LiteRT's slower built-in kernels)."""
-    out = ([] if v["latency"][t].get("xnnpack", True) else
+    out = ([] if v.latency[t].get("xnnpack", True) else
            ["XNNPACK refused the file: built-in kernels"])
     if v is ref:
         return out
-    size = v["tflite"]["gzip_bytes"] / ref["tflite"]["gzip_bytes"]
+    size = v.tflite["gzip_bytes"] / ref.tflite["gzip_bytes"]
     against = speed(v, ref, t)
     if size <= SMALLER and against.verdict != FASTER:
-        sparse = (v["prune"] is not None and v["prune"].get("method") not in STRUCTURED
-                  and v["prune"]["target_sparsity"] > 0)
+        sparse = (v.prune is not None and v.prune.get("method") not in STRUCTURED
+                  and v.prune["target_sparsity"] > 0)
         what = "sparse but not faster" if sparse else "smaller but not faster"
-        out.append(f"{what}: gzip {size:.2f}x of {ref['variant']} but {against.label()} "
+        out.append(f"{what}: gzip {size:.2f}x of {ref.variant} but {against.label()} "
                    f"({t} thread{'s' if t != '1' else ''})")
     return out
 

@@ -1,0 +1,48 @@
+"""What the report is given for each variant: a typed record, made by the pipeline
+(``pipeline/results.py``) and read here by attribute, never by string keys."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class VariantResult:
+    """One variant of a run.
+
+    Attributes:
+      variant, export_mode, seed, group: its name, TFLite mode, seed, and the configuration
+        it repeats over seeds (its own name if none).
+      test_examples: how many test examples its accuracy is over.
+      prune, distill, cluster, qat: the stages it went through (None: not that one).
+      source: facts of the Keras model it was converted from (accuracy, parameters, non-zeros,
+        MACs, file sizes, per-layer sparsity, channels kept, ...).
+      tflite: facts of its .tflite file (accuracy, bytes, gzip bytes, op coverage, weights).
+      latency, throughput: per thread count (as a string), the measured ``Latency`` dicts.
+      tflite_path, keras_path: the files in the cache; tflite_file, keras_file: their copies
+        in the run folder (relative), set when published.
+    """
+
+    variant: str
+    export_mode: str
+    seed: int
+    group: str
+    test_examples: int
+    prune: dict[str, Any] | None
+    distill: dict[str, Any] | None
+    cluster: dict[str, Any] | None
+    qat: dict[str, Any] | None
+    source: dict[str, Any]
+    tflite: dict[str, Any]
+    latency: dict[str, dict[str, Any]]
+    throughput: dict[str, dict[str, Any]]
+    tflite_path: str = ""
+    keras_path: str | None = None
+    tflite_file: str | None = None
+    keras_file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as ``results.json`` keeps it."""
+        return dataclasses.asdict(self)
