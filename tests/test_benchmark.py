@@ -110,3 +110,26 @@ def test_load_on_one_file_in_some_rounds_is_not_a_difference():
 
     s = verdict.compare([2.25, 1.01, 1.01, 2.52, 2.52], [1.0] * 5)
     assert s.verdict == "same"
+
+
+def test_a_disturbed_second_thread_count_is_flagged_too(tmp_path, monkeypatch):
+    """Each thread count is checked: one that is quiet does not hide a busy one."""
+    from types import SimpleNamespace
+
+    from tfcompress.benchmark import latency as lat_lib
+    from tfcompress.pipeline import benchmark
+
+    def fake(contents, x, spec, threads, batch=1):
+        rounds = (1.0, 1.0, 1.0) if threads == 2 else (1.0, 3.0, 1.0)  # busy at 1 thread
+        return {n: lat_lib.Latency(threads, batch, 3, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+                                   round_p50_ms=rounds) for n in contents}
+
+    monkeypatch.setattr(lat_lib, "measure_all", fake)
+    (tmp_path / "model.tflite").write_bytes(b"x")
+    warned = []
+    ctx = SimpleNamespace(recipe=SimpleNamespace(benchmark=BenchmarkSpec(threads=(1, 2))),
+                          warn=warned.append, load_average={},
+                          runner=SimpleNamespace(records=[]))
+    benchmark.measure(ctx, SimpleNamespace(x_test=np.zeros((1, 8, 8, 1))),
+                      {"m": SimpleNamespace(path=tmp_path)})
+    assert len(warned) == 1 and "m (1t: 3.00x)" in warned[0]

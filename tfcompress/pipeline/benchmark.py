@@ -41,8 +41,9 @@ def measure(ctx: Pipeline, data: Dataset,
             lat, thr = (out[name][k][str(threads)] for k in ("latency", "throughput"))
             log.info("[benchmark] %s, %d thread(s): p50 %.3f ms, p95 %.3f ms, %.0f images/s",
                      name, threads, lat["p50_ms"], lat["p95_ms"], thr["images_per_s"])
-    busy = verdict.disturbed({f"{name}": lat for name in exports
-                              for lat in out[name]["latency"].values()})
+    busy = [line for t in spec.threads  # each thread count on its own: names repeat across them
+            for line in verdict.disturbed({name: out[name]["latency"][str(t)]
+                                           for name in exports})]
     if busy:
         ctx.warn(f"the benchmark was disturbed: the round medians of {', '.join(busy)} "
                   f"varied by more than {verdict.DISTURBED}x (another process was using "
