@@ -1,26 +1,23 @@
-"""Pruning masks computed by us, for the methods tfmot does not have: global magnitude,
+"""Pruning masks of tf_keras models, for the methods tfmot does not have: global magnitude,
 one-shot and iterative pruning, lottery tickets, SNIP, single-layer sensitivity.
 
-A mask is a boolean array per layer kernel (True = keep). ``select`` turns per-weight scores
-(|w| for magnitude, |g * w| for SNIP) into masks that zero exactly ``floor(sparsity * n)``
-weights, either per layer (every layer at the same ratio) or globally (one threshold over all
-prunable weights, so the per-layer ratios differ). ``HoldMasks`` keeps pruned weights at zero
+How weights are ranked and chosen (``select``, per layer or global) is numpy-only and shared
+with the Keras 3 path: ``criteria.py``. ``HoldMasks`` keeps pruned weights at zero
 during training. Which layers are prunable is a policy: every Conv2D/Dense kernel except the
 names in ``skip`` (``"first"`` and ``"last"`` stand for the first and last prunable layer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from tfcompress._keras import keras, tf
 from tfcompress.errors import InputError
+from tfcompress.prune.criteria import SCOPES, Masks, overall, report, select  # noqa: F401
 
-Masks = dict[str, np.ndarray]
-SCOPES = ("layer", "global")
 #: tokens of ``skip`` that name layers by position
 POSITIONS = ("first", "last")
 
@@ -73,41 +70,6 @@ def magnitude_scores(layers: Sequence[keras.layers.Layer]) -> dict[str, np.ndarr
     return {l.name: np.abs(kernel(l).numpy()) for l in layers}
 
 
-def select(scores: Mapping[str, np.ndarray], sparsity: float, scope: str = "layer",
-           keep: Masks | None = None) -> Masks:
-    """Masks zeroing the lowest-scored weights.
-
-    Args:
-      scope: ``layer`` (each layer at ``sparsity``) or ``global`` (one ranking of all).
-      keep: earlier masks (iterative pruning): weights already pruned stay pruned and
-        count towards ``sparsity``.
-    """
-    if scope not in SCOPES:
-        from tfcompress.errors import unknown_name
-
-        raise unknown_name("prune.scope", scope, SCOPES)
-    # Already-pruned weights score -inf: they are the first to go and never come back.
-    ranked = {n: np.where(keep[n], s, -np.inf) if keep else s.astype(np.float64)
-              for n, s in scores.items()}
-    if scope == "layer":
-        return {n: _lowest_off(s.ravel(), sparsity).reshape(s.shape) for n, s in ranked.items()}
-    flat = np.concatenate([s.ravel() for s in ranked.values()])
-    keep_flat = _lowest_off(flat, sparsity)
-    out, start = {}, 0
-    for n, s in ranked.items():
-        out[n] = keep_flat[start:start + s.size].reshape(s.shape)
-        start += s.size
-    return out
-
-
-def _lowest_off(scores: np.ndarray, sparsity: float) -> np.ndarray:
-    k = int(np.floor(sparsity * scores.size))
-    keep = np.ones(scores.size, dtype=bool)
-    if k:
-        keep[np.argsort(scores, kind="stable")[:k]] = False
-    return keep
-
-
 def magnitude(model: keras.Model, sparsity: float, scope: str = "layer",
               skip: Sequence[str] = (), keep: Masks | None = None) -> Masks:
     """Magnitude masks (Han et al. 2015) of the policy's layers."""
@@ -143,14 +105,3 @@ class HoldMasks(keras.callbacks.Callback):
     def _hold(self) -> None:
         for var, mask in self._pairs:
             var.assign(var * mask)
-
-
-def report(masks: Masks) -> dict[str, dict[str, Any]]:
-    """Per layer: kernel size, zeros and sparsity (the ratios global pruning chose)."""
-    return {n: {"params": int(m.size), "zeros": int(m.size - m.sum()),
-                "sparsity": float(1 - m.mean())} for n, m in masks.items()}
-
-
-def overall(masks: Masks) -> float:
-    total = sum(m.size for m in masks.values())
-    return float(sum(m.size - m.sum() for m in masks.values()) / total)

@@ -53,6 +53,36 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
     return Plan(begin, begin + updates * spec.frequency, spec.frequency, total_steps)
 
 
+def should_update(step: int, begin: int, end: int, frequency: int) -> bool:
+    """tfmot's rule for a mask update at ``step`` (``end == -1``: no end), in plain Python so
+    the Keras 3 path (``tfcompress.sparsity``) follows the same steps."""
+    return step >= begin and (end == -1 or step <= end) and (step - begin) % frequency == 0
+
+
+def polynomial_value(step: int, initial: float, final: float, begin: int, end: int,
+                     power: float) -> float:
+    """tfmot's ``PolynomialDecay`` sparsity at ``step``."""
+    p = min(1.0, max(0.0, (step - begin) / (end - begin))) if end > begin else 1.0
+    return final + (initial - final) * (1.0 - p) ** power
+
+
+def piecewise_value(step: int, steps: list[int], sparsities: list[float]) -> float:
+    """Sparsity interpolated linearly between (step, sparsity) points."""
+    value = sparsities[0]
+    for (a, sa), (b, sb) in zip(zip(steps, sparsities), zip(steps[1:], sparsities[1:])):
+        if step >= a:
+            value = sa + min(max((step - a) / max(b - a, 1), 0.0), 1.0) * (sb - sa)
+    return value
+
+
+def piecewise_steps(spec: PruneSpec, p: Plan) -> list[int]:
+    """The points of a piecewise spec in steps, the last moved to the plan's end step."""
+    last = max(p.total_steps - 1, 0)
+    steps = [int(round(f * last)) for f, _ in spec.points]
+    steps[-1] = p.end_step
+    return steps
+
+
 def build(spec: PruneSpec, total_steps: int):
     """The tfmot ``PruningSchedule`` for ``spec`` over ``total_steps`` training steps."""
     from tfcompress.prune import SCHEDULES
@@ -80,10 +110,7 @@ def constant(spec: PruneSpec, p: Plan):
 def piecewise(spec: PruneSpec, p: Plan):
     """The user's schedule: sparsity interpolated linearly between ``spec.points`` (fractions
     of the fine-tuning steps), the last point moved to the plan's aligned end step."""
-    last = max(p.total_steps - 1, 0)
-    steps = [int(round(f * last)) for f, _ in spec.points]
-    steps[-1] = p.end_step
-    return _piecewise_class()(steps, [s for _, s in spec.points], p.frequency)
+    return _piecewise_class()(piecewise_steps(spec, p), [s for _, s in spec.points], p.frequency)
 
 
 def _piecewise_class():
@@ -96,7 +123,7 @@ def _piecewise_class():
         def __init__(self, steps, sparsities, frequency):
             self.steps, self.sparsities, self.frequency = list(steps), list(sparsities), frequency
 
-        def __call__(self, step):
+        def __call__(self, step):  # piecewise_value, in TensorFlow ops for tfmot's graph
             step_f = tf.cast(step, tf.float32)
             value = tf.constant(self.sparsities[0], tf.float32)
             for (a, sa), (b, sb) in zip(zip(self.steps, self.sparsities),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-import numpy as np
 
 from tfcompress._keras import keras
 from tfcompress.prune import masks as masks_lib
+from tfcompress.prune.criteria import check_m_by_n, groups  # noqa: F401
 from tfcompress.prune.methods.base import Job, Outcome, tfmot_prune
 
 log = logging.getLogger("tfcompress")
@@ -46,24 +46,3 @@ def m_by_n_layers(layers: list[keras.layers.Layer], n: int
         else:
             keep.append(layer)
     return keep, skipped
-
-
-def groups(kernel: np.ndarray, n: int) -> np.ndarray:
-    """The kernel as groups of ``n`` consecutive input-channel weights, the axis TFLite's
-    2:4 kernels use (Conv2D [h, w, in, out] and Dense [in, out]: along ``in``)."""
-    in_axis = kernel.ndim - 2
-    moved = np.moveaxis(kernel, in_axis, -1)  # [..., out, in]
-    size = moved.shape[-1]
-    if size % n:
-        pad = [(0, 0)] * (moved.ndim - 1) + [(0, n - size % n)]
-        moved = np.pad(moved, pad)
-    return moved.reshape(-1, n)
-
-
-def check_m_by_n(kernel: np.ndarray, m: int, n: int) -> bool:
-    """True when every full group of ``n`` input-channel weights has at most ``n - m``
-    non-zeros (exactly, for trained weights: zeros come only from the mask)."""
-    if kernel.shape[kernel.ndim - 2] < n:
-        return False  # no full group: the layer cannot carry the pattern
-    g = groups(kernel, n)
-    return bool(np.all(np.count_nonzero(g, axis=1) <= n - m))
