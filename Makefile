@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Tests and CI read the real datasets from here (never copied into the repo).
 export TFCOMPRESS_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install demo test lint mnist clean
+.PHONY: install demo test test-slow lint mnist clean
 
 install: $(STAMP)
 
@@ -19,8 +19,13 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 demo: install
 	$(PY) -m tfcompress.run --experiment=digits_prune_quant
 
+# Everything but the few tests marked slow (whole experiments several times; minutes each).
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+# The slow ones; CI runs both.
+test-slow: install
+	$(PY) -m pytest -m slow
 
 lint: install
 	$(PY) -m ruff check tfcompress experiments tests scripts

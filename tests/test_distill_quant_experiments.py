@@ -76,6 +76,7 @@ def test_mnist_cluster_quant_tiny(data_dir, tmp_path):
     assert abs(rows["pruned50_cluster16_pcqat_int8"]["file_weight_sparsity"] - sparse) <= 0.001
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet56_to_resnet20_distill", "resnet56_combined"])
 def test_resnet_distill_tiny(name, data_dir, tmp_path):
     recipe, result, rows = _run(name, data_dir, tmp_path)

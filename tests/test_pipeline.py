@@ -111,6 +111,7 @@ def test_mnist_tiny_smoke(data_dir, tmp_path):
     assert rows["pruned80_int8"]["gzip_x_smaller"] > 2
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_resnet_tiny_smoke(data_dir, tmp_path):
     recipe = registry.experiment("resnet56_prune_quant").for_profile("tiny")

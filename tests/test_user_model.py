@@ -103,6 +103,7 @@ CIFAR_MEAN = "0.4914,0.4822,0.4465"
 CIFAR_STD = "0.247,0.2435,0.2616"
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_external_resnet20_round_trip_from_the_cli(data_dir, tmp_path):
     import json
