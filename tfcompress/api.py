@@ -60,11 +60,11 @@ class _LazyModels(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._loaded:
-            from tfcompress._keras import keras
+            from tfcompress import flavor
 
             if name not in self._files:
                 raise unknown_name("variant with a Keras model", name, self._files)
-            self._loaded[name] = keras.models.load_model(self._files[name], compile=False)
+            self._loaded[name] = flavor.load_model(self._files[name])
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -178,18 +178,23 @@ def _model_file(model: Any) -> Path:
 
         user_file.check(model)
         return Path(model)
-    from tfcompress._keras import keras
-
-    if not isinstance(model, keras.Model):
-        raise InputError(f"model must be a tf_keras Model or the path of a model file; "
-                         f"received {type(model).__module__}.{type(model).__name__}")
-    from tfcompress import atomic
+    from tfcompress import atomic, flavor
     from tfcompress.data.dataset import cache_dir
+
+    kind = flavor.which(model)
+    if kind == flavor.KERAS3:
+        import keras
+    else:
+        from tfcompress._keras import keras
+    if kind is None or not isinstance(model, keras.Model):
+        raise InputError(f"model must be a Keras Model (Keras 3 or tf_keras) or the path of a "
+                         f"model file; received {type(model).__module__}."
+                         f"{type(model).__name__}")
 
     h = hashlib.sha256(model.to_json().encode())
     for w in model.get_weights():
         h.update(str(w.dtype).encode() + str(w.shape).encode() + w.tobytes())
-    path = cache_dir() / "models" / f"model-{h.hexdigest()[:24]}.keras"
+    path = cache_dir() / "models" / f"model-{kind}-{h.hexdigest()[:24]}.keras"
     if not path.is_file():
         plain = keras.models.clone_model(model)  # without its optimizer state
         plain.set_weights(model.get_weights())

@@ -1,7 +1,7 @@
 """Which Keras a model belongs to: the one place that decides, for objects and for files.
 
 ``keras2`` is the ``tf_keras`` package (what tfmot prunes), ``keras3`` the ``keras`` package
-(``import keras`` since TensorFlow 2.16). Nothing here imports TensorFlow or Keras.
+(``import keras`` since TensorFlow 2.16). Deciding imports neither TensorFlow nor Keras.
 """
 
 from __future__ import annotations
@@ -52,3 +52,14 @@ def of_file(path: str | Path) -> str:
             raw = ""
         version = raw.decode() if isinstance(raw, bytes) else str(raw)
     return KERAS3 if version.split(".")[0] == "3" else KERAS2
+
+
+def load_model(path: str | Path) -> Any:
+    """A ``.keras`` file this suite wrote, opened by the Keras that wrote it."""
+    if of_file(path) == KERAS3:
+        import keras
+
+        return keras.saving.load_model(str(path), compile=False)
+    from tfcompress._keras import keras as tf_keras
+
+    return tf_keras.models.load_model(str(path), compile=False)

@@ -24,8 +24,9 @@ _EPS = 1e-30
 def logits_and_probs(model: keras.Model) -> keras.Model:
     """A model computing ``[logits, probabilities]`` with ``model``'s own layers.
 
-    Our models end in a ``Softmax`` layer, whose input are the logits. For a model that ends
-    in a Dense layer with a softmax activation, the logits are recovered as ``log(p)``
+    Our models end in a ``Softmax`` layer, whose input are the logits; a model without a
+    softmax at the end outputs the logits. For a model that ends in a Dense layer with a
+    softmax activation, the logits are recovered as ``log(p)``
     (softmax is shift invariant, so ``softmax(log(p) / T)`` is the tempered distribution).
 
     Raises:
@@ -34,11 +35,16 @@ def logits_and_probs(model: keras.Model) -> keras.Model:
     if len(model.outputs) != 1:
         raise ValueError(f"distillation needs a model with one output; {model.name} has "
                          f"{len(model.outputs)}")
+    from tfcompress.train.loop import ends_in_softmax
+
     last = model.layers[-1]
     if isinstance(last, keras.layers.Softmax) or (
             isinstance(last, keras.layers.Activation)
             and keras.activations.serialize(last.activation) == "softmax"):
         logits = last.input
+    elif not ends_in_softmax(model):  # the model outputs logits
+        return keras.Model(model.inputs, [model.output, keras.layers.Softmax(
+            name="probs_of_logits")(model.output)], name=f"{model.name}_heads")
     else:
         logits = keras.layers.Lambda(lambda p: tf.math.log(tf.maximum(p, _EPS)),
                                      name="log_probs")(model.output)

@@ -1,6 +1,9 @@
-"""Keras models that users bring: ``.keras``, ``.h5`` or a SavedModel folder.
+"""Keras models that users bring: ``.keras``, ``.h5`` or a SavedModel folder, written by
+Keras 2 (``tf_keras``) or Keras 3 (``keras``; ``flavor.of_file`` tells them apart).
 
-Loading is in safe mode: Lambda layers (which carry arbitrary Python bytecode) are refused,
+A Keras 3 model is loaded by Keras 3 and handed on as its exact tf_keras twin
+(``models/keras3.py``); the run's Keras files then come out in Keras 3 again. Loading is in safe
+mode: Lambda layers (which carry arbitrary Python bytecode) are refused,
 for ``.h5`` files by reading the model's JSON config before Keras sees the file. Anything that
 is not a loadable Keras model is one clear line, never a traceback.
 """
@@ -33,11 +36,22 @@ def load(path: str | Path) -> keras.Model:
     Raises:
       InputError: missing path, not a Keras model, unsafe or unloadable content.
     """
+    from tfcompress import flavor
+
     p = Path(path)
     kind = check(p)
     if kind == "h5":
         _refuse_lambda(_h5_config(p), p)
-    elif kind == "savedmodel":
+    if flavor.of_file(p) == flavor.KERAS3:
+        from tfcompress.models import keras3
+
+        return keras3.to_keras2(load_keras3(p))
+    if kind == "savedmodel" and flavor.of_file(p) == flavor.SAVEDMODEL:
+        raise InputError(
+            f"{p} is a SavedModel without a Keras model in it (what Keras 3's model.export() "
+            "and tf.saved_model.save write); pass the Keras file itself "
+            "(model.save('model.keras')), which tfcompress can fine-tune as well as convert")
+    if kind == "savedmodel":
         # tf_keras revives a SavedModel's layers from keras_metadata.pb, Lambda bytecode
         # included, and does not honour safe_mode there: refuse before Keras reads it.
         _refuse_lambda(_savedmodel_configs(p), p)
@@ -51,6 +65,21 @@ def load(path: str | Path) -> keras.Model:
                          f"{first[:200]})") from None
     if not isinstance(model, keras.Model):
         raise InputError(f"{p} is a SavedModel without a Keras model in it; expected {ACCEPTED}")
+    return model
+
+
+def load_keras3(p: Path) -> Any:
+    """A Keras 3 ``.keras`` or ``.h5`` file, read by Keras 3 in safe mode (no Lambda code)."""
+    import keras
+
+    try:
+        model = keras.saving.load_model(str(p), compile=False, safe_mode=True)
+    except Exception as e:  # as for Keras 2: one line
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise InputError(f"{p} could not be loaded as a Keras 3 model ({type(e).__name__}: "
+                         f"{first[:200]})") from None
+    if not isinstance(model, keras.Model):
+        raise InputError(f"{p} holds no Keras 3 model; expected {ACCEPTED}")
     return model
 
 

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 
 def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None:
-    """Copies the deliverables into the (temporary) run folder: TFLite files, log links."""
+    """Copies the deliverables into the (temporary) run folder: TFLite files, Keras models
+    (``keras/``: in the Keras the recipe's model is in; a Keras 3 run also keeps the tf_keras
+    twins tfmot worked on, in ``keras2/``), log links."""
+    keras3 = ctx.recipe.model.keras_out() == "3"
     for v in variants:
         dst = run_dir / "tflite" / f"{v.variant}.tflite"
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -28,7 +31,13 @@ def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None
         if v.keras_path:  # the compressed Keras model (a QAT one has none)
             keras_file = run_dir / "keras" / f"{v.variant}.keras"
             keras_file.parent.mkdir(exist_ok=True)
-            shutil.copyfile(v.keras_path, keras_file)  # a copy: the cache stays as made
+            if keras3:
+                twin = run_dir / "keras2" / f"{v.variant}.keras"
+                twin.parent.mkdir(exist_ok=True)
+                shutil.copyfile(v.keras_path, twin)
+                _as_keras3(Path(v.keras_path), keras_file)
+            else:
+                shutil.copyfile(v.keras_path, keras_file)  # a copy: the cache stays as made
             v.keras_file = str(keras_file.relative_to(run_dir))
     tb = run_dir / "tensorboard"
     tb.mkdir(exist_ok=True)
@@ -39,3 +48,16 @@ def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None
             link = tb / f"{step.name}_{step.key}"
         if logs.is_dir():
             link.symlink_to(os.path.relpath(logs, ctx.run_dir / "tensorboard"))
+
+
+def _as_keras3(src: Path, dst: Path) -> None:
+    """``src`` (a tf_keras ``.keras``) saved by Keras 3, checked output-exact
+    (``models/keras3.py``): a file ``keras.saving.load_model`` opens without custom objects."""
+    from tfcompress import flavor
+    from tfcompress.models import keras3
+
+    model = flavor.load_model(src)
+    if flavor.which(model) == flavor.KERAS3:
+        shutil.copyfile(src, dst)
+    else:
+        keras3.to_keras3(model).save(dst)

@@ -76,17 +76,38 @@ class ModelSpec:
     Attributes:
       path: a Keras model the user brings (``.keras``, ``.h5`` or a SavedModel folder); when
         set it replaces the builder, and ``train.epochs`` may be 0 to use it as it is.
+      keras: the Keras the run's models come out in: ``2`` (tf_keras), ``3`` (keras), or
+        ``auto``: the Keras of ``path``'s file, else 2.
     """
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
+    keras: str = field(default="auto", metadata=LATER)
 
     def __post_init__(self) -> None:
         MODELS.check(self.name)
         _require(isinstance(self.options, Mapping), "model.options", "a mapping", self.options)
         _require(self.path is None or (isinstance(self.path, str) and self.path),
                  "model.path", "a path to a Keras model file", self.path)
+        _require(self.keras in KERAS_CHOICES, "model.keras", f"one of {KERAS_CHOICES}",
+                 self.keras)
+
+    def keras_out(self) -> str:
+        """``2`` or ``3``: the Keras of the files a run writes for this model."""
+        if self.keras != "auto":
+            return self.keras
+        if self.path:
+            from tfcompress import flavor
+
+            try:
+                return "3" if flavor.of_file(self.path) == flavor.KERAS3 else "2"
+            except OSError:
+                return "2"  # a missing file is reported where it is loaded
+        return "2"
+
+
+KERAS_CHOICES = ("auto", "2", "3")
 
 
 @dataclass(frozen=True)

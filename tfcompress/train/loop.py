@@ -45,9 +45,38 @@ def total_steps(data: Dataset, spec: TrainSpec) -> int:
     return spec.epochs * steps_per_epoch(len(data.y_train), spec.batch_size)
 
 
+def ends_in_softmax(model: Any) -> bool:
+    """True when the model outputs probabilities (a softmax last, nested models too); a model
+    that does not is taken to output logits (as Keras 3 tutorials build them)."""
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    while last is not None and getattr(last, "layers", None):
+        last = last.layers[-1]
+    if last is None:
+        return True  # a subclassed model: as before
+    if type(last).__name__ == "Softmax":
+        return True
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", "") == "softmax"
+
+
+def loss_for(model: Any) -> Any:
+    """Sparse cross-entropy on probabilities, or on logits for a model that outputs them."""
+    from tfcompress.distill import Distiller
+
+    if isinstance(model, Distiller) or ends_in_softmax(model):
+        return LOSS
+    from tfcompress import flavor
+
+    if flavor.which(model) == flavor.KERAS3:
+        import keras as k3
+
+        return k3.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
 def compile_model(model: keras.Model, spec: TrainSpec, steps: int = 1) -> keras.Model:
     """Compiles with the spec's optimizer; ``steps`` per epoch drive learning-rate schedules."""
-    model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps), loss=LOSS,
+    model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps), loss=loss_for(model),
                   metrics=["accuracy"])
     return model
 

@@ -1,0 +1,176 @@
+"""Keras 3 models in and out: files and objects through the pipeline, exact tf_keras twins."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import tfcompress
+from tfcompress import flavor, sparsity
+from tfcompress.errors import InputError
+from tfcompress.models import keras3, user_file
+
+
+def functional_cnn():
+    """Residual, batch norm, a nested Sequential head, logits out (as Keras 3 guides do)."""
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(16, 3, activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    y = keras.layers.Conv2D(16, 3, padding="same")(x)
+    x = keras.layers.ReLU()(keras.layers.Add()([x, y]))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    head = keras.Sequential([keras.Input((16,)), keras.layers.Dense(10)], name="head")
+    return keras.Model(inputs, head(x), name="functional_cnn")
+
+
+def sequential_cnn():
+    return keras.Sequential([
+        keras.Input((32, 32, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
+        keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dropout(0.1),
+        keras.layers.Dense(10, activation="softmax")], name="sequential_cnn")
+
+
+def mobilenet_v2():
+    return keras.applications.MobileNetV2(input_shape=(32, 32, 3), weights=None, classes=10)
+
+
+def _randomised_batch_norm(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([w + np.random.default_rng(1).uniform(0.1, 1, w.shape)
+                               .astype("float32") for w in layer.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize("build", [functional_cnn, sequential_cnn, mobilenet_v2])
+def test_twins_compute_the_same_outputs_both_ways(build):
+    keras.utils.set_random_seed(0)
+    model = _randomised_batch_norm(build())
+    twin = keras3.to_keras2(model)
+    assert flavor.which(twin) == flavor.KERAS2 and flavor.which(model) == flavor.KERAS3
+    back = keras3.to_keras3(twin)
+    x = np.random.default_rng(0).uniform(size=(4, 32, 32, 3)).astype("float32")
+    for other in (twin, back):
+        np.testing.assert_allclose(np.asarray(other(x, training=False)),
+                                   np.asarray(model(x, training=False)), atol=1e-5)
+    assert [w.shape for w in back.get_weights()] == [w.shape for w in model.get_weights()]
+
+
+def test_a_layer_tf_keras_lacks_is_refused_by_name():
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.RMSNormalization()(keras.layers.Dense(4)(inputs)))
+    with pytest.raises(InputError, match="RMSNormalization, which tf_keras does not have"):
+        keras3.to_keras2(model)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras3_files_are_recognised_and_load_as_exact_twins(tmp_path, suffix):
+    keras.utils.set_random_seed(0)
+    model = _randomised_batch_norm(functional_cnn())
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    assert flavor.of_file(path) == flavor.KERAS3
+    loaded = user_file.load(path)
+    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-5)
+
+
+def test_a_keras3_lambda_is_refused_and_an_export_folder_explained(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    model.save(tmp_path / "lam.h5")
+    with pytest.raises(InputError, match="Lambda"):
+        user_file.load(tmp_path / "lam.h5")
+    model.save(tmp_path / "lam.keras")
+    with pytest.raises(InputError, match="could not be loaded as a Keras 3 model"):
+        user_file.load(tmp_path / "lam.keras")  # Keras 3's safe mode
+    sequential_cnn().export(tmp_path / "exported", verbose=False)
+    with pytest.raises(InputError, match="SavedModel without a Keras model.*model.export"):
+        user_file.load(tmp_path / "exported")
+
+
+def _trained(build, data):
+    keras.utils.set_random_seed(0)
+    model = build()
+    logits = not model.layers[-1].get_config().get("activation") == "softmax"
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=logits))
+    model.fit(data.x_train, data.y_train, epochs=2, batch_size=64, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def cifar(data_dir):
+    from tfcompress.data import load
+    from tfcompress.recipe import DataSpec
+
+    return load(DataSpec("cifar10", train_limit=1000, test_limit=500), data_dir=data_dir)
+
+
+def _through_the_pipeline(build, suffix, cifar, tmp_path, data_dir):
+    model = _trained(build, cifar)
+    path = tmp_path / f"{model.name}{suffix}"
+    model.save(path)
+    result = tfcompress.run("user_model_prune_quant", profile="tiny", data_dir=data_dir,
+                            output_dir=tmp_path / "out",
+                            overrides={"model.path": str(path), "data.test_limit": 500})
+    pruned = keras.saving.load_model(result.keras_files["pruned50_int8"])  # no custom objects
+    assert flavor.which(pruned) == flavor.KERAS3
+    assert (result.run_dir / "keras2" / "pruned50_int8.keras").is_file()  # the tf_keras twin
+    rows = sparsity.layer_sparsity(pruned)
+    zeros, params = (sum(r[k] for r in rows.values()) for k in ("zeros", "params"))
+    assert zeros / params == pytest.approx(0.5, abs=0.01)
+    row = result.row("pruned50_int8")
+    assert abs(row["tflite_accuracy"] - row["keras_accuracy"]) <= 0.005
+    # the model as it is, measured by the pipeline on its twin = measured by Keras 3 itself
+    from dataclasses import replace
+
+    from tfcompress import registry
+    from tfcompress.data import load
+
+    spec = registry.experiment("user_model_prune_quant").for_profile("tiny").data
+    test = load(replace(spec, test_limit=500), data_dir=data_dir)
+    own = np.mean(np.argmax(model.predict(test.x_test, verbose=0), -1) == test.y_test)
+    assert result.row("float32")["keras_accuracy"] == pytest.approx(own, abs=1e-9)
+    assert json.loads((result.run_dir / "results.json").read_text())["rows"]
+    return result
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("build", [functional_cnn, sequential_cnn])
+def test_keras3_files_go_through_user_model_prune_quant(build, suffix, cifar, tmp_path,
+                                                        data_dir):
+    _through_the_pipeline(build, suffix, cifar, tmp_path, data_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras3_mobilenet_v2_goes_through_user_model_prune_quant(suffix, cifar, tmp_path,
+                                                                 data_dir):
+    _through_the_pipeline(mobilenet_v2, suffix, cifar, tmp_path, data_dir)
+
+
+def test_a_keras3_model_object_is_compressed_from_memory(tmp_path):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x, y = digits.images[..., None] / 16.0, digits.target
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(8, 3,
+                              activation="relu"), keras.layers.Flatten(),
+                              keras.layers.Dense(10)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x[:1400], y[:1400], epochs=3, verbose=0)
+    result = tfcompress.compress(model, (x[:1400], y[:1400]), test=(x[1400:], y[1400:]),
+                                 sparsity=0.7, exports=["int8"], epochs=1,
+                                 output_dir=tmp_path)
+    pruned = result.models["pruned70_int8"]
+    assert flavor.which(pruned) == flavor.KERAS3
+    rows = sparsity.layer_sparsity(pruned)
+    assert all(r["sparsity"] == pytest.approx(0.7, abs=0.01) for r in rows.values())
+    assert result.row("pruned70_int8")["tflite_accuracy"] > 0.5
