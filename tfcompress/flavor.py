@@ -63,3 +63,15 @@ def load_model(path: str | Path) -> Any:
     from tfcompress._keras import keras as tf_keras
 
     return tf_keras.models.load_model(str(path), compile=False)
+
+
+def module(obj: Any) -> Any:
+    """The Keras package ``obj`` (a model, layer, or ``keras2`` / ``keras3``) belongs to."""
+    kind = obj if isinstance(obj, str) else which(obj)
+    if kind == KERAS3:
+        import keras
+
+        return keras
+    from tfcompress._keras import keras as tf_keras
+
+    return tf_keras

@@ -68,10 +68,13 @@ def load(path: str | Path) -> keras.Model:
     return model
 
 
-def load_keras3(p: Path) -> Any:
+def load_keras3(path: str | Path) -> Any:
     """A Keras 3 ``.keras`` or ``.h5`` file, read by Keras 3 in safe mode (no Lambda code)."""
     import keras
 
+    p = Path(path)
+    if check(p) == "h5":
+        _refuse_lambda(_h5_config(p), p)
     try:
         model = keras.saving.load_model(str(p), compile=False, safe_mode=True)
     except Exception as e:  # as for Keras 2: one line

@@ -16,13 +16,13 @@ def save_model(model: Any, work: Path, data: Dataset, counted: Any = None,
                 **facts: Any) -> dict[str, Any]:
     """Saves ``model`` and records its accuracy, file size, MACs and weights (of
     ``counted`` when given: the plain model a QAT model fake-quantizes)."""
+    from tfcompress import flavor
     from tfcompress.benchmark import macs
     from tfcompress.benchmark.size import count_weights, file_sizes
     from tfcompress.quantize import qat
     from tfcompress.train import loop
 
-    from tfcompress._keras import keras
-
+    keras = flavor.module(model)  # a Keras 3 model is saved by Keras 3
     # Saved without the optimizer state (Adam's would triple the file): the deployable
     # model, and the file size the published figures (12.5 MB for the MNIST CNN) refer to.
     if qat.is_qat(model):
@@ -37,6 +37,10 @@ def save_model(model: Any, work: Path, data: Dataset, counted: Any = None,
         plain.save(path)
     keras_file = file_sizes(path.read_bytes())
     counted = counted if counted is not None else model
+    if flavor.which(counted) == flavor.KERAS3:  # counted on its exact tf_keras twin
+        from tfcompress.models import keras3
+
+        counted = keras3.to_keras2(counted)
     mac = macs.count(counted)
     return {"keras_test_accuracy": loop.accuracy(model, data.x_test, data.y_test),
             "keras_file_bytes": keras_file["bytes"],
@@ -45,18 +49,39 @@ def save_model(model: Any, work: Path, data: Dataset, counted: Any = None,
             **count_weights(counted), **facts}
 
 
-def load(artifact: Artifact) -> Any:
-    """The Keras model a step saved. A QAT step keeps the float model it started from
-    and the QAT weights; its model is rebuilt with ``qat.apply`` and given them."""
-    from tfcompress._keras import keras
+def load(artifact: Artifact, keras: str | None = None) -> Any:
+    """The Keras model a step saved, in the Keras that saved it, or as ``keras`` (``2``: the
+    exact tf_keras twin of a Keras 3 model, for the steps that need tfmot; ``3``: the reverse).
+    A QAT step keeps the float model it started from and the QAT weights; its model is
+    rebuilt with ``qat.apply`` and given them."""
     from tfcompress.quantize import qat
 
     weights = artifact.path / "qat_weights.npz"
     if not weights.is_file():
-        return keras.models.load_model(artifact.path / "model.keras")
-    float_model = keras.models.load_model(artifact.path / "float_model.keras")
+        return as_keras(flavor_load(artifact.path / "model.keras"), keras)
+    float_model = as_keras(flavor_load(artifact.path / "float_model.keras"), "2")
     model, _ = qat.apply(float_model, artifact.meta["qat_scheme"],
                          artifact.meta["qat_skip"])
     with np.load(weights) as saved:
         model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
+    return model
+
+
+def flavor_load(path: Path) -> Any:
+    """A ``.keras`` file, opened by the Keras that wrote it."""
+    from tfcompress import flavor
+
+    return flavor.load_model(path)
+
+
+def as_keras(model: Any, keras: str | None) -> Any:
+    """``model`` itself, or its exact twin in the other Keras (``2`` or ``3``)."""
+    from tfcompress import flavor
+    from tfcompress.models import keras3
+
+    kind = flavor.which(model)
+    if keras == "2" and kind == flavor.KERAS3:
+        return keras3.to_keras2(model)
+    if keras == "3" and kind == flavor.KERAS2:
+        return keras3.to_keras3(model)
     return model

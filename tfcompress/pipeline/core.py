@@ -191,7 +191,7 @@ class Pipeline:
         layer can be compressed as the variants ask, every schedule reaches its target."""
         from tfcompress.prune import methods
 
-        model = self.initial_model(data)
+        model = self.initial_model(data, keras="2")  # the checks read tf_keras layers
         self._check_fits(model, data)
         if self.recipe.transfer is not None:
             from tfcompress.train import freeze
@@ -208,7 +208,7 @@ class Pipeline:
                     spec = v.distill.student
                     key = fingerprint(spec)
                     if key not in students:
-                        students[key] = self.initial_model(data, spec)
+                        students[key] = self.initial_model(data, spec, keras="2")
                         self._check_fits(students[key], data, "student ")
                     m = students[key]
                 if v.prune is not None:
@@ -245,33 +245,49 @@ class Pipeline:
             raise InputError(f"{what}model has {model.output_shape[-1]} outputs but "
                              f"{data.name} has {data.num_classes} classes")
 
-    def initial_model(self, data: Dataset, spec: ModelSpec | None = None) -> Any:
+    @property
+    def keras(self) -> str:
+        """``2`` or ``3``: the Keras this run's models live in (``model.keras``)."""
+        return self.recipe.model.keras_out()
+
+    def initial_model(self, data: Dataset, spec: ModelSpec | None = None,
+                      keras: str | None = None) -> Any:
         """The user's model file (``model.path``) or a freshly built registered model
-        (``spec``: another model than the recipe's, e.g. a distillation student)."""
+        (``spec``: another model than the recipe's, e.g. a distillation student), in the
+        run's Keras or in ``keras`` (``2`` for the steps that need tfmot)."""
+        from tfcompress import flavor
+        from tfcompress.pipeline.artifacts import as_keras
+
         spec = spec or self.recipe.model
+        want = keras or self.keras
         if spec.path:
             from tfcompress.models import user_file
 
-            return user_file.load(spec.path)
+            if want == "3" and flavor.of_file(spec.path) == flavor.KERAS3:
+                return user_file.load_keras3(spec.path)
+            return as_keras(user_file.load(spec.path), want)
         from tfcompress import models
 
         # Builders that look for files (pretrained weights) search the data dir too.
-        return models.build(spec.name, data.input_shape, data.num_classes, spec.options,
-                            data_dir=self.data_dir, offline=self.offline,
-                            where="model" if spec is self.recipe.model else "student")
+        return as_keras(models.build(spec.name, data.input_shape, data.num_classes,
+                                     spec.options, data_dir=self.data_dir,
+                                     offline=self.offline,
+                                     where="model" if spec is self.recipe.model else "student"),
+                        want)
 
     def _finetune_steps(self, data: Dataset) -> int:
         from tfcompress.train.loop import total_steps
 
         return total_steps(data, self.recipe.finetune)
 
-    def seeded_model(self, data: Dataset, seed: int, spec: ModelSpec | None = None) -> Any:
+    def seeded_model(self, data: Dataset, seed: int, spec: ModelSpec | None = None,
+                     keras: str | None = None) -> Any:
         """The model as built (its initialisation) with ``seed``: what the baseline trains,
         and what lottery tickets rewind to and SNIP prunes."""
-        from tfcompress._keras import keras
+        from tfcompress._keras import keras as tf_keras
 
-        keras.utils.set_random_seed(seed)
-        return self.initial_model(data, spec)
+        tf_keras.utils.set_random_seed(seed)
+        return self.initial_model(data, spec, keras)
 
     def schedule_curves(self, data: Dataset) -> list[dict[str, Any]]:
         """The sparsity each gradual schedule holds along the fine-tuning steps (for the

@@ -50,7 +50,7 @@ def train(ctx: Pipeline, data: Dataset, seed: int | None = None) -> Artifact:
     seed = r.seed if seed is None else seed
 
     def produce(work: Path) -> dict[str, Any]:
-        model = ctx.seeded_model(data, seed)
+        model = ctx.seeded_model(data, seed, keras="2" if r.transfer is not None else None)
         if r.transfer is not None:
             history = train_transfer(ctx, model, data, work, seed)
         else:
@@ -97,8 +97,8 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
           seed: int | None = None, model_spec: ModelSpec | None = None) -> Artifact:
     """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
     ``spec.method`` (``tfcompress.prune.methods``)."""
-    from tfcompress._keras import keras
-    from tfcompress.prune import PRUNE_METHODS, RETRAINS, magnitude
+    from tfcompress import flavor
+    from tfcompress.prune import KERAS3_NATIVE, PRUNE_METHODS, RETRAINS, magnitude
     from tfcompress.prune.methods import Job
 
     r = ctx.recipe
@@ -111,8 +111,11 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
     if model_spec is not None and model_spec != r.model:
         name = f"{baseline.meta['name']}_{name}"
 
+    # A Keras 3 run prunes natively where the method can (KERAS3_NATIVE), else on the twin.
+    keras = "3" if ctx.keras == "3" and spec.method in KERAS3_NATIVE else "2"
+
     def trained() -> Any:
-        model = artifacts.load(baseline)
+        model = artifacts.load(baseline, keras)
         if r.transfer is not None:  # every pruned layer must learn to recover
             from tfcompress.train import freeze
 
@@ -126,10 +129,11 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
             return dict(saved)
 
     def produce(work: Path) -> dict[str, Any]:
-        keras.utils.set_random_seed(seed)
+        flavor.module(flavor.KERAS3 if keras == "3" else flavor.KERAS2).utils.set_random_seed(
+            seed)
         job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
                   work=work, trained=trained, masks_of=masks_of,
-                  initial=lambda s: ctx.seeded_model(data, s, model_spec))
+                  initial=lambda s: ctx.seeded_model(data, s, model_spec, keras))
         out = PRUNE_METHODS.get(spec.method)(job)
         if out.masks is not None:
             atomic.write_with(work / "masks.npz", lambda tmp: np.savez(tmp, **out.masks))
@@ -160,12 +164,12 @@ def distill(ctx: Pipeline, data: Dataset, teacher: Artifact, spec: DistillSpec,
             f"{student_name}_kd_T{spec.temperature:g}_a{spec.alpha:g}") + f"_seed{seed}"
 
     def produce(work: Path) -> dict[str, Any]:
-        student = ctx.seeded_model(data, seed, spec.student)
+        student = ctx.seeded_model(data, seed, spec.student, keras="2")  # tf_keras Distiller
         facts: dict[str, Any] = {"teacher_accuracy": None}
         if spec.alpha == 0:
             history = loop.fit(student, data, train, work_dir=work, seed=seed)
         else:
-            teacher_model = artifacts.load(teacher)
+            teacher_model = artifacts.load(teacher, keras="2")
             facts["teacher_accuracy"] = teacher.meta["keras_test_accuracy"]
             distiller = Distiller(student, teacher_model, alpha=spec.alpha,
                                   temperature=spec.temperature)
@@ -197,7 +201,7 @@ def cluster(ctx: Pipeline, data: Dataset, source: Artifact, spec: ClusterSpec,
 
     def produce(work: Path) -> dict[str, Any]:
         keras.utils.set_random_seed(seed)
-        model = artifacts.load(source)
+        model = artifacts.load(source, keras="2")  # tfmot's clustering
         clustered = cluster.apply(model, spec.clusters, spec.init,
                                   preserve_sparsity=spec.preserve_sparsity, skip=spec.skip)
         history = (loop.fit(clustered, data, train, work_dir=work, seed=seed)
@@ -223,7 +227,7 @@ def qat(ctx: Pipeline, data: Dataset, source: Artifact, spec: QatSpec, seed: int
 
     def produce(work: Path) -> dict[str, Any]:
         keras.utils.set_random_seed(seed)
-        model = artifacts.load(source)
+        model = artifacts.load(source, keras="2")  # tfmot's QAT
         quantized, left = qat.apply(model, spec.scheme, spec.skip)
         history = (loop.fit(quantized, data, train, work_dir=work, seed=seed)
                    if train.epochs else {})
@@ -265,7 +269,7 @@ def sensitivity(ctx: Pipeline, data: Dataset, baseline: Artifact) -> dict[str, A
     spec = ctx.recipe.sensitivity
 
     def produce(work: Path) -> dict[str, Any]:
-        model = artifacts.load(baseline)
+        model = artifacts.load(baseline, keras="2")
         return {"analysis": sensitivity.analyse(model, data.x_val, data.y_val, spec)}
 
     config = {"baseline": baseline.meta["key"], "sensitivity": spec}

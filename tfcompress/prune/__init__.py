@@ -13,16 +13,18 @@ SCHEDULES: Registry = Registry(
 )
 
 #: ``prune.method`` -> (``module:function`` of a ``Job``, its traits). A new method is a module
-#: in ``methods/`` and a line here. Traits: ``tfmot`` prunes with tfmot's wrappers during
-#: fine-tuning (so it needs fine-tuning steps); ``structured`` removes whole channels (its models
-#: are smaller and dense, not sparse); ``retrains`` trains with the baseline's budget (``train``).
+#: in ``methods/`` and a line here. Traits: ``tfmot`` prunes with wrappers during fine-tuning
+#: (tfmot's, or tfcompress.sparsity's on Keras 3; so it needs fine-tuning steps); ``structured``
+#: removes whole channels (its models are smaller and dense, not sparse); ``retrains`` trains
+#: with the baseline's budget (``train``); ``keras3`` runs natively on a Keras 3 model (the
+#: others get its exact tf_keras twin, ``models/keras3.py``).
 METHODS: dict[str, tuple[str, frozenset[str]]] = {
-    "gradual": ("tfcompress.prune.methods.gradual:gradual", frozenset({"tfmot"})),
+    "gradual": ("tfcompress.prune.methods.gradual:gradual", frozenset({"tfmot", "keras3"})),
     "oneshot": ("tfcompress.prune.methods.oneshot:oneshot", frozenset()),
     "iterative": ("tfcompress.prune.methods.iterative:iterative", frozenset()),
     "lottery": ("tfcompress.prune.methods.lottery:lottery", frozenset({"retrains"})),
     "snip": ("tfcompress.prune.methods.snip:snip", frozenset({"retrains"})),
-    "m_by_n": ("tfcompress.prune.methods.m_by_n:m_by_n", frozenset({"tfmot"})),
+    "m_by_n": ("tfcompress.prune.methods.m_by_n:m_by_n", frozenset({"tfmot", "keras3"})),
     "filters": ("tfcompress.prune.methods.structured:filters", frozenset({"structured"})),
     "slimming": ("tfcompress.prune.methods.structured:slimming", frozenset({"structured"})),
 }
@@ -38,5 +40,7 @@ def _having(trait: str) -> tuple[str, ...]:
 STRUCTURED = _having("structured")
 TFMOT = _having("tfmot")
 RETRAINS = _having("retrains")
+KERAS3_NATIVE = _having("keras3")
 
-__all__ = ["METHODS", "PRUNE_METHODS", "RETRAINS", "SCHEDULES", "STRUCTURED", "TFMOT"]
+__all__ = ["KERAS3_NATIVE", "METHODS", "PRUNE_METHODS", "RETRAINS", "SCHEDULES", "STRUCTURED",
+           "TFMOT"]

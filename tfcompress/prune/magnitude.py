@@ -99,6 +99,12 @@ def unsupported_layers(model: keras.Model) -> list[dict[str, str]]:
 
 def layer_sparsity(model: keras.Model) -> dict[str, dict[str, Any]]:
     """Per prunable layer (nested models too): kernel size, zeros and sparsity."""
+    from tfcompress import flavor
+
+    if flavor.which(model) == flavor.KERAS3:
+        from tfcompress import sparsity
+
+        return sparsity.layer_sparsity(model)
     out = {}
     for layer in model.layers:
         if isinstance(layer, keras.Model):

@@ -24,14 +24,21 @@ POSITIONS = ("first", "last")
 
 def _walk(model: keras.Model) -> Iterable[keras.layers.Layer]:
     for layer in model.layers:
-        if isinstance(layer, keras.Model):
+        if getattr(layer, "layers", None) is not None:  # a nested model, of either Keras
             yield from _walk(layer)
         else:
             yield layer
 
 
 def candidates(model: keras.Model) -> list[keras.layers.Layer]:
-    """Every layer with a prunable kernel (Conv2D, Dense; not depthwise), in model order."""
+    """Every layer with a prunable kernel (Conv2D, Dense; not depthwise), in model order; of
+    a Keras 3 model, those ``tfcompress.sparsity`` can wrap."""
+    from tfcompress import flavor
+
+    if flavor.which(model) == flavor.KERAS3:
+        from tfcompress.sparsity import is_prunable
+
+        return [l for l in _walk(model) if is_prunable(l)]
     from tfcompress.prune.magnitude import PRUNABLE_TYPES
 
     return [l for l in _walk(model) if isinstance(l, PRUNABLE_TYPES)

@@ -9,6 +9,8 @@ same with sparse tensor encoding of pruned weights.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -45,9 +47,9 @@ def convert(model: keras.Model, spec: ExportSpec, calibration_x: np.ndarray | No
         # Per-tensor weight scales, for accelerators that require them (a private switch, the
         # only one the converter has).
         converter._experimental_disable_per_channel = True
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         # "Statistics for quantized inputs were expected": int8 I/O takes its scale from
-        # calibration, which is what we want.
+        # calibration, which is what we want. Keras 3 prints its export signature to stdout.
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
         return converter.convert()
 

@@ -90,6 +90,8 @@ class ModelSpec:
         _require(isinstance(self.options, Mapping), "model.options", "a mapping", self.options)
         _require(self.path is None or (isinstance(self.path, str) and self.path),
                  "model.path", "a path to a Keras model file", self.path)
+        if self.keras in (2, 3):  # --override model.keras=3 reads a number
+            object.__setattr__(self, "keras", str(self.keras))
         _require(self.keras in KERAS_CHOICES, "model.keras", f"one of {KERAS_CHOICES}",
                  self.keras)
 

@@ -67,17 +67,16 @@ def loss_for(model: Any) -> Any:
         return LOSS
     from tfcompress import flavor
 
-    if flavor.which(model) == flavor.KERAS3:
-        import keras as k3
-
-        return k3.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return flavor.module(model).losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
 def compile_model(model: keras.Model, spec: TrainSpec, steps: int = 1) -> keras.Model:
-    """Compiles with the spec's optimizer; ``steps`` per epoch drive learning-rate schedules."""
-    model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps), loss=loss_for(model),
-                  metrics=["accuracy"])
+    """Compiles with the spec's optimizer (of the model's Keras); ``steps`` per epoch drive
+    learning-rate schedules."""
+    from tfcompress import flavor
+
+    model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps, flavor.module(model)),
+                  loss=loss_for(model), metrics=["accuracy"])
     return model
 
 
@@ -140,6 +139,9 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
     Returns:
       The Keras history (loss, accuracy, val_loss, val_accuracy per epoch).
     """
+    from tfcompress import flavor
+
+    kmod = flavor.module(model)  # tf_keras, or Keras 3 for a model on the Keras 3 path
     steps = steps_per_epoch(len(data.y_train), spec.batch_size)
     compile_model(model, spec, steps)
     sub = phase or ""
@@ -149,12 +151,12 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
         log.info("resuming %s from its backup after epoch %d of %d",
                  phase or "training", start, spec.epochs)
     all_callbacks = [
-        tensorboard or keras.callbacks.TensorBoard(str(work_dir / "logs" / sub),
-                                                   profile_batch=0, write_graph=False),
+        tensorboard or kmod.callbacks.TensorBoard(str(work_dir / "logs" / sub),
+                                                  profile_batch=0, write_graph=False),
         *callbacks,
     ]
     for epoch in range(start, spec.epochs):
-        keras.utils.set_random_seed(epoch_seed(seed, epoch))
+        kmod.utils.set_random_seed(epoch_seed(seed, epoch))
         done = model.fit(
             **_epoch_inputs(data, spec.batch_size, epoch_seed(seed, epoch)),
             validation_data=(data.x_val, data.y_val), validation_batch_size=256,

@@ -11,29 +11,29 @@ if TYPE_CHECKING:
     from tfcompress.recipe import TrainSpec
 
 
-def learning_rate(spec: TrainSpec, steps_per_epoch: int) -> Any:
-    return LR_SCHEDULES.get(spec.lr_schedule)(spec, steps_per_epoch)
+def learning_rate(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> Any:
+    return LR_SCHEDULES.get(spec.lr_schedule)(spec, steps_per_epoch, k)
 
 
-def constant_lr(spec: TrainSpec, steps_per_epoch: int) -> float:
-    del steps_per_epoch
+def constant_lr(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> float:
+    del steps_per_epoch, k
     return spec.learning_rate
 
 
-def step_lr(spec: TrainSpec,
-            steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
+def step_lr(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> Any:
     """Divided by 10 at 50% and 75% of training (He et al. 2016's CIFAR schedule)."""
     total = spec.epochs * steps_per_epoch
-    return keras.optimizers.schedules.PiecewiseConstantDecay(
+    return k.optimizers.schedules.PiecewiseConstantDecay(
         boundaries=[int(total * 0.5), int(total * 0.75)],
         values=[spec.learning_rate, spec.learning_rate / 10, spec.learning_rate / 100])
 
 
-def adam(spec: TrainSpec, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adam(learning_rate=learning_rate(spec, steps_per_epoch),
-                                 weight_decay=spec.weight_decay or None)
+def adam(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> Any:
+    """``k``: the Keras package of the model it trains (tf_keras or Keras 3: same API)."""
+    return k.optimizers.Adam(learning_rate=learning_rate(spec, steps_per_epoch, k),
+                             weight_decay=spec.weight_decay or None)
 
 
-def sgd(spec: TrainSpec, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    return keras.optimizers.SGD(learning_rate=learning_rate(spec, steps_per_epoch),
-                                momentum=spec.momentum, weight_decay=spec.weight_decay or None)
+def sgd(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> Any:
+    return k.optimizers.SGD(learning_rate=learning_rate(spec, steps_per_epoch, k),
+                            momentum=spec.momentum, weight_decay=spec.weight_decay or None)

@@ -90,12 +90,24 @@ def run_round(job: Job, name: str, produce: Callable[[], tuple[keras.Model, mask
     return model, masks, history
 
 
-def tfmot_prune(job: Job, model: keras.Model, spec: PruneSpec, only: set[str],
-           m_by_n: tuple[int, int] | None = None) -> tuple[keras.Model, dict[str, Any]]:
-    """tfmot's wrappers on the ``only`` layers, fine-tuning with its callbacks and pruning
-    summaries, then the wrappers stripped."""
+def schedule_prune(job: Job, model: Any, spec: PruneSpec, only: set[str],
+                   m_by_n: tuple[int, int] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Pruning wrappers on the ``only`` layers, fine-tuning with their callback, then the
+    wrappers stripped: tfmot's for a tf_keras model (with its pruning summaries),
+    ``tfcompress.sparsity``'s for a Keras 3 model - the same schedule, step for step."""
+    from tfcompress import flavor
     from tfcompress.prune import magnitude
     from tfcompress.train import loop
+
+    if flavor.which(model) == flavor.KERAS3:
+        from tfcompress import sparsity
+
+        pruned = sparsity.prune_low_magnitude(
+            model, sparsity.from_spec(spec, finetune_steps(job)), sparsity_m_by_n=m_by_n,
+            only=only)
+        history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work, seed=job.seed,
+                           callbacks=[sparsity.UpdatePruningStep()])
+        return sparsity.strip_pruning(pruned), history
 
     pruned = magnitude.apply(model, spec, finetune_steps(job), only=only, m_by_n=m_by_n)
     history = loop.fit(pruned, job.data, job.finetune, work_dir=job.work, seed=job.seed,

@@ -9,7 +9,7 @@ from dataclasses import replace
 from tfcompress._keras import keras
 from tfcompress.prune import masks as masks_lib
 from tfcompress.prune.criteria import check_m_by_n, groups  # noqa: F401
-from tfcompress.prune.methods.base import Job, Outcome, tfmot_prune
+from tfcompress.prune.methods.base import Job, Outcome, schedule_prune
 
 log = logging.getLogger("tfcompress")
 
@@ -21,7 +21,7 @@ def m_by_n(job: Job) -> Outcome:
     for name, why in skipped.items():
         log.warning("[prune] %s stays dense: %s", name, why)
     only = {l.name for l in layers}
-    model, history = tfmot_prune(job, model, replace(s, schedule="constant"), only, s.m_by_n)
+    model, history = schedule_prune(job, model, replace(s, schedule="constant"), only, s.m_by_n)
     done = [l for l in masks_lib.candidates(model) if l.name in only]
     bad = [l.name for l in done if not check_m_by_n(masks_lib.kernel(l).numpy(), *s.m_by_n)]
     if bad:  # tfmot left a layer it was asked to prune without the pattern
