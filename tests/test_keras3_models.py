@@ -174,3 +174,55 @@ def test_a_keras3_model_object_is_compressed_from_memory(tmp_path):
     rows = sparsity.layer_sparsity(pruned)
     assert all(r["sparsity"] == pytest.approx(0.7, abs=0.01) for r in rows.values())
     assert result.row("pruned70_int8")["tflite_accuracy"] > 0.5
+
+
+def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path):
+    """model.keras=3 on a registered model: the baseline trains in Keras 3, gradual and 2:4
+    pruning run in Keras 3 (tfcompress.sparsity); one-shot, lottery, filter pruning,
+    clustering and QAT run on the tf_keras twin. Every deliverable is a Keras 3 file."""
+    from tfcompress.pipeline import Pipeline
+    from tfcompress.recipe import (BenchmarkSpec, ClusterSpec, DataSpec, ExportSpec, ModelSpec,
+                                   PruneSpec, QatSpec, Recipe, TrainSpec, Variant)
+
+    def v(name, prune=None, export="float32", **kw):
+        return Variant(name, ExportSpec(export), prune, **kw)
+
+    recipe = Recipe(
+        name="keras3_stages", description="every stage on a Keras 3 run (tiny)",
+        data=DataSpec("digits", train_limit=400, test_limit=100),
+        model=ModelSpec("digits_cnn", {"filters": [8, 8], "dense_units": 16}, keras="3"),
+        train=TrainSpec(epochs=2, batch_size=32), finetune=TrainSpec(epochs=2, batch_size=32),
+        variants=(
+            v("float32"),
+            v("gradual", PruneSpec(0.8, frequency=5)),
+            v("m_by_n", PruneSpec(0.5, method="m_by_n", m_by_n=(2, 4), frequency=5,
+                                  skip=["first"])),
+            v("oneshot", PruneSpec(0.7, method="oneshot")),
+            v("lottery", PruneSpec(0.7, method="lottery")),
+            v("filters", PruneSpec(0.5, method="filters")),
+            v("clustered", cluster=ClusterSpec(clusters=8)),
+            v("qat", export="int8", qat=QatSpec()),
+        ),
+        benchmark=BenchmarkSpec(threads=(1,), warmup_runs=1, min_runs=3, min_seconds=0.0,
+                                throughput_batch=2))
+    pipeline = Pipeline(recipe, profile="tiny", output_dir=tmp_path)
+    result = pipeline.run()
+    run_dir = result.run_dir
+    variants = {r["variant"]: r for r in json.loads(
+        (run_dir / "results.json").read_text())["variants"]}
+    for name in ("gradual", "m_by_n", "oneshot", "lottery", "filters", "clustered"):
+        model = keras.saving.load_model(run_dir / "keras" / f"{name}.keras")
+        assert flavor.which(model) == flavor.KERAS3, name
+        assert variants[name]["tflite"]["tflite_accuracy"] is not None
+    rows = sparsity.layer_sparsity(keras.saving.load_model(run_dir / "keras" / "gradual.keras"))
+    assert all(r["sparsity"] == pytest.approx(0.8, abs=0.01) for r in rows.values())
+    from tfcompress.prune.criteria import check_m_by_n
+
+    m = keras.saving.load_model(run_dir / "keras" / "m_by_n.keras")
+    assert check_m_by_n(m.get_layer("conv2").kernel.numpy(), 2, 4)
+    baseline = next(s for s in result.steps if s.name == "baseline")
+    saved = pipeline.runner.store.path(baseline.kind, baseline.key) / "model.keras"
+    assert flavor.of_file(saved) == flavor.KERAS3  # trained by Keras 3
+    filters = keras.saving.load_model(run_dir / "keras" / "filters.keras")
+    assert filters.count_params() < keras.saving.load_model(
+        run_dir / "keras" / "float32.keras").count_params()
