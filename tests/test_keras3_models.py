@@ -177,9 +177,10 @@ def test_a_keras3_model_object_is_compressed_from_memory(tmp_path):
 
 
 def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path):
-    """model.keras=3 on a registered model: the baseline trains in Keras 3, gradual and 2:4
-    pruning run in Keras 3 (tfcompress.sparsity); one-shot, lottery, filter pruning,
-    clustering and QAT run on the tf_keras twin. Every deliverable is a Keras 3 file."""
+    """model.keras=3 on a registered model: the baseline trains in Keras 3, and so do the
+    unstructured methods (gradual and 2:4 with tfcompress.sparsity; one-shot, iterative,
+    lottery, SNIP with masks held by a Keras 3 callback); filter pruning, clustering and QAT
+    run on the tf_keras twin. Every deliverable is a Keras 3 file."""
     from tfcompress.pipeline import Pipeline
     from tfcompress.recipe import (BenchmarkSpec, ClusterSpec, DataSpec, ExportSpec, ModelSpec,
                                    PruneSpec, QatSpec, Recipe, TrainSpec, Variant)
@@ -199,6 +200,8 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
                                   skip=["first"])),
             v("oneshot", PruneSpec(0.7, method="oneshot")),
             v("lottery", PruneSpec(0.7, method="lottery")),
+            v("iterative", PruneSpec(0.7, method="iterative", rounds=2)),
+            v("snip", PruneSpec(0.7, method="snip", scope="global")),
             v("filters", PruneSpec(0.5, method="filters")),
             v("clustered", cluster=ClusterSpec(clusters=8)),
             v("qat", export="int8", qat=QatSpec()),
@@ -210,12 +213,24 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
     run_dir = result.run_dir
     variants = {r["variant"]: r for r in json.loads(
         (run_dir / "results.json").read_text())["variants"]}
-    for name in ("gradual", "m_by_n", "oneshot", "lottery", "filters", "clustered"):
+    for name in ("gradual", "m_by_n", "oneshot", "lottery", "iterative", "snip", "filters",
+                 "clustered"):
         model = keras.saving.load_model(run_dir / "keras" / f"{name}.keras")
         assert flavor.which(model) == flavor.KERAS3, name
         assert variants[name]["tflite"]["tflite_accuracy"] is not None
     rows = sparsity.layer_sparsity(keras.saving.load_model(run_dir / "keras" / "gradual.keras"))
     assert all(r["sparsity"] == pytest.approx(0.8, abs=0.01) for r in rows.values())
+    for name in ("oneshot", "lottery", "iterative", "snip"):
+        rows = sparsity.layer_sparsity(keras.saving.load_model(run_dir / "keras" /
+                                                               f"{name}.keras"))
+        zeros, params = (sum(r[k] for r in rows.values()) for k in ("zeros", "params"))
+        assert zeros / params == pytest.approx(0.7, abs=0.01), name
+    native = {s.name: s for s in result.steps if s.kind == "prune"}
+    assert {"oneshot70_layer", "lottery70_layer", "snip70_global"} <= set(native)
+    for step in native.values():  # the unstructured ones were made by Keras 3
+        saved = pipeline.runner.store.path(step.kind, step.key) / "model.keras"
+        want = flavor.KERAS2 if step.name.startswith("filters") else flavor.KERAS3
+        assert flavor.of_file(saved) == want, step.name
     from tfcompress.prune.criteria import check_m_by_n
 
     m = keras.saving.load_model(run_dir / "keras" / "m_by_n.keras")

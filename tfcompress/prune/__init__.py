@@ -20,10 +20,10 @@ SCHEDULES: Registry = Registry(
 #: others get its exact tf_keras twin, ``models/keras3.py``).
 METHODS: dict[str, tuple[str, frozenset[str]]] = {
     "gradual": ("tfcompress.prune.methods.gradual:gradual", frozenset({"tfmot", "keras3"})),
-    "oneshot": ("tfcompress.prune.methods.oneshot:oneshot", frozenset()),
-    "iterative": ("tfcompress.prune.methods.iterative:iterative", frozenset()),
-    "lottery": ("tfcompress.prune.methods.lottery:lottery", frozenset({"retrains"})),
-    "snip": ("tfcompress.prune.methods.snip:snip", frozenset({"retrains"})),
+    "oneshot": ("tfcompress.prune.methods.oneshot:oneshot", frozenset({"keras3"})),
+    "iterative": ("tfcompress.prune.methods.iterative:iterative", frozenset({"keras3"})),
+    "lottery": ("tfcompress.prune.methods.lottery:lottery", frozenset({"retrains", "keras3"})),
+    "snip": ("tfcompress.prune.methods.snip:snip", frozenset({"retrains", "keras3"})),
     "m_by_n": ("tfcompress.prune.methods.m_by_n:m_by_n", frozenset({"tfmot", "keras3"})),
     "filters": ("tfcompress.prune.methods.structured:filters", frozenset({"structured"})),
     "slimming": ("tfcompress.prune.methods.structured:slimming", frozenset({"structured"})),

@@ -91,14 +91,14 @@ def apply(model: keras.Model, masks: Masks) -> None:
         k.assign(k.numpy() * mask)
 
 
-class HoldMasks(keras.callbacks.Callback):
+class _Hold:
     """Keeps masked weights at zero while training: re-applies the masks after every batch
     (gradient steps, momentum and weight decay would otherwise revive them)."""
 
     def __init__(self, masks: Masks):
         super().__init__()
         self.masks = masks
-        self._pairs: list[tuple[tf.Variable, tf.Tensor]] = []
+        self._pairs: list[tuple[Any, Any]] = []
 
     def on_train_begin(self, logs: Any = None) -> None:
         layers = {l.name: l for l in _walk(self.model)}
@@ -112,3 +112,21 @@ class HoldMasks(keras.callbacks.Callback):
     def _hold(self) -> None:
         for var, mask in self._pairs:
             var.assign(var * mask)
+
+
+class HoldMasks(_Hold, keras.callbacks.Callback):
+    """``_Hold`` for a tf_keras model."""
+
+
+def hold_masks(masks: Masks, model: Any) -> Any:
+    """The callback holding ``masks`` for ``model``, of its Keras (tf_keras or Keras 3)."""
+    from tfcompress import flavor
+
+    if flavor.which(model) != flavor.KERAS3:
+        return HoldMasks(masks)
+    import keras as keras3
+
+    class HoldMasks3(_Hold, keras3.callbacks.Callback):
+        """``_Hold`` for a Keras 3 model (TensorFlow backend: the pipeline's)."""
+
+    return HoldMasks3(masks)

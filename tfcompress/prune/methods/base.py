@@ -58,7 +58,7 @@ def fit(job: Job, model: keras.Model, spec: TrainSpec, phase: str,
 
     if spec.epochs == 0:
         return {}
-    callbacks = [masks_lib.HoldMasks(masks)] if masks else []
+    callbacks = [masks_lib.hold_masks(masks, model)] if masks else []
     return loop.fit(model, job.data, spec, work_dir=job.work, phase=phase, callbacks=callbacks,
                     seed=job.seed)
 
