@@ -241,3 +241,33 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
     filters = keras.saving.load_model(run_dir / "keras" / "filters.keras")
     assert filters.count_params() < keras.saving.load_model(
         run_dir / "keras" / "float32.keras").count_params()
+
+
+@pytest.mark.real_data
+def test_a_keras3_export_folder_is_converted_as_it_is_and_never_trained(tmp_path, data_dir):
+    """model.export() writes a SavedModel without a Keras model: its post-training variants
+    run (the graph is converted, never executed here), the training ones are left out with a
+    line each; a recipe that would train it stops with one line."""
+    from tfcompress.errors import InputError
+
+    keras.utils.set_random_seed(0)
+    model = sequential_cnn()
+    model.export(tmp_path / "exported", verbose=False)
+    result = tfcompress.run("user_model_prune_quant", profile="tiny", data_dir=data_dir,
+                            output_dir=tmp_path / "out",
+                            overrides={"model.path": str(tmp_path / "exported")})
+    assert [r["variant"] for r in result.rows] == ["float32", "int8"]
+    assert all(r["keras_accuracy"] is None and r["macs"] is None for r in result.rows)
+    assert result.row("float32")["params"] == model.count_params()
+    # the float32 .tflite computes what the Keras model did
+    from tfcompress import litert
+
+    x = np.random.default_rng(0).uniform(size=(3, 32, 32, 3)).astype("float32")
+    lite = litert.LiteModel(result.tflite["float32"].read_bytes())
+    np.testing.assert_allclose(lite.predict(x), model.predict(x, verbose=0), atol=1e-5)
+    report = result.report.read_text()
+    assert report.count("left out:") == 2 and "SavedModel without a Keras model" in report
+    with pytest.raises(InputError, match="train.epochs must be 0"):
+        tfcompress.run("user_model_prune_quant", profile="tiny", data_dir=data_dir,
+                       output_dir=tmp_path / "out2",
+                       overrides={"model.path": str(tmp_path / "exported"), "train.epochs": 1})

@@ -49,8 +49,9 @@ def load(path: str | Path) -> keras.Model:
     if kind == "savedmodel" and flavor.of_file(p) == flavor.SAVEDMODEL:
         raise InputError(
             f"{p} is a SavedModel without a Keras model in it (what Keras 3's model.export() "
-            "and tf.saved_model.save write); pass the Keras file itself "
-            "(model.save('model.keras')), which tfcompress can fine-tune as well as convert")
+            "and tf.saved_model.save write): it can only be converted to TFLite as it is "
+            "(post-training export variants); pass the Keras file (model.save('model.keras')) "
+            "to fine-tune, prune, distill, cluster or QAT it")
     if kind == "savedmodel":
         # tf_keras revives a SavedModel's layers from keras_metadata.pb, Lambda bytecode
         # included, and does not honour safe_mode there: refuse before Keras reads it.
@@ -84,6 +85,60 @@ def load_keras3(path: str | Path) -> Any:
     if not isinstance(model, keras.Model):
         raise InputError(f"{p} holds no Keras 3 model; expected {ACCEPTED}")
     return model
+
+
+def savedmodel_signature(p: Path) -> tuple[list[int | None], int | None]:
+    """The input shape and number of outputs of a bare SavedModel's ``serving_default``
+    signature, read from ``saved_model.pb`` (nothing in the model is loaded or run).
+
+    Raises:
+      InputError: unreadable, no such signature, or not one input and one output.
+    """
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    try:
+        saved.ParseFromString((p / "saved_model.pb").read_bytes())
+    except DecodeError:
+        raise InputError(f"{p}/saved_model.pb is not a readable SavedModel") from None
+    sigs = [m.signature_def["serving_default"] for m in saved.meta_graphs
+            if "serving_default" in m.signature_def]
+    if not sigs:
+        raise InputError(f"{p} has no serving_default signature to convert")
+    sig = sigs[0]
+    if len(sig.inputs) != 1 or len(sig.outputs) != 1:
+        raise InputError(f"{p} has {len(sig.inputs)} inputs and {len(sig.outputs)} outputs; "
+                         "only single-input, single-output models are supported")
+    shape = next(iter(sig.inputs.values())).tensor_shape
+    out = next(iter(sig.outputs.values())).tensor_shape
+    dims = [None if d.size < 0 else int(d.size) for d in shape.dim]
+    classes = int(out.dim[-1].size) if out.dim and out.dim[-1].size > 0 else None
+    return dims, classes
+
+
+def savedmodel_weights(p: Path) -> dict[str, int]:
+    """Parameters and non-zeros of a bare SavedModel, read from its variables checkpoint."""
+    import numpy as np
+    import tensorflow as tf
+
+    prefix = p / "variables" / "variables"
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+    except Exception:  # no variables (constants only): counted as none
+        return {"params": 0, "nonzero_params": 0}
+    params = nonzero = 0
+    names = [n for n, _ in tf.train.list_variables(str(prefix))]
+    if any(n.startswith("variables/") for n in names):  # Keras 3 export() saves each twice
+        names = [n for n in names if not n.startswith("_all_variables/")]
+    for name in names:
+        value = reader.get_tensor(name)
+        if name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH") or not isinstance(value, np.ndarray):
+            continue
+        if value.dtype.kind == "f":
+            params += int(value.size)
+            nonzero += int(np.count_nonzero(value))
+    return {"params": params, "nonzero_params": nonzero}
 
 
 def check(path: str | Path) -> str:

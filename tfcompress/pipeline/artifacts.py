@@ -49,6 +49,27 @@ def save_model(model: Any, work: Path, data: Dataset, counted: Any = None,
             **count_weights(counted), **facts}
 
 
+SAVEDMODEL = "savedmodel"
+
+
+def keep_savedmodel(path: Path, work: Path) -> dict[str, Any]:
+    """A bare SavedModel as the baseline: copied as it is, with the facts that can be read
+    without running it (no Keras accuracy or MACs: only its .tflite files are run)."""
+    import shutil
+
+    from tfcompress.benchmark.size import file_sizes
+    from tfcompress.models import user_file
+
+    shutil.copytree(path, work / SAVEDMODEL)
+    blob = b"".join(q.read_bytes() for q in sorted((work / SAVEDMODEL).rglob("*"))
+                    if q.is_file())
+    sizes = file_sizes(blob)
+    return {"keras_test_accuracy": None, "keras_file_bytes": sizes["bytes"],
+            "keras_file_gzip_bytes": sizes["gzip_bytes"], "macs": None,
+            "effective_macs": None, **user_file.savedmodel_weights(work / SAVEDMODEL),
+            "history": {}, "model_file": str(path)}
+
+
 def load(artifact: Artifact, keras: str | None = None) -> Any:
     """The Keras model a step saved, in the Keras that saved it, or as ``keras`` (``2``: the
     exact tf_keras twin of a Keras 3 model, for the steps that need tfmot; ``3``: the reverse).

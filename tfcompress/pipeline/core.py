@@ -87,10 +87,10 @@ class Pipeline:
         started = time.time()
         self.runner.reset()
         self.warnings = []
-        recipe = self.recipe
         if self.multi_worker():
             distribute.strategy("multi_worker")  # TensorFlow wants it made early
         self._check_model_source()
+        recipe = self.recipe
         outdir.check(self.output_dir)
         outdir.run_dir(self.output_dir, recipe.name, self.profile)  # refuses ../ and /abs
         data = load(recipe.data, self.data_dir, self.offline)
@@ -170,6 +170,7 @@ class Pipeline:
         r = self.recipe
         if r.model.path:
             user_file.check(r.model.path)
+            self._only_conversions(r)
         elif r.model.name == "file":
             MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
         else:
@@ -186,11 +187,41 @@ class Pipeline:
                                self.offline):
                     self.warn(w)
 
+    @property
+    def bare_savedmodel(self) -> bool:
+        """The model is a SavedModel without a Keras model: it is converted, never run here."""
+        from tfcompress import flavor
+
+        path = self.recipe.model.path
+        return bool(path) and flavor.of_file(path) == flavor.SAVEDMODEL
+
+    def _only_conversions(self, r: Recipe) -> None:
+        """A bare SavedModel can be converted, not trained: its training variants are left
+        out, each with a line saying why (none left, or a recipe that trains it: exit 2)."""
+        if not self.bare_savedmodel:
+            return
+        why = (f"{r.model.path} is a SavedModel without a Keras model (Keras 3 export()): it "
+               "can only be converted; pass the .keras file to prune, distill, cluster or QAT "
+               "it")
+        if r.train.epochs or r.transfer is not None or r.sweep is not None:
+            raise InputError(f"{why} (this recipe trains it; train.epochs must be 0)")
+        for v in r.variants:
+            if v.stages:
+                self.warn(f"variant {v.name} left out: {why}")
+        self.recipe = dataclasses.replace(
+            r, variants=tuple(v for v in r.variants if not v.stages))
+
     def preflight(self, data: Dataset) -> None:
         """Checks what can be checked before any training: the model fits the data, every
         layer can be compressed as the variants ask, every schedule reaches its target."""
         from tfcompress.prune import methods
 
+        if self.bare_savedmodel:
+            from tfcompress.models import user_file
+
+            shape, classes = user_file.savedmodel_signature(Path(self.recipe.model.path))
+            self._check_fits(_Shapes(shape, classes), data)
+            return
         model = self.initial_model(data, keras="2")  # the checks read tf_keras layers
         self._check_fits(model, data)
         if self.recipe.transfer is not None:
@@ -235,13 +266,14 @@ class Pipeline:
 
     @staticmethod
     def _check_fits(model: Any, data: Dataset, what: str = "") -> None:
+        """The model's input shape fits the data and its outputs the classes."""
         want, have = tuple(model.input_shape[1:]), data.input_shape
         fits = len(want) == len(have) and all(w in (None, h) for w, h in zip(want, have))
         if not fits:
             raise InputError(f"{what}model input shape {list(want)} does not match the data "
                              f"({data.name}: {list(have)}); pick the matching dataset or "
                              f"data.image_size")
-        if model.output_shape[-1] != data.num_classes:
+        if model.output_shape[-1] not in (None, data.num_classes):
             raise InputError(f"{what}model has {model.output_shape[-1]} outputs but "
                              f"{data.name} has {data.num_classes} classes")
 
@@ -310,3 +342,19 @@ class Pipeline:
                         "step": [c["step"][i] for i in keep],
                         "sparsity": [c["sparsity"][i] for i in keep]})
         return out
+
+
+@dataclass
+class _Shapes:
+    """What ``_check_fits`` reads of a model, for a bare SavedModel's signature."""
+
+    input: list[int | None]
+    classes: int | None
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...]:
+        return tuple(self.input)
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...]:
+        return (None, self.classes)

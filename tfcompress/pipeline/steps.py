@@ -50,6 +50,8 @@ def train(ctx: Pipeline, data: Dataset, seed: int | None = None) -> Artifact:
     seed = r.seed if seed is None else seed
 
     def produce(work: Path) -> dict[str, Any]:
+        if ctx.bare_savedmodel:
+            return artifacts.keep_savedmodel(Path(r.model.path), work)
         model = ctx.seeded_model(data, seed, keras="2" if r.transfer is not None else None)
         if r.transfer is not None:
             history = train_transfer(ctx, model, data, work, seed)
@@ -250,7 +252,8 @@ def export(ctx: Pipeline, data: Dataset, source: Artifact, variant: Variant) -> 
     spec: ExportSpec = variant.export
 
     def produce(work: Path) -> dict[str, Any]:
-        model = artifacts.load(source)
+        bare = source.path / artifacts.SAVEDMODEL  # a bare SavedModel: converted as it is
+        model = bare if bare.is_dir() else artifacts.load(source)
         content = tflite.convert(model, spec, data.x_train, seed=r.seed)
         (work / "model.tflite").write_bytes(content)
         accuracy = litert.accuracy(litert.LiteModel(content), data.x_test, data.y_test,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -29,14 +30,17 @@ RepresentativeDataset = Callable[[], Iterator[list[np.ndarray]]]
 
 def convert(model: keras.Model, spec: ExportSpec, calibration_x: np.ndarray | None = None,
             seed: int = 0) -> bytes:
-    """Converts ``model`` to a TFLite flatbuffer.
+    """Converts ``model`` (a Keras model, or the path of a SavedModel) to a TFLite flatbuffer.
 
     Args:
       spec: the export mode and, for int8, how many calibration samples to use.
       calibration_x: training inputs to draw the representative dataset from (int8 only).
       seed: which calibration samples are drawn.
     """
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if isinstance(model, (str, os.PathLike)):  # a SavedModel folder, converted as it is
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(model))
+    else:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
     rep = None
     if spec.mode in CALIBRATED_MODES:
         if calibration_x is None or len(calibration_x) == 0:

@@ -60,7 +60,7 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
     for r in rows:
         cells = [f"`{r['variant']}`", r["compression"], r["export_mode"],
                  f"{100 * r['tflite_accuracy']:.2f}%", f"{r['accuracy_delta_pts']:+.2f}",
-                 f"{100 * r['keras_accuracy']:.2f}%",
+                 "-" if r["keras_accuracy"] is None else f"{100 * r['keras_accuracy']:.2f}%",
                  f"{r['nonzero_params']:,} / {r['params']:,}",
                  _millions(r["macs"]), _millions(r["effective_macs"]),
                  _kib(r["tflite_bytes"]), _kib(r["tflite_gzip_bytes"]),
@@ -71,7 +71,10 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
                   "yes" if r["fully_quantized"] else "no", r["notes"] or ""]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
     base_src = next(v.source for v in variants if v.variant == base)
-    out += ["", f"The baseline's Keras file (`model.keras`) is {_kib(base_src['keras_file_bytes'])}"
+    what = ("The baseline's Keras file (`model.keras`)" if base_src["keras_test_accuracy"]
+            is not None else "The baseline, a SavedModel without a Keras model (converted as it "
+            "is, never run: its accuracy is that of its .tflite files),")
+    out += ["", f"{what} is {_kib(base_src['keras_file_bytes'])}"
             f" ({_kib(base_src['keras_file_gzip_bytes'])} gzipped); `× smaller` compares gzipped "
             f".tflite files with the `{base}` one."]
     slow = [r for r in rows if "not faster" in r["notes"]]
