@@ -195,6 +195,8 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
         train=TrainSpec(epochs=2, batch_size=32), finetune=TrainSpec(epochs=2, batch_size=32),
         variants=(
             v("float32"),
+            *(v(mode, export=mode) for mode in ("float16", "dynamic", "int8", "int16x8",
+                                                "float32_sparse", "int8_sparse")),
             v("gradual", PruneSpec(0.8, frequency=5)),
             v("m_by_n", PruneSpec(0.5, method="m_by_n", m_by_n=(2, 4), frequency=5,
                                   skip=["first"])),
@@ -213,6 +215,9 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
     run_dir = result.run_dir
     variants = {r["variant"]: r for r in json.loads(
         (run_dir / "results.json").read_text())["variants"]}
+    for name in ("float16", "dynamic", "int8", "int16x8", "float32_sparse", "int8_sparse"):
+        assert variants[name]["tflite"]["tflite_accuracy"] == pytest.approx(
+            variants["float32"]["tflite"]["tflite_accuracy"], abs=0.05), name  # every mode
     for name in ("gradual", "m_by_n", "oneshot", "lottery", "iterative", "snip", "filters",
                  "clustered"):
         model = keras.saving.load_model(run_dir / "keras" / f"{name}.keras")
