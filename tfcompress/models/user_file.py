@@ -56,14 +56,7 @@ def load(path: str | Path) -> keras.Model:
         # tf_keras revives a SavedModel's layers from keras_metadata.pb, Lambda bytecode
         # included, and does not honour safe_mode there: refuse before Keras reads it.
         _refuse_lambda(_savedmodel_configs(p), p)
-    try:
-        model = keras.models.load_model(str(p), compile=False, safe_mode=True)
-    except InputError:
-        raise
-    except Exception as e:  # Keras raises many types for bad files; the user needs one line
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise InputError(f"{p} could not be loaded as a Keras model ({type(e).__name__}: "
-                         f"{first[:200]})") from None
+    model = _loaded(keras.models.load_model, p, "a Keras model")
     if not isinstance(model, keras.Model):
         raise InputError(f"{p} is a SavedModel without a Keras model in it; expected {ACCEPTED}")
     return model
@@ -76,15 +69,22 @@ def load_keras3(path: str | Path) -> Any:
     p = Path(path)
     if check(p) == "h5":
         _refuse_lambda(_h5_config(p), p)
-    try:
-        model = keras.saving.load_model(str(p), compile=False, safe_mode=True)
-    except Exception as e:  # as for Keras 2: one line
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise InputError(f"{p} could not be loaded as a Keras 3 model ({type(e).__name__}: "
-                         f"{first[:200]})") from None
+    model = _loaded(keras.saving.load_model, p, "a Keras 3 model")
     if not isinstance(model, keras.Model):
         raise InputError(f"{p} holds no Keras 3 model; expected {ACCEPTED}")
     return model
+
+
+def _loaded(load_model: Any, p: Path, what: str) -> Any:
+    """``load_model`` in safe mode, its many exception types for bad files made one line."""
+    try:
+        return load_model(str(p), compile=False, safe_mode=True)
+    except InputError:
+        raise
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise InputError(f"{p} could not be loaded as {what} ({type(e).__name__}: "
+                         f"{first[:200]})") from None
 
 
 def savedmodel_signature(p: Path) -> tuple[list[int | None], int | None]:
