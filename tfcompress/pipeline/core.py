@@ -1,6 +1,7 @@
 """Runs a recipe: train the baseline, make each variant's stages, export, evaluate, benchmark,
-report. The steps are in ``steps`` (cached by ``runner``), their order in ``plan``; this module
-checks what can be checked before any work and puts the run together.
+report. The steps are in ``steps`` (cached by ``runner``), their order in ``plan``, the checks
+before any work in ``preflight``; this module puts the run together and builds the models it
+starts from (in the run's Keras).
 
 Every step but the benchmark is cached in ``output_dir/cache`` under a hash of everything it
 depends on, so a rerun reuses the trained baseline, and a run interrupted mid-way resumes
@@ -21,10 +22,9 @@ from typing import Any
 
 from tfcompress import atomic, distribute, outdir
 from tfcompress.data import Dataset, load
-from tfcompress.errors import InputError
-from tfcompress.pipeline import benchmark, plan, provenance, publish, results, steps
+from tfcompress.pipeline import benchmark, plan, preflight, provenance, publish, results, steps
 from tfcompress.pipeline.runner import Artifact, Runner, StepRecord
-from tfcompress.recipe import ModelSpec, Recipe, Variant, fingerprint
+from tfcompress.recipe import ModelSpec, Recipe, Variant
 from tfcompress.store import Store
 
 log = logging.getLogger("tfcompress")
@@ -89,7 +89,7 @@ class Pipeline:
         self.warnings = []
         if self.multi_worker():
             distribute.strategy("multi_worker")  # TensorFlow wants it made early
-        self._check_model_source()
+        preflight.model_source(self)
         recipe = self.recipe
         outdir.check(self.output_dir)
         outdir.run_dir(self.output_dir, recipe.name, self.profile)  # refuses ../ and /abs
@@ -97,7 +97,7 @@ class Pipeline:
         self.input_card = data.input_card()
         self.test_examples = len(data.y_test)
         log.info("data: %s", data.summary())
-        self.preflight(data)
+        preflight.variants(self, data)
 
         sweep = None
         if recipe.sweep is not None:
@@ -159,33 +159,15 @@ class Pipeline:
         trial.runner = Runner(self.store, records=self.runner.records)
         trial.steps = self.steps
         trial.warnings = self.warnings
-        trial.preflight(data)
+        preflight.variants(trial, data)
         source = trial.source(data, v)
         return source, trial.export(data, source, v)
 
-    def _check_model_source(self) -> None:
-        """A missing or wrong model file is reported before any data is loaded."""
-        from tfcompress.models import MODELS, user_file
-
-        r = self.recipe
-        if r.model.path:
-            user_file.check(r.model.path)
-            self._only_conversions(r)
-        elif r.model.name == "file":
-            MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
-        else:
-            from tfcompress.models import check_options
-
-            check_options(r.model.name, r.model.options)
-            for v in r.variants:
-                if v.distill is not None and not v.distill.student.path:
-                    check_options(v.distill.student.name, v.distill.student.options,
-                                  f"variants.{v.name}.distill.student")
-            check = getattr(MODELS.get(r.model.name), "check", None)
-            if check is not None:  # e.g. pretrained weights that cannot be had
-                for w in check(dict(r.model.options), r.data.image_size, self.data_dir,
-                               self.offline):
-                    self.warn(w)
+    def warn(self, text: str) -> None:
+        """Logs ``text`` and puts it at the top of the report (once)."""
+        if text not in self.warnings:
+            log.warning("%s", text)
+            self.warnings.append(text)
 
     @property
     def bare_savedmodel(self) -> bool:
@@ -194,88 +176,6 @@ class Pipeline:
 
         path = self.recipe.model.path
         return bool(path) and flavor.of_file(path) == flavor.SAVEDMODEL
-
-    def _only_conversions(self, r: Recipe) -> None:
-        """A bare SavedModel can be converted, not trained: its training variants are left
-        out, each with a line saying why (none left, or a recipe that trains it: exit 2)."""
-        if not self.bare_savedmodel:
-            return
-        why = (f"{r.model.path} is a SavedModel without a Keras model (Keras 3 export()): it "
-               "can only be converted; pass the .keras file to prune, distill, cluster or QAT "
-               "it")
-        if r.train.epochs or r.transfer is not None or r.sweep is not None:
-            raise InputError(f"{why} (this recipe trains it; train.epochs must be 0)")
-        for v in r.variants:
-            if v.stages:
-                self.warn(f"variant {v.name} left out: {why}")
-        self.recipe = dataclasses.replace(
-            r, variants=tuple(v for v in r.variants if not v.stages))
-
-    def preflight(self, data: Dataset) -> None:
-        """Checks what can be checked before any training: the model fits the data, every
-        layer can be compressed as the variants ask, every schedule reaches its target."""
-        from tfcompress.prune import methods
-
-        if self.bare_savedmodel:
-            from tfcompress.models import user_file
-
-            shape, classes = user_file.savedmodel_signature(Path(self.recipe.model.path))
-            self._check_fits(_Shapes(shape, classes), data)
-            return
-        model = self.initial_model(data, keras="2")  # the checks read tf_keras layers
-        self._check_fits(model, data)
-        if self.recipe.transfer is not None:
-            from tfcompress.train import freeze
-
-            t = self.recipe.transfer
-            freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
-        total = self._finetune_steps(data)
-        students: dict[Any, Any] = {}
-        sweep = self.recipe.sweep
-        for v in (*self.recipe.variants, *([sweep.trial] if sweep is not None else [])):
-            try:
-                m = model
-                if v.distill is not None:
-                    spec = v.distill.student
-                    key = fingerprint(spec)
-                    if key not in students:
-                        students[key] = self.initial_model(data, spec, keras="2")
-                        self._check_fits(students[key], data, "student ")
-                    m = students[key]
-                if v.prune is not None:
-                    methods.preflight(m, v.prune, total)
-                if v.cluster is not None:
-                    from tfcompress.prune import masks
-
-                    masks.prunable(m, v.cluster.skip)
-                if v.qat is not None:
-                    from tfcompress.quantize import qat
-
-                    for u in qat.check(m, v.qat.skip):
-                        if u["why"] != "qat.skip":
-                            self.warn(f"variant {v.name}: layer {u['name']} ({u['type']}) "
-                                       f"stays in float: {u['why']}")
-            except InputError as e:
-                raise InputError(f"variant {v.name}: {e}") from None
-
-    def warn(self, text: str) -> None:
-        """Logs ``text`` and puts it at the top of the report (once)."""
-        if text not in self.warnings:
-            log.warning("%s", text)
-            self.warnings.append(text)
-
-    @staticmethod
-    def _check_fits(model: Any, data: Dataset, what: str = "") -> None:
-        """The model's input shape fits the data and its outputs the classes."""
-        want, have = tuple(model.input_shape[1:]), data.input_shape
-        fits = len(want) == len(have) and all(w in (None, h) for w, h in zip(want, have))
-        if not fits:
-            raise InputError(f"{what}model input shape {list(want)} does not match the data "
-                             f"({data.name}: {list(have)}); pick the matching dataset or "
-                             f"data.image_size")
-        if model.output_shape[-1] not in (None, data.num_classes):
-            raise InputError(f"{what}model has {model.output_shape[-1]} outputs but "
-                             f"{data.name} has {data.num_classes} classes")
 
     @property
     def keras(self) -> str:
@@ -343,18 +243,3 @@ class Pipeline:
                         "sparsity": [c["sparsity"][i] for i in keep]})
         return out
 
-
-@dataclass
-class _Shapes:
-    """What ``_check_fits`` reads of a model, for a bare SavedModel's signature."""
-
-    input: list[int | None]
-    classes: int | None
-
-    @property
-    def input_shape(self) -> tuple[int | None, ...]:
-        return tuple(self.input)
-
-    @property
-    def output_shape(self) -> tuple[int | None, ...]:
-        return (None, self.classes)

@@ -1,0 +1,137 @@
+"""What is checked before any work, so that a run stops in one line rather than after
+hours: the model file or builder, each variant against the model (every layer can be
+compressed as asked, every schedule reaches its target), the model against the data, and a bare
+SavedModel's variants (it can only be converted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tfcompress.errors import InputError
+from tfcompress.recipe import fingerprint
+
+if TYPE_CHECKING:
+    from tfcompress.data import Dataset
+    from tfcompress.pipeline.core import Pipeline
+
+
+def model_source(ctx: Pipeline) -> None:
+    """A missing or wrong model file is reported before any data is loaded."""
+    from tfcompress.models import MODELS, user_file
+
+    r = ctx.recipe
+    if r.model.path:
+        user_file.check(r.model.path)
+        _only_conversions(ctx)
+    elif r.model.name == "file":
+        MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
+    else:
+        from tfcompress.models import check_options
+
+        check_options(r.model.name, r.model.options)
+        for v in r.variants:
+            if v.distill is not None and not v.distill.student.path:
+                check_options(v.distill.student.name, v.distill.student.options,
+                              f"variants.{v.name}.distill.student")
+        check = getattr(MODELS.get(r.model.name), "check", None)
+        if check is not None:  # e.g. pretrained weights that cannot be had
+            for w in check(dict(r.model.options), r.data.image_size, ctx.data_dir,
+                           ctx.offline):
+                ctx.warn(w)
+
+
+def _only_conversions(ctx: Pipeline) -> None:
+    """A bare SavedModel can be converted, not trained: its training variants are left
+    out, each with a line saying why (a recipe that trains it: exit 2)."""
+    r = ctx.recipe
+    if not ctx.bare_savedmodel:
+        return
+    why = (f"{r.model.path} is a SavedModel without a Keras model (Keras 3 export()): it "
+           "can only be converted; pass the .keras file to prune, distill, cluster or QAT "
+           "it")
+    if r.train.epochs or r.transfer is not None or r.sweep is not None:
+        raise InputError(f"{why} (this recipe trains it; train.epochs must be 0)")
+    for v in r.variants:
+        if v.stages:
+            ctx.warn(f"variant {v.name} left out: {why}")
+    ctx.recipe = replace(
+        r, variants=tuple(v for v in r.variants if not v.stages))
+
+
+def variants(ctx: Pipeline, data: Dataset) -> None:
+    """Checks what can be checked before any training: the model fits the data, every
+    layer can be compressed as the variants ask, every schedule reaches its target."""
+    from tfcompress.prune import methods
+
+    if ctx.bare_savedmodel:
+        from tfcompress.models import user_file
+
+        shape, classes = user_file.savedmodel_signature(Path(ctx.recipe.model.path))
+        check_fits(_Shapes(shape, classes), data)
+        return
+    model = ctx.initial_model(data, keras="2")  # the checks read tf_keras layers
+    check_fits(model, data)
+    if ctx.recipe.transfer is not None:
+        from tfcompress.train import freeze
+
+        t = ctx.recipe.transfer
+        freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
+    total = ctx._finetune_steps(data)
+    students: dict[Any, Any] = {}
+    sweep = ctx.recipe.sweep
+    for v in (*ctx.recipe.variants, *([sweep.trial] if sweep is not None else [])):
+        try:
+            m = model
+            if v.distill is not None:
+                spec = v.distill.student
+                key = fingerprint(spec)
+                if key not in students:
+                    students[key] = ctx.initial_model(data, spec, keras="2")
+                    check_fits(students[key], data, "student ")
+                m = students[key]
+            if v.prune is not None:
+                methods.preflight(m, v.prune, total)
+            if v.cluster is not None:
+                from tfcompress.prune import masks
+
+                masks.prunable(m, v.cluster.skip)
+            if v.qat is not None:
+                from tfcompress.quantize import qat
+
+                for u in qat.check(m, v.qat.skip):
+                    if u["why"] != "qat.skip":
+                        ctx.warn(f"variant {v.name}: layer {u['name']} ({u['type']}) "
+                                   f"stays in float: {u['why']}")
+        except InputError as e:
+            raise InputError(f"variant {v.name}: {e}") from None
+
+
+def check_fits(model: Any, data: Dataset, what: str = "") -> None:
+    """The model's input shape fits the data and its outputs the classes."""
+    want, have = tuple(model.input_shape[1:]), data.input_shape
+    fits = len(want) == len(have) and all(w in (None, h) for w, h in zip(want, have))
+    if not fits:
+        raise InputError(f"{what}model input shape {list(want)} does not match the data "
+                         f"({data.name}: {list(have)}); pick the matching dataset or "
+                         f"data.image_size")
+    if model.output_shape[-1] not in (None, data.num_classes):
+        raise InputError(f"{what}model has {model.output_shape[-1]} outputs but "
+                         f"{data.name} has {data.num_classes} classes")
+
+
+@dataclass
+class _Shapes:
+    """What ``_check_fits`` reads of a model, for a bare SavedModel's signature."""
+
+    input: list[int | None]
+    classes: int | None
+
+    @property
+    def input_shape(ctx) -> tuple[int | None, ...]:
+        return tuple(ctx.input)
+
+    @property
+    def output_shape(ctx) -> tuple[int | None, ...]:
+        return (None, ctx.classes)
