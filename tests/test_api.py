@@ -95,7 +95,7 @@ def test_tf_data_and_registered_names_are_data_too(tmp_path):
 
 @pytest.mark.parametrize("model, data, kwargs, words", [
     ("nope.keras", None, {}, ["nope.keras", "does not exist"]),
-    (object(), None, {}, ["tf_keras Model", "object"]),
+    (object(), None, {}, ["Keras Model (Keras 3 or tf_keras)", "object"]),
     (None, (np.zeros((4, 8, 8)), np.zeros(3)), {}, ["images", "labels"]),
     (None, "digits", {"exports": []}, ["exports"]),
     (None, "digits", {"sparsity": 1.5}, ["target_sparsity"]),
