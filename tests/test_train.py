@@ -40,3 +40,23 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path):
     assert list((tmp_path / "logs").rglob("events.out.tfevents*"))
     straight = loop.fit(model(), data, spec, work_dir=tmp_path / "straight")
     assert straight == history  # the same epochs, to the last digit
+
+
+def test_the_loss_reads_probabilities_or_logits_through_every_wrapper():
+    """A model ending in a softmax trains on probabilities also when it is wrapped for
+    pruning (tfmot or Keras 3) or QAT; one ending in a plain Dense trains on logits."""
+    import keras as keras3
+
+    from tfcompress import sparsity
+    from tfcompress._keras import keras as tf_keras
+    from tfcompress._keras import tfmot
+    from tfcompress.train.loop import ends_in_softmax
+
+    k2 = tf_keras.Sequential([tf_keras.Input((4,)), tf_keras.layers.Dense(3, activation="softmax")])
+    k3 = keras3.Sequential([keras3.Input((4,)), keras3.layers.Dense(3, activation="softmax")])
+    logits = keras3.Sequential([keras3.Input((4,)), keras3.layers.Dense(3)])
+    assert ends_in_softmax(tfmot.sparsity.keras.prune_low_magnitude(k2))
+    assert ends_in_softmax(tfmot.quantization.keras.quantize_model(k2))
+    assert ends_in_softmax(sparsity.prune_low_magnitude(k3, sparsity.ConstantSparsity(0.5)))
+    assert not ends_in_softmax(sparsity.prune_low_magnitude(logits,
+                                                            sparsity.ConstantSparsity(0.5)))

@@ -49,13 +49,15 @@ def ends_in_softmax(model: Any) -> bool:
     """True when the model outputs probabilities (a softmax last, nested models too); a model
     that does not is taken to output logits (as Keras 3 tutorials build them)."""
     last = model.layers[-1] if getattr(model, "layers", None) else None
-    while last is not None and getattr(last, "layers", None):
-        last = last.layers[-1]
+    while last is not None and (getattr(last, "layers", None) or hasattr(last, "layer")):
+        # into nested models, and through pruning / QAT / clustering wrappers
+        last = last.layers[-1] if getattr(last, "layers", None) else last.layer
     if last is None:
         return True  # a subclassed model: as before
     if type(last).__name__ == "Softmax":
         return True
     activation = getattr(last, "activation", None)
+    activation = getattr(activation, "activation", activation)  # QAT's QuantizeAwareActivation
     return getattr(activation, "__name__", "") == "softmax"
 
 
