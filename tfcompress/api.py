@@ -183,7 +183,7 @@ def _model_file(model: Any) -> Path:
 
     kind = flavor.which(model)
     if kind == flavor.KERAS3:
-        import keras
+        from tfcompress._keras3 import keras
     else:
         from tfcompress._keras import keras
     if kind is None or not isinstance(model, keras.Model):

@@ -57,7 +57,7 @@ def of_file(path: str | Path) -> str:
 def load_model(path: str | Path) -> Any:
     """A ``.keras`` file this suite wrote, opened by the Keras that wrote it."""
     if of_file(path) == KERAS3:
-        import keras
+        from tfcompress._keras3 import keras
 
         return keras.saving.load_model(str(path), compile=False)
     from tfcompress._keras import keras as tf_keras
@@ -69,7 +69,7 @@ def module(obj: Any) -> Any:
     """The Keras package ``obj`` (a model, layer, or ``keras2`` / ``keras3``) belongs to."""
     kind = obj if isinstance(obj, str) else which(obj)
     if kind == KERAS3:
-        import keras
+        from tfcompress._keras3 import keras
 
         return keras
     from tfcompress._keras import keras as tf_keras

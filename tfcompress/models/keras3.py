@@ -53,7 +53,7 @@ def to_keras2(model: Any) -> Any:
 
 def to_keras3(model: Any) -> Any:
     """The Keras 3 twin of a tf_keras model, read back by Keras 3 from the legacy HDF5 format."""
-    import keras
+    from tfcompress._keras3 import keras
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "model.h5"
@@ -73,7 +73,7 @@ def _renumber_nested(path: Path) -> None:
 
     import h5py
 
-    import keras
+    from tfcompress._keras3 import keras
 
     from tfcompress._keras import keras as k2
 
@@ -202,7 +202,7 @@ def _layer(node: dict[str, Any]) -> dict[str, Any]:
         config["batch_input_shape"] = config.pop("batch_shape", None)
         config.pop("optional", None)
     config = {k: _value(v) for k, v in config.items()}
-    import keras
+    from tfcompress._keras3 import keras
 
     return {"class_name": name, "config": _known_options(cls, config, "tf_keras",
                                                          getattr(keras.layers, name, None))}
@@ -239,7 +239,7 @@ def _known_options(cls: type, config: dict[str, Any], other: str = "tf_keras",
                    source: type | None = None) -> dict[str, Any]:
     """``config`` without the options ``cls`` (of the ``other`` Keras) lacks; refuses a
     dropped option that is in use (not at ``source``'s default: LoRA, quantization, ...)."""
-    import keras
+    from tfcompress._keras3 import keras
 
     from tfcompress._keras import keras as k2
 

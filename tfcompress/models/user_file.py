@@ -64,7 +64,7 @@ def load(path: str | Path) -> keras.Model:
 
 def load_keras3(path: str | Path) -> Any:
     """A Keras 3 ``.keras`` or ``.h5`` file, read by Keras 3 in safe mode (no Lambda code)."""
-    import keras
+    from tfcompress._keras3 import keras
 
     p = Path(path)
     if check(p) == "h5":

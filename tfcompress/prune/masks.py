@@ -124,7 +124,7 @@ def hold_masks(masks: Masks, model: Any) -> Any:
 
     if flavor.which(model) != flavor.KERAS3:
         return HoldMasks(masks)
-    import keras as keras3
+    from tfcompress._keras3 import keras as keras3
 
     class HoldMasks3(_Hold, keras3.callbacks.Callback):
         """``_Hold`` for a Keras 3 model (TensorFlow backend: the pipeline's)."""

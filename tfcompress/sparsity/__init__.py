@@ -1,7 +1,6 @@
 """Magnitude pruning for Keras 3 models, the way tfmot's guide teaches it for Keras 2.
 
-    import keras
-    from tfcompress import sparsity
+    from tfcompress import sparsity                           # model: a Keras 3 model
 
     schedule = sparsity.PolynomialDecay(0.0, 0.8, begin_step=0, end_step=end_step)
     pruned = sparsity.prune_low_magnitude(model, schedule)      # 1. wrap

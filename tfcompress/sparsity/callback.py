@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
 
+from tfcompress._keras3 import keras
 from tfcompress.prune import criteria
 from tfcompress.sparsity.wrapper import PruneLowMagnitude, wrappers
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import keras
-
+from tfcompress._keras3 import keras
 from tfcompress.errors import InputError
 from tfcompress.prune import schedule as shared
 

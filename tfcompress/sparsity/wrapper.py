@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import keras
 import numpy as np
-from keras import ops
 
+from tfcompress._keras3 import keras, ops
 from tfcompress.errors import InputError
 from tfcompress.sparsity.schedules import PruningSchedule
 
@@ -166,7 +165,7 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
                "scope": scope}
     if not isinstance(to_prune, keras.Model):
         return PruneLowMagnitude(to_prune, **options)
-    from keras.src.models.functional import Functional  # Sequential is one too
+    from tfcompress._keras3 import Functional
 
     if not isinstance(to_prune, (Functional, keras.Sequential)):
         raise InputError(f"model {to_prune.name!r} is a subclassed model; wrap its layers "
