@@ -75,24 +75,18 @@ def load(artifact: Artifact, keras: str | None = None) -> Any:
     exact tf_keras twin of a Keras 3 model, for the steps that need tfmot; ``3``: the reverse).
     A QAT step keeps the float model it started from and the QAT weights; its model is
     rebuilt with ``qat.apply`` and given them."""
+    from tfcompress import flavor
     from tfcompress.quantize import qat
 
     weights = artifact.path / "qat_weights.npz"
     if not weights.is_file():
-        return as_keras(flavor_load(artifact.path / "model.keras"), keras)
-    float_model = as_keras(flavor_load(artifact.path / "float_model.keras"), "2")
+        return as_keras(flavor.load_model(artifact.path / "model.keras"), keras)
+    float_model = as_keras(flavor.load_model(artifact.path / "float_model.keras"), "2")
     model, _ = qat.apply(float_model, artifact.meta["qat_scheme"],
                          artifact.meta["qat_skip"])
     with np.load(weights) as saved:
         model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
     return model
-
-
-def flavor_load(path: Path) -> Any:
-    """A ``.keras`` file, opened by the Keras that wrote it."""
-    from tfcompress import flavor
-
-    return flavor.load_model(path)
 
 
 def as_keras(model: Any, keras: str | None) -> Any:

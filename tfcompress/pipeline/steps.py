@@ -113,8 +113,10 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
     if model_spec is not None and model_spec != r.model:
         name = f"{baseline.meta['name']}_{name}"
 
-    # A Keras 3 run prunes natively where the method can (KERAS3_NATIVE), else on the twin.
-    keras = "3" if ctx.keras == "3" and spec.method in KERAS3_NATIVE else "2"
+    # A Keras 3 run prunes natively where the method can (KERAS3_NATIVE), else on the twin;
+    # a transfer recipe's backbone freezing is tf_keras code: on the twin too.
+    native = ctx.keras == "3" and spec.method in KERAS3_NATIVE and r.transfer is None
+    keras = "3" if native else "2"
 
     def trained() -> Any:
         model = artifacts.load(baseline, keras)
