@@ -56,8 +56,7 @@ def _as_keras3(src: Path, dst: Path) -> None:
     from tfcompress import flavor
     from tfcompress.models import keras3
 
-    model = flavor.load_model(src)
-    if flavor.which(model) == flavor.KERAS3:
+    if flavor.of_file(src) == flavor.KERAS3:  # made by Keras 3 already: a copy
         shutil.copyfile(src, dst)
     else:
-        keras3.to_keras3(model).save(dst)
+        keras3.to_keras3(flavor.load_model(src)).save(dst)

@@ -1,8 +1,9 @@
-"""Pruning masks of tf_keras models, for the methods tfmot does not have: global magnitude,
-one-shot and iterative pruning, lottery tickets, SNIP, single-layer sensitivity.
+"""Pruning masks on a model's kernels, for the methods tfmot does not have: global magnitude,
+one-shot and iterative pruning, lottery tickets, SNIP, single-layer sensitivity. They work on
+tf_keras and Keras 3 models alike (``candidates`` and ``hold_masks`` follow the model's Keras).
 
-How weights are ranked and chosen (``select``, per layer or global) is numpy-only and shared
-with the Keras 3 path: ``criteria.py``. ``HoldMasks`` keeps pruned weights at zero
+How weights are ranked and chosen (``select``, per layer or global) is numpy-only:
+``criteria.py``, shared with ``tfcompress.sparsity``. ``hold_masks`` keeps pruned weights at zero
 during training. Which layers are prunable is a policy: every Conv2D/Dense kernel except the
 names in ``skip`` (``"first"`` and ``"last"`` stand for the first and last prunable layer).
 """
