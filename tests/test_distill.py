@@ -123,3 +123,41 @@ def test_bad_arguments_are_refused(pair):
         Distiller(student, teacher, alpha=-1)
     with pytest.raises(ValueError, match="different"):
         Distiller(teacher, teacher)
+
+
+@pytest.mark.parametrize("alpha, temperature", [(1.0, 4.0), (0.3, 2.0)])
+def test_keras3_distiller_trains_with_the_same_loss_as_the_tf_keras_one(pair, alpha,
+                                                                        temperature):
+    """Keras 3's own keras.distillation (KerasDistiller) on the exact twins of the pair: the
+    same loss, and one SGD step moves the student to the same weights."""
+    from tfcompress import flavor
+    from tfcompress.distill import distiller_of
+    from tfcompress.distill.keras3 import KerasDistiller
+    from tfcompress.models import keras3
+
+    teacher, _, data = pair
+    keras.utils.set_random_seed(2)
+    student = MODELS.get("lenet_300_100")(data.input_shape, 10, hidden=[16])
+    s3, t3 = keras3.to_keras3(student), keras3.to_keras3(teacher)
+    assert distiller_of(s3) is KerasDistiller and distiller_of(student) is Distiller
+    x, y = data.x_train[:32], data.y_train[:32]
+    d2 = Distiller(student, teacher, alpha=alpha, temperature=temperature)
+    d3 = KerasDistiller(s3, t3, alpha=alpha, temperature=temperature)
+    spec = TrainSpec(epochs=1, optimizer="sgd", learning_rate=0.1)
+    loop.compile_model(d2, spec)
+    loop.compile_model(d3, spec)
+    total2 = float(d2._terms(tf.constant(x), tf.constant(y), training=False)[0])
+    total3 = float(d3.compute_loss(x, y, d3(x, training=False), training=False))
+    assert total3 == pytest.approx(total2, rel=1e-4)
+    for d in (d2, d3):
+        d.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    moved = False
+    for a, b, before in zip(student.get_weights(), s3.get_weights(),
+                            keras3.to_keras3(MODELS.get("lenet_300_100")(
+                                data.input_shape, 10, hidden=[16])).get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+        moved = moved or not np.allclose(a, before)
+    assert moved
+    for a, b in zip(teacher.get_weights(), t3.get_weights()):  # neither teacher trained
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    assert flavor.which(s3) == flavor.KERAS3

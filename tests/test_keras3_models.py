@@ -179,11 +179,14 @@ def test_a_keras3_model_object_is_compressed_from_memory(tmp_path):
 def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path):
     """model.keras=3 on a registered model: the baseline trains in Keras 3, and so do the
     unstructured methods (gradual and 2:4 with tfcompress.sparsity; one-shot, iterative,
-    lottery, SNIP with masks held by a Keras 3 callback); filter pruning, clustering and QAT
-    run on the tf_keras twin. Every deliverable is a Keras 3 file."""
+    lottery, SNIP with masks held by a Keras 3 callback), filter pruning and slimming (the
+    channel analysis and rebuild read Keras 3 graphs), distillation (keras.distillation) and
+    the sensitivity analysis; clustering and QAT (tfmot) run on the tf_keras twin. Every
+    deliverable is a Keras 3 file."""
     from tfcompress.pipeline import Pipeline
-    from tfcompress.recipe import (BenchmarkSpec, ClusterSpec, DataSpec, ExportSpec, ModelSpec,
-                                   PruneSpec, QatSpec, Recipe, TrainSpec, Variant)
+    from tfcompress.recipe import (BenchmarkSpec, ClusterSpec, DataSpec, DistillSpec,
+                                   ExportSpec, ModelSpec, PruneSpec, QatSpec, Recipe,
+                                   SensitivitySpec, TrainSpec, Variant)
 
     def v(name, prune=None, export="float32", **kw):
         return Variant(name, ExportSpec(export), prune, **kw)
@@ -191,7 +194,8 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
     recipe = Recipe(
         name="keras3_stages", description="every stage on a Keras 3 run (tiny)",
         data=DataSpec("digits", train_limit=400, test_limit=100),
-        model=ModelSpec("digits_cnn", {"filters": [8, 8], "dense_units": 16}, keras="3"),
+        model=ModelSpec("digits_cnn", {"filters": [8, 8], "dense_units": 16,
+                                       "batch_norm": True}, keras="3"),
         train=TrainSpec(epochs=2, batch_size=32), finetune=TrainSpec(epochs=2, batch_size=32),
         variants=(
             v("float32"),
@@ -205,9 +209,12 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
             v("iterative", PruneSpec(0.7, method="iterative", rounds=2)),
             v("snip", PruneSpec(0.7, method="snip", scope="global")),
             v("filters", PruneSpec(0.5, method="filters")),
+            v("slimming", PruneSpec(0.5, method="slimming", scope="global")),
+            v("kd", distill=DistillSpec(ModelSpec("lenet_300_100", {"hidden": [16]}))),
             v("clustered", cluster=ClusterSpec(clusters=8)),
             v("qat", export="int8", qat=QatSpec()),
         ),
+        sensitivity=SensitivitySpec(ratios=(0.5, 0.9)),
         benchmark=BenchmarkSpec(threads=(1,), warmup_runs=1, min_runs=3, min_seconds=0.0,
                                 throughput_batch=2))
     pipeline = Pipeline(recipe, profile="tiny", output_dir=tmp_path)
@@ -219,7 +226,7 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
         assert variants[name]["tflite"]["tflite_accuracy"] == pytest.approx(
             variants["float32"]["tflite"]["tflite_accuracy"], abs=0.05), name  # every mode
     for name in ("gradual", "m_by_n", "oneshot", "lottery", "iterative", "snip", "filters",
-                 "clustered"):
+                 "slimming", "kd", "clustered"):
         model = keras.saving.load_model(run_dir / "keras" / f"{name}.keras")
         assert flavor.which(model) == flavor.KERAS3, name
         assert variants[name]["tflite"]["tflite_accuracy"] is not None
@@ -232,10 +239,17 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
         assert zeros / params == pytest.approx(0.7, abs=0.01), name
     native = {s.name: s for s in result.steps if s.kind == "prune"}
     assert {"oneshot70_layer", "lottery70_layer", "snip70_global"} <= set(native)
-    for step in native.values():  # the unstructured ones were made by Keras 3
+    assert {"filters50_layer", "slimming50_global"} <= set(native)
+    made = [s for s in result.steps if s.kind in ("prune", "distill")]
+    for step in made:  # every pruning method and the student were made by Keras 3
         saved = pipeline.runner.store.path(step.kind, step.key) / "model.keras"
-        want = flavor.KERAS2 if step.name.startswith("filters") else flavor.KERAS3
-        assert flavor.of_file(saved) == want, step.name
+        assert flavor.of_file(saved) == flavor.KERAS3, step.name
+    assert any(s.kind == "distill" for s in made)
+    assert variants["kd"]["source"]["teacher_accuracy"] is not None
+    run = json.loads((run_dir / "run.json").read_text())
+    layers = run["sensitivity"]["layers"]  # analysed on the Keras 3 baseline
+    assert len(layers) >= 3 and all(len(e["accuracy"]) == 2 for e in layers.values())
+    assert any(e["accuracy"][1] < e["accuracy"][0] for e in layers.values())
     from tfcompress.prune.criteria import check_m_by_n
 
     m = keras.saving.load_model(run_dir / "keras" / "m_by_n.keras")
@@ -243,9 +257,10 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
     baseline = next(s for s in result.steps if s.name == "baseline")
     saved = pipeline.runner.store.path(baseline.kind, baseline.key) / "model.keras"
     assert flavor.of_file(saved) == flavor.KERAS3  # trained by Keras 3
-    filters = keras.saving.load_model(run_dir / "keras" / "filters.keras")
-    assert filters.count_params() < keras.saving.load_model(
-        run_dir / "keras" / "float32.keras").count_params()
+    dense = keras.saving.load_model(run_dir / "keras" / "float32.keras").count_params()
+    for name in ("filters", "slimming"):
+        assert keras.saving.load_model(run_dir / "keras" / f"{name}.keras").count_params() \
+            < 0.8 * dense, name
 
 
 @pytest.mark.real_data

@@ -51,7 +51,7 @@ def test_fine_tuning_reaches_the_target_sparsity_in_every_layer(tmp_path, kind):
 
 
 def test_an_interrupted_pruning_fine_tune_resumes_and_still_reaches_the_target(tmp_path):
-    from test_train import StopAtEpoch
+    from test_train import stop_at_epoch
 
     data = load(DataSpec("digits", train_limit=200, test_limit=50))
     ft = TrainSpec(epochs=3, batch_size=32)
@@ -65,8 +65,8 @@ def test_an_interrupted_pruning_fine_tune_resumes_and_still_reaches_the_target(t
 
     with pytest.raises(KeyboardInterrupt):
         loop.fit(pruned_model(), data, ft, work_dir=tmp_path,
-                 callbacks=[*magnitude.callbacks(), StopAtEpoch(1)])
-    resumed, seen = pruned_model(), StopAtEpoch()
+                 callbacks=[*magnitude.callbacks(), stop_at_epoch(keras, 1)])
+    resumed, seen = pruned_model(), stop_at_epoch(keras)
     history = loop.fit(resumed, data, ft, work_dir=tmp_path,
                        callbacks=[*magnitude.callbacks(), seen])
     assert seen.begun == [1, 2] and len(history["loss"]) == 3  # epochs 2 and 3 ran

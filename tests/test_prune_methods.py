@@ -297,3 +297,15 @@ def test_preflight_refuses_per_method_what_that_method_cannot_do():
         preflight(_mlp(), PruneSpec(0.5, method="snip", skip=["nope"]), finetune_steps=0)
     with pytest.raises(InputError, match="no channel group"):
         preflight(_mlp(), PruneSpec(0.5, method="filters", skip=["fc1", "fc2"]), 0)
+    # slimming: refused before its L1 training when no group passes a batch norm; with some,
+    # only those are ranked (the rest stay whole)
+    from tfcompress.models import MODELS
+    from tfcompress.prune.methods import structured_groups
+
+    with pytest.raises(InputError, match="passing no batch norm"):
+        preflight(_mlp(), PruneSpec(0.5, method="slimming"), 0)
+    bn = MODELS.get("digits_cnn")((8, 8, 1), 10, filters=[4, 4], batch_norm=True)
+    preflight(bn, PruneSpec(0.5, method="slimming"), 0)
+    a, chosen = structured_groups(bn, [], "bn_gamma")
+    assert sorted(p for g in chosen for p in a.groups[g].producers) == ["conv1", "conv2"]
+    assert "fc1" in [p for g in structured_groups(bn, [])[1] for p in a.groups[g].producers]

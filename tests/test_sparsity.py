@@ -176,3 +176,40 @@ def test_tfmot_guide_for_keras3_reaches_80_percent_and_3x_smaller(backend, data_
     assert out["pruned_accuracy"] > 0.9
     saved = keras.saving.load_model(tmp_path / "pruned.keras")  # from either backend
     assert sparsity.layer_sparsity(saved) == out["sparsity"]
+
+
+def test_an_interrupted_keras3_pruning_fine_tune_resumes_exactly(tmp_path):
+    """The epoch backup holds the wrappers' masks and the optimizer step the schedule reads:
+    killed after an epoch, the Keras 3 fine-tune ends exactly as an uninterrupted one."""
+    from test_train import stop_at_epoch
+
+    from tfcompress._keras import keras as tf_keras
+    from tfcompress.data import load
+    from tfcompress.models import MODELS, keras3
+    from tfcompress.recipe import DataSpec, TrainSpec
+    from tfcompress.train import loop
+
+    data = load(DataSpec("digits", train_limit=200, test_limit=50))
+    ft = TrainSpec(epochs=3, batch_size=32)
+
+    def pruned_model():
+        tf_keras.utils.set_random_seed(0)  # the model is built by tf_keras, then converted
+        base = keras3.to_keras3(MODELS.get("digits_cnn")(data.input_shape, 10, filters=[4, 8],
+                                                         dense_units=16))
+        return sparsity.prune_low_magnitude(
+            base, sparsity.PolynomialDecay(0.0, 0.75, begin_step=0, end_step=14, frequency=2))
+
+    with pytest.raises(KeyboardInterrupt):
+        loop.fit(pruned_model(), data, ft, work_dir=tmp_path / "a",
+                 callbacks=[sparsity.UpdatePruningStep(), stop_at_epoch(keras, 1)])
+    resumed, seen = pruned_model(), stop_at_epoch(keras)
+    history = loop.fit(resumed, data, ft, work_dir=tmp_path / "a",
+                       callbacks=[sparsity.UpdatePruningStep(), seen])
+    assert seen.begun == [1, 2] and len(history["loss"]) == 3
+    straight = pruned_model()
+    assert loop.fit(straight, data, ft, work_dir=tmp_path / "b",
+                    callbacks=[sparsity.UpdatePruningStep()]) == history
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert all(r["sparsity"] == pytest.approx(0.75, abs=0.01)
+               for r in sparsity.layer_sparsity(resumed).values())

@@ -3,18 +3,21 @@
 import numpy as np
 import pytest
 
+from tfcompress import flavor
 from tfcompress._keras import keras
-from tfcompress.models import MODELS
+from tfcompress.models import MODELS, keras3
 from tfcompress.structured import criteria, graph, rebuild
 
 L = keras.layers
+#: each model as built (tf_keras) and as its exact Keras 3 twin: one analysis serves both
+KERAS = pytest.mark.parametrize("to", [lambda m: m, keras3.to_keras3], ids=["keras2", "keras3"])
 
 
 def _random_bn(model, seed=0):
     """Batch norm statistics away from the identity, so zeroing gamma/beta is a real test."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
-        if isinstance(layer, L.BatchNormalization):
+        if type(layer).__name__ == "BatchNormalization":
             layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32")
                                for w in layer.get_weights()])
 
@@ -34,16 +37,24 @@ def _mobilenet():
                                         classes=10)
 
 
+def _sequential():
+    return keras.Sequential([keras.Input((12, 12, 3)), L.Conv2D(8, 3), L.BatchNormalization(),
+                             L.ReLU(), L.Conv2D(6, 3), L.Flatten(), L.Dense(16), L.Dense(4)])
+
+
+@KERAS
 @pytest.mark.parametrize("make, shape", [
+    (_sequential, (12, 12, 3)),
     (lambda: MODELS.get("mnist_cnn")((28, 28, 1), 10), (28, 28, 1)),
     (lambda: MODELS.get("resnet20")((32, 32, 3), 10), (32, 32, 3)),
     (lambda: MODELS.get("resnet", )((16, 16, 3), 10, depth=8, preact=True), (16, 16, 3)),
     (_mobilenet, (64, 64, 3)),
-], ids=["mnist_cnn", "resnet20", "preact_resnet8", "mobilenet"])
-def test_removing_zeroed_channels_leaves_the_outputs_unchanged(make, shape):
+], ids=["sequential", "mnist_cnn", "resnet20", "preact_resnet8", "mobilenet"])
+def test_removing_zeroed_channels_leaves_the_outputs_unchanged(make, shape, to):
     keras.utils.set_random_seed(0)
-    model = make()
-    _random_bn(model)
+    built = make()
+    _random_bn(built)
+    model = to(built)
     a = graph.analyse(model)
     assert a.prunable()
     drop, keep = _drop_quarter(a)
@@ -51,6 +62,7 @@ def test_removing_zeroed_channels_leaves_the_outputs_unchanged(make, shape):
     x = np.random.default_rng(1).uniform(0, 1, (4, *shape)).astype("float32")
     before = _logits(model, x)
     small = rebuild.rebuild(model, a, keep)
+    assert type(small) is type(model)  # same Keras, same class (Sequential stays Sequential)
     assert small.count_params() < 0.8 * model.count_params()
     np.testing.assert_allclose(_logits(small, x), before, rtol=1e-4, atol=1e-4)
     # the check is not vacuous: pruning channels that were NOT zeroed changes the outputs
@@ -61,11 +73,16 @@ def test_removing_zeroed_channels_leaves_the_outputs_unchanged(make, shape):
 
 def _logits(model, x):
     """The scores before the final softmax (probabilities saturate and hide differences)."""
-    return keras.Model(model.input, model.layers[-2].output).predict(x, verbose=0)
+    last = model.layers[-1]
+    if type(last).__name__ == "Dense" and last.get_config()["activation"] == "linear":
+        return model.predict(x, verbose=0)
+    k = flavor.module(model)
+    return k.Model(model.inputs, model.layers[-2].output).predict(x, verbose=0)
 
 
-def test_residual_streams_are_one_group_and_the_shapes_line_up():
-    model = MODELS.get("resnet20")((32, 32, 3), 10)
+@KERAS
+def test_residual_streams_are_one_group_and_the_shapes_line_up(to):
+    model = to(MODELS.get("resnet20")((32, 32, 3), 10))
     a = graph.analyse(model)
     tied = [g for g in a.groups.values() if g.tied]
     assert len(tied) == 3  # one residual stream per stage (option-B projections included)

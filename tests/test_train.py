@@ -7,32 +7,44 @@ from tfcompress.recipe import DataSpec, TrainSpec
 from tfcompress.train import loop
 
 
-class StopAtEpoch(keras.callbacks.Callback):
-    """Interrupts (Ctrl-C) as epoch ``epoch`` begins; records the epochs it saw begin."""
+def stop_at_epoch(kmod, epoch=None):
+    """A callback of ``kmod``'s Keras that interrupts (Ctrl-C) as epoch ``epoch`` begins and
+    records the epochs it saw begin."""
 
-    def __init__(self, epoch=None):
-        super().__init__()
-        self.epoch = epoch
-        self.begun = []
+    class StopAtEpoch(kmod.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.begun = []
 
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-        self.begun.append(epoch)
+        def on_epoch_begin(self, e, logs=None):
+            if e == epoch:
+                raise KeyboardInterrupt
+            self.begun.append(e)
+
+    return StopAtEpoch()
 
 
-def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path):
+@pytest.mark.parametrize("keras_version", ["2", "3"])
+def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, keras_version):
+    """The epoch backup (model and optimizer state) of either Keras: a run killed after an
+    epoch continues from it and ends exactly as an uninterrupted one."""
+    from tfcompress import flavor
+    from tfcompress.pipeline.artifacts import as_keras
+
     data = load(DataSpec("digits", train_limit=100, test_limit=20))
 
     def model():
         keras.utils.set_random_seed(0)
-        return MODELS.get("digits_cnn")(data.input_shape, 10, filters=[2, 2], dense_units=8)
+        return as_keras(MODELS.get("digits_cnn")(data.input_shape, 10, filters=[2, 2],
+                                                 dense_units=8), keras_version)
 
+    kmod = flavor.module(model())
+    assert (kmod is keras) == (keras_version == "2")
     spec = TrainSpec(epochs=3, batch_size=50)
     with pytest.raises(KeyboardInterrupt):
-        loop.fit(model(), data, spec, work_dir=tmp_path, callbacks=[StopAtEpoch(2)])
+        loop.fit(model(), data, spec, work_dir=tmp_path, callbacks=[stop_at_epoch(kmod, 2)])
     assert (tmp_path / "backup" / "state.json").is_file()
-    seen = StopAtEpoch()
+    seen = stop_at_epoch(kmod)
     history = loop.fit(model(), data, spec, work_dir=tmp_path, callbacks=[seen])
     assert seen.begun == [2]  # only the third epoch was left to run
     assert len(history["loss"]) == 3  # the history restored with the weights

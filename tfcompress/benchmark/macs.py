@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tfcompress._keras import keras
-
-L = keras.layers
+from tfcompress.structured.graph import inbound, input_shape, is_model, kind, output_shape
 
 
 def _spatial(shape: Any) -> int:
@@ -28,38 +26,35 @@ def _elements(shape: Any) -> int:
     return int(np.prod([d for d in shape[1:]]))
 
 
-def layer_macs(layer: keras.layers.Layer) -> tuple[int, int, int]:
-    """(macs, effective_macs, other_ops) of one layer for a single example."""
-    if isinstance(layer, L.DepthwiseConv2D):
-        kernel = layer.depthwise_kernel.numpy()
-        positions = _spatial(layer.output_shape)
+def layer_macs(layer: Any) -> tuple[int, int, int]:
+    """(macs, effective_macs, other_ops) of one layer (tf_keras or Keras 3) for one example."""
+    k = kind(layer)
+    if k in ("DepthwiseConv2D", "Conv2D"):
+        kernel = layer.get_weights()[0]
+        positions = _spatial(output_shape(layer))
         return kernel.size * positions, int(np.count_nonzero(kernel)) * positions, 0
-    if isinstance(layer, L.Conv2D):
-        kernel = layer.kernel.numpy()
-        positions = _spatial(layer.output_shape)
+    if k == "Dense":
+        kernel = layer.get_weights()[0]
+        positions = _spatial(input_shape(layer))
         return kernel.size * positions, int(np.count_nonzero(kernel)) * positions, 0
-    if isinstance(layer, L.Dense):
-        kernel = layer.kernel.numpy()
-        positions = _spatial(layer.input_shape)
-        return kernel.size * positions, int(np.count_nonzero(kernel)) * positions, 0
-    if isinstance(layer, (L.BatchNormalization, L.ReLU, L.Activation)):
-        return 0, 0, _elements(layer.output_shape)
-    if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
-        return 0, 0, _elements(layer.output_shape) * int(np.prod(layer.pool_size))
-    if isinstance(layer, (L.GlobalAveragePooling2D, L.GlobalMaxPooling2D)):
-        return 0, 0, _elements(layer.input_shape)
-    if isinstance(layer, (L.Add, L.Multiply, L.Subtract, L.Average, L.Maximum, L.Minimum)):
-        return 0, 0, _elements(layer.output_shape) * (len(layer.input_shape) - 1)
+    if k in ("BatchNormalization", "ReLU", "Activation"):
+        return 0, 0, _elements(output_shape(layer))
+    if k in ("MaxPooling2D", "AveragePooling2D"):
+        return 0, 0, _elements(output_shape(layer)) * int(np.prod(layer.pool_size))
+    if k in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        return 0, 0, _elements(input_shape(layer))
+    if k in ("Add", "Multiply", "Subtract", "Average", "Maximum", "Minimum"):
+        return 0, 0, _elements(output_shape(layer)) * (len(inbound(layer._inbound_nodes[0])) - 1)
     return 0, 0, 0
 
 
-def count(model: keras.Model) -> dict[str, Any]:
+def count(model: Any) -> dict[str, Any]:
     """MACs of ``model`` per example, in total and per layer (nested models are entered)."""
     per_layer: dict[str, dict[str, int]] = {}
 
-    def walk(m: keras.Model) -> None:
+    def walk(m: Any) -> None:
         for layer in m.layers:
-            if isinstance(layer, keras.Model):
+            if is_model(layer):
                 walk(layer)
                 continue
             macs, effective, other = layer_macs(layer)

@@ -37,11 +37,7 @@ def save_model(model: Any, work: Path, data: Dataset, counted: Any = None,
         plain.save(path)
     keras_file = file_sizes(path.read_bytes())
     counted = counted if counted is not None else model
-    if flavor.which(counted) == flavor.KERAS3:  # counted on its exact tf_keras twin
-        from tfcompress.models import keras3
-
-        counted = keras3.to_keras2(counted)
-    mac = macs.count(counted)
+    mac = macs.count(counted)  # either Keras
     return {"keras_test_accuracy": loop.accuracy(model, data.x_test, data.y_test),
             "keras_file_bytes": keras_file["bytes"],
             "keras_file_gzip_bytes": keras_file["gzip_bytes"],

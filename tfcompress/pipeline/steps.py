@@ -158,7 +158,7 @@ def distill(ctx: Pipeline, data: Dataset, teacher: Artifact, spec: DistillSpec,
             seed: int) -> Artifact:
     """Trains ``spec.student`` from its seeded initialisation, taught by the trained
     ``teacher`` (``alpha`` 0: from the labels alone, the teacher is not used)."""
-    from tfcompress.distill import Distiller
+    from tfcompress.distill import distiller_of
     from tfcompress.train import loop
 
     r = ctx.recipe
@@ -168,15 +168,15 @@ def distill(ctx: Pipeline, data: Dataset, teacher: Artifact, spec: DistillSpec,
             f"{student_name}_kd_T{spec.temperature:g}_a{spec.alpha:g}") + f"_seed{seed}"
 
     def produce(work: Path) -> dict[str, Any]:
-        student = ctx.seeded_model(data, seed, spec.student, keras="2")  # tf_keras Distiller
+        student = ctx.seeded_model(data, seed, spec.student)  # in the run's Keras
         facts: dict[str, Any] = {"teacher_accuracy": None}
         if spec.alpha == 0:
             history = loop.fit(student, data, train, work_dir=work, seed=seed)
         else:
-            teacher_model = artifacts.load(teacher, keras="2")
+            teacher_model = artifacts.load(teacher, keras=ctx.keras)
             facts["teacher_accuracy"] = teacher.meta["keras_test_accuracy"]
-            distiller = Distiller(student, teacher_model, alpha=spec.alpha,
-                                  temperature=spec.temperature)
+            distiller = distiller_of(student)(student, teacher_model, alpha=spec.alpha,
+                                              temperature=spec.temperature)
             history = loop.fit(distiller, data, train, work_dir=work, seed=seed)
         return artifacts.save_model(student, work, data, history=history, **facts)
 
@@ -185,6 +185,8 @@ def distill(ctx: Pipeline, data: Dataset, teacher: Artifact, spec: DistillSpec,
     if spec.alpha:
         config.update(teacher=teacher.meta["key"], alpha=spec.alpha,
                       temperature=spec.temperature)
+    if ctx.keras == "3":  # a Keras 3 student (the tf_keras path's keys stay as they were)
+        config["keras"] = "3"
     if spec.student.path:
         from tfcompress.models.user_file import file_digest
 
@@ -274,7 +276,7 @@ def sensitivity(ctx: Pipeline, data: Dataset, baseline: Artifact) -> dict[str, A
     spec = ctx.recipe.sensitivity
 
     def produce(work: Path) -> dict[str, Any]:
-        model = artifacts.load(baseline, keras="2")
+        model = artifacts.load(baseline)  # either Keras
         return {"analysis": sensitivity.analyse(model, data.x_val, data.y_val, spec)}
 
     config = {"baseline": baseline.meta["key"], "sensitivity": spec}

@@ -25,8 +25,10 @@ METHODS: dict[str, tuple[str, frozenset[str]]] = {
     "lottery": ("tfcompress.prune.methods.lottery:lottery", frozenset({"retrains", "keras3"})),
     "snip": ("tfcompress.prune.methods.snip:snip", frozenset({"retrains", "keras3"})),
     "m_by_n": ("tfcompress.prune.methods.m_by_n:m_by_n", frozenset({"tfmot", "keras3"})),
-    "filters": ("tfcompress.prune.methods.structured:filters", frozenset({"structured"})),
-    "slimming": ("tfcompress.prune.methods.structured:slimming", frozenset({"structured"})),
+    "filters": ("tfcompress.prune.methods.structured:filters",
+                frozenset({"structured", "keras3"})),
+    "slimming": ("tfcompress.prune.methods.structured:slimming",
+                 frozenset({"structured", "keras3"})),
 }
 
 PRUNE_METHODS: Registry = Registry("pruning method",

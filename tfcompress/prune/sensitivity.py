@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tfcompress._keras import keras
 from tfcompress.prune import masks as masks_lib
 from tfcompress.progress import progress
 
@@ -20,16 +19,17 @@ if TYPE_CHECKING:
     from tfcompress.recipe import SensitivitySpec
 
 
-def analyse(model: keras.Model, x: np.ndarray, y: np.ndarray, spec: SensitivitySpec
+def analyse(model: Any, x: np.ndarray, y: np.ndarray, spec: SensitivitySpec
             ) -> dict[str, Any]:
-    """Returns the dense accuracy, per layer the accuracy at each ratio, and proposals."""
+    """Returns the dense accuracy (a tf_keras or Keras 3 model), per layer the accuracy at
+    each ratio, and proposals."""
     from tfcompress.train.loop import accuracy
 
     dense = accuracy(model, x, y)
     layers = masks_lib.prunable(model, spec.skip)
     curves: dict[str, dict[str, Any]] = {}
     jobs = [(layer, r) for layer in layers for r in spec.ratios]
-    originals = {l.name: masks_lib.kernel(l).numpy().copy() for l in layers}
+    originals = {l.name: np.array(masks_lib.kernel(l)) for l in layers}
     for layer, ratio in progress(jobs, desc="sensitivity", unit="eval"):
         kernel = masks_lib.kernel(layer)
         mask = masks_lib.select({layer.name: np.abs(originals[layer.name])}, ratio)[layer.name]

@@ -13,17 +13,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from tfcompress._keras import keras
 from tfcompress.errors import InputError
-from tfcompress.structured.graph import Analysis
+from tfcompress.structured.graph import Analysis, kind
 
 CRITERIA = ("l1", "bn_gamma")
 
 
-def scores(model: keras.Model, a: Analysis, criterion: str,
+def scores(model: Any, a: Analysis, criterion: str,
            groups: Sequence[int]) -> dict[int, np.ndarray]:
     out = {}
     for g in groups:
@@ -35,7 +35,7 @@ def scores(model: keras.Model, a: Analysis, criterion: str,
                 total += np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(axis=0)
         elif criterion == "bn_gamma":
             bns = [n for n in grp.channelwise
-                   if isinstance(model.get_layer(n), keras.layers.BatchNormalization)]
+                   if kind(model.get_layer(n)) == "BatchNormalization"]
             if not bns:
                 raise InputError(f"criterion bn_gamma: the channels of {grp.producers} pass "
                                  f"no batch norm; use l1")

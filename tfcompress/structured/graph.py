@@ -21,17 +21,76 @@ from typing import Any
 
 import numpy as np
 
-from tfcompress._keras import keras
+from tfcompress import flavor
 
-L = keras.layers
+#: layers (by class name, the same in tf_keras and Keras 3: a subclass such as Conv2DTranspose
+#: is not a Conv2D here) whose output channel i depends only on input channel i (and that
+#: carry no weights per channel except BatchNormalization and PReLU)
+PASS_THROUGH = frozenset({
+    "BatchNormalization", "ReLU", "Activation", "LeakyReLU", "ELU", "PReLU", "Dropout",
+    "SpatialDropout2D", "GaussianNoise", "MaxPooling2D", "AveragePooling2D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "Cropping2D",
+    "UpSampling2D", "Rescaling"})
+ELEMENTWISE = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
+#: layers that make new channels (a group each); DepthwiseConv2D is channel-wise
+PRODUCERS = frozenset({"Conv2D", "Dense"})
 
-#: layers whose output channel i depends only on input channel i (and that carry no weights
-#: per channel unless listed in CHANNELWISE_WEIGHTS)
-PASS_THROUGH = (L.BatchNormalization, L.ReLU, L.Activation, L.LeakyReLU, L.ELU, L.PReLU,
-                L.Dropout, L.SpatialDropout2D, L.GaussianNoise, L.MaxPooling2D,
-                L.AveragePooling2D, L.GlobalAveragePooling2D, L.GlobalMaxPooling2D,
-                L.ZeroPadding2D, L.Cropping2D, L.UpSampling2D, L.Rescaling)
-ELEMENTWISE = (L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum)
+
+def kind(layer: Any) -> str:
+    """The class name the analysis dispatches on; Keras 3 operations that are not layers
+    (``keras.ops.add`` in a functional graph) are ``op:<name>`` so they never pass for layers."""
+    name = type(layer).__name__
+    if flavor.which(layer) == flavor.KERAS3:
+        from tfcompress._keras3 import keras as k3
+
+        if not isinstance(layer, k3.layers.Layer):
+            return f"op:{name}"
+    return name
+
+
+def operations(model: Any) -> list[tuple[Any, list[Any]]]:
+    """The layers (Keras 3: and operations) of a functional or Sequential model in call order,
+    input layers included (tf_keras and Keras 3 Sequential hide theirs from ``layers``), each
+    with its calls (nodes) inside this model's graph."""
+    if flavor.which(model) == flavor.KERAS3:
+        inner = getattr(model, "_functional", None) or model
+        if not model.built or not hasattr(inner, "_nodes_by_depth"):
+            raise ValueError("structured pruning needs a built functional or Sequential "
+                             "Keras model")
+        ops, keys = list(inner.operations), inner._nodes
+        key = lambda op, i: f"{id(op)}_ib-{i}"  # noqa: E731 (Keras 3's node key)
+    else:
+        if not getattr(model, "_is_graph_network", False):
+            raise ValueError("structured pruning needs a functional or Sequential Keras model")
+        inputs = [t._keras_history[0] for t in model.inputs]
+        ops = [l for l in inputs if l not in model.layers] + list(model.layers)
+        keys = model._network_nodes
+        key = lambda op, i: f"{op.name}_ib-{i}"  # noqa: E731 (tf_keras's node key)
+    return [(op, [n for i, n in enumerate(op._inbound_nodes) if key(op, i) in keys])
+            for op in ops]
+
+
+def _tensors(node: Any, side: str) -> list[Any]:
+    """The input (``in``) or output (``out``) tensors of one call (node) of a layer."""
+    k3, k2 = ("input_tensors", "keras_inputs") if side == "in" else ("output_tensors", "outputs")
+    found = getattr(node, k3, None)  # Keras 3
+    found = getattr(node, k2) if found is None else found  # tf_keras
+    return list(found) if isinstance(found, (list, tuple)) else [found]
+
+
+def inbound(node: Any) -> list[Any]:
+    """The layers whose outputs feed one call (node) of a layer."""
+    return [t._keras_history[0] for t in _tensors(node, "in")]
+
+
+def output_shape(layer: Any) -> tuple:
+    """The shape of ``layer``'s first output at its first call."""
+    return tuple(_tensors(layer._inbound_nodes[0], "out")[0].shape)
+
+
+def input_shape(layer: Any) -> tuple:
+    """The shape of ``layer``'s first input at its first call."""
+    return tuple(_tensors(layer._inbound_nodes[0], "in")[0].shape)
 
 
 @dataclass
@@ -118,77 +177,75 @@ class _Builder:
         for s in layout.segments:
             self.groups[self.root(s.group)].frozen.append(why)
 
-    def refuse(self, layer: L.Layer, ins: list[Layout], why: str) -> Layout:
+    def refuse(self, layer: Any, ins: list[Layout], why: str) -> Layout:
         self.unsupported.append({"name": layer.name, "type": type(layer).__name__, "why": why})
         for lay in ins:
             self.freeze(lay, f"{layer.name} ({type(layer).__name__})")
         return self.new(_channels(layer), frozen=f"output of {layer.name}")
 
 
-def _channels(layer: L.Layer) -> int:
-    shape = layer.output_shape
-    if isinstance(shape, list):
-        shape = shape[0]
+def _channels(layer: Any) -> int:
+    shape = output_shape(layer)
     return int(shape[-1]) if shape and shape[-1] is not None else 0
 
 
-def _inbound(layer: L.Layer) -> list[L.Layer]:
-    node = layer._inbound_nodes[0]
-    found = node.inbound_layers
-    return list(found) if isinstance(found, (list, tuple)) else [found]
+def is_model(layer: Any) -> bool:
+    return isinstance(layer, flavor.module(layer).Model)
 
 
-def analyse(model: keras.Model) -> Analysis:
-    """The channel groups of ``model`` (a functional or Sequential model)."""
+def analyse(model: Any) -> Analysis:
+    """The channel groups of ``model`` (a functional or Sequential model, tf_keras or Keras 3)."""
     b = _Builder()
-    if not getattr(model, "_is_graph_network", False):
-        raise ValueError("structured pruning needs a functional or Sequential Keras model")
-    for layer in model.layers:
+    for layer, nodes in operations(model):
         name = layer.name
-        if isinstance(layer, L.InputLayer):
+        if kind(layer) == "InputLayer":
             b.outputs[name] = b.new(_channels(layer), frozen="model input")
             continue
-        if len(layer._inbound_nodes) != 1:
-            ins = [b.outputs[l.name] for l in _inbound(layer)]
+        ins = [b.outputs[l.name] for l in inbound(nodes[0])]
+        if len(nodes) != 1:
             b.outputs[name] = b.refuse(layer, ins, "shared layer (called more than once)")
             continue
-        ins = [b.outputs[l.name] for l in _inbound(layer)]
         b.inputs[name] = ins
         b.outputs[name] = _propagate(b, layer, ins)
     for out in model.outputs:
-        b.freeze(b.outputs[out._keras_history.layer.name], "model output")
+        b.freeze(b.outputs[out._keras_history[0].name], "model output")
     groups = {b.root(g): grp for g, grp in b.groups.items()}
     return Analysis(groups, b.inputs, b.outputs, b.unsupported, dict(b.parent))
 
 
-def _propagate(b: _Builder, layer: L.Layer, ins: list[Layout]) -> Layout:
-    name = layer.name
-    if isinstance(layer, keras.Model):
+def _axis(value: Any) -> int:
+    """A layer's ``axis`` (an int or a one-element list) as one int."""
+    return int(value[0] if isinstance(value, (list, tuple)) else value)
+
+
+def _propagate(b: _Builder, layer: Any, ins: list[Layout]) -> Layout:
+    name, k = layer.name, kind(layer)
+    if is_model(layer):
         return b.refuse(layer, ins, "nested model: pass its layers in a flat functional model")
-    if isinstance(layer, L.DepthwiseConv2D):
+    if k == "DepthwiseConv2D":
         if layer.depth_multiplier != 1:
             return b.refuse(layer, ins, "depth_multiplier != 1 changes the channel count")
         for s in ins[0].segments:
             b.groups[b.root(s.group)].channelwise.append(name)
         return ins[0]
-    if isinstance(layer, (L.Conv2D, L.Dense)):
-        if isinstance(layer, L.Conv2D) and (getattr(layer, "groups", 1) != 1
-                                            or layer.data_format != "channels_last"):
+    if k in PRODUCERS:
+        if k == "Conv2D" and (getattr(layer, "groups", 1) != 1
+                              or layer.data_format != "channels_last"):
             return b.refuse(layer, ins, "grouped or channels_first convolution")
         return b.new(_channels(layer), producer=name)
-    if isinstance(layer, PASS_THROUGH):
-        if isinstance(layer, L.BatchNormalization):
-            if layer.axis not in ([-1], [3], -1, [len(layer.input_shape) - 1]):
+    if k in PASS_THROUGH:
+        if k == "BatchNormalization":
+            if _axis(layer.axis) not in (-1, len(input_shape(layer)) - 1):
                 return b.refuse(layer, ins, "batch norm over an axis other than channels")
             for s in ins[0].segments:
                 b.groups[b.root(s.group)].channelwise.append(name)
-        if isinstance(layer, L.PReLU):
+        if k == "PReLU":
             return b.refuse(layer, ins, "PReLU has per-position weights")
         return ins[0]
-    if isinstance(layer, L.Softmax):
+    if k == "Softmax":
         b.freeze(ins[0], f"{name} (softmax couples channels)")
         return ins[0]
-    if isinstance(layer, ELEMENTWISE):
+    if k in ELEMENTWISE:
         first = ins[0]
         if not all(len(l.segments) == len(first.segments) and l.repeat == first.repeat and
                    all(a.size == c.size for a, c in zip(l.segments, first.segments))
@@ -198,14 +255,15 @@ def _propagate(b: _Builder, layer: L.Layer, ins: list[Layout]) -> Layout:
             for a, c in zip(first.segments, other.segments):
                 b.union(a.group, c.group)
         return first
-    if isinstance(layer, L.Concatenate):
-        if layer.axis not in (-1, len(layer.output_shape) - 1):
+    if k == "Concatenate":
+        if _axis(layer.axis) not in (-1, len(output_shape(layer)) - 1):
             return b.refuse(layer, ins, "concatenation along an axis other than channels")
         if any(l.repeat != 1 for l in ins):
             return b.refuse(layer, ins, "concatenation of flattened tensors")
         return Layout([s for l in ins for s in l.segments])
-    if isinstance(layer, L.Flatten):
-        spatial = int(np.prod(layer.input_shape[1:-1])) if len(layer.input_shape) > 2 else 1
+    if k == "Flatten":
+        shape = input_shape(layer)
+        spatial = int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
         return Layout(ins[0].segments, ins[0].repeat * spatial)
     return b.refuse(layer, ins, "layer type not understood by the channel analysis")
 

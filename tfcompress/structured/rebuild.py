@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from tfcompress._keras import keras
-from tfcompress.structured.graph import Analysis, Layout
-
-L = keras.layers
+from tfcompress.structured.graph import PRODUCERS, Analysis, Layout, kind, operations
 
 
 def _keep_of(a: Analysis, keep: Mapping[int, np.ndarray], group: int, size: int) -> np.ndarray:
@@ -31,8 +29,9 @@ def indices(a: Analysis, layout: Layout, keep: Mapping[int, np.ndarray]) -> np.n
     return np.concatenate([p * offset + one for p in range(layout.repeat)])
 
 
-def rebuild(model: keras.Model, a: Analysis, keep: Mapping[int, np.ndarray]) -> keras.Model:
-    """A new model with only the kept channels of each group, weights copied and sliced.
+def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
+    """A new model of the same Keras and class (functional or Sequential) with only the kept
+    channels of each group, weights copied and sliced.
 
     Args:
       keep: group (root id) -> sorted channel indices to keep; groups not listed stay whole.
@@ -42,17 +41,17 @@ def rebuild(model: keras.Model, a: Analysis, keep: Mapping[int, np.ndarray]) -> 
             raise ValueError(f"group {g} is frozen: {a.groups[a.root(g)].frozen}")
     config = copy.deepcopy(model.get_config())
     out_idx: dict[str, np.ndarray] = {}
-    for layer in model.layers:
-        if isinstance(layer, (L.Conv2D, L.Dense)) and not isinstance(layer, L.DepthwiseConv2D) \
-                and layer.name in a.outputs:
+    for layer, _ in operations(model):
+        if kind(layer) in PRODUCERS and layer.name in a.outputs:
             seg = a.outputs[layer.name].segments[0]
             out_idx[layer.name] = _keep_of(a, keep, seg.group, seg.size)
     for lc in config["layers"]:
+        lc.pop("build_config", None)  # Keras 3: each layer is built again by its call
         name = lc["config"]["name"]
         if name in out_idx:
             key = "filters" if "filters" in lc["config"] else "units"
             lc["config"][key] = int(len(out_idx[name]))
-    new = keras.Model.from_config(config)
+    new = type(model).from_config(config)
     for layer in model.layers:
         weights = layer.get_weights()
         if not weights:
@@ -60,15 +59,16 @@ def rebuild(model: keras.Model, a: Analysis, keep: Mapping[int, np.ndarray]) -> 
         target = new.get_layer(layer.name)
         ins = a.inputs.get(layer.name)
         in_idx = indices(a, ins[0], keep) if ins else None
-        if isinstance(layer, L.DepthwiseConv2D):
+        k = kind(layer)
+        if k == "DepthwiseConv2D":
             sliced = [weights[0][:, :, in_idx, :], *[w[in_idx] for w in weights[1:]]]
-        elif isinstance(layer, L.Conv2D):
+        elif k == "Conv2D":
             o = out_idx[layer.name]
             sliced = [weights[0][:, :, in_idx, :][..., o], *[w[o] for w in weights[1:]]]
-        elif isinstance(layer, L.Dense):
+        elif k == "Dense":
             o = out_idx[layer.name]
             sliced = [weights[0][in_idx][:, o], *[w[o] for w in weights[1:]]]
-        elif isinstance(layer, L.BatchNormalization):
+        elif k == "BatchNormalization":
             sliced = [w[in_idx] for w in weights]
         else:  # a layer on frozen channels (the analysis froze whatever it did not know)
             sliced = weights
@@ -76,7 +76,7 @@ def rebuild(model: keras.Model, a: Analysis, keep: Mapping[int, np.ndarray]) -> 
     return new
 
 
-def zero_channels(model: keras.Model, a: Analysis, drop: Mapping[int, np.ndarray]) -> None:
+def zero_channels(model: Any, a: Analysis, drop: Mapping[int, np.ndarray]) -> None:
     """Sets every weight that feeds dropped channels to zero (producers' filters and biases,
     batch norm gamma and beta, depthwise slices): the channels then carry exact zeros, so
     removing them must not change the model's outputs (the rebuild's correctness test)."""
@@ -98,7 +98,7 @@ def zero_channels(model: keras.Model, a: Analysis, drop: Mapping[int, np.ndarray
                 if a.root(s.group) == a.root(g):
                     pos = offset + np.asarray(chans)
                 offset += s.size
-            if isinstance(layer, L.DepthwiseConv2D):
+            if kind(layer) == "DepthwiseConv2D":
                 ws[0][:, :, pos, :] = 0
                 for w in ws[1:]:
                     w[pos] = 0

@@ -65,7 +65,8 @@ def loss_for(model: Any) -> Any:
     """Sparse cross-entropy on probabilities, or on logits for a model that outputs them."""
     from tfcompress.distill import Distiller
 
-    if isinstance(model, Distiller) or ends_in_softmax(model):
+    if not getattr(model, "outputs_logits", False) and (
+            isinstance(model, Distiller) or ends_in_softmax(model)):
         return LOSS
     from tfcompress import flavor
 

@@ -62,9 +62,12 @@ def preflight(model: keras.Model, spec: PruneSpec, finetune_steps: int) -> None:
     if spec.method == "gradual":
         schedule.plan(spec, finetune_steps)
     if spec.method in STRUCTURED:
-        _, chosen = structured_groups(model, spec.skip)  # checks the names too
-        if not chosen:
+        slim = spec.method == "slimming"
+        _, chosen = structured_groups(model, spec.skip, "bn_gamma" if slim else "l1")
+        if not chosen:  # found before any training (slimming trains before it ranks)
             raise InputError("no channel group of the model can be pruned (all frozen or "
-                             "skipped)")
+                             "skipped" + (", or passing no batch norm: slimming ranks "
+                                          "channels by batch norm gamma; use filters)"
+                                          if slim else ")"))
     else:
         masks_lib.prunable(model, spec.skip)

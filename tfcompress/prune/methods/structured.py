@@ -8,16 +8,17 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from tfcompress._keras import keras
+from tfcompress import flavor
 from tfcompress.prune.methods.base import Job, Outcome, fit
 
 log = logging.getLogger("tfcompress")
 
 
-def structured_groups(model: keras.Model, skip: Sequence[str]):
+def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
     """The channel analysis and the groups a policy prunes: every unfrozen group, minus those
     whose producers are named in ``skip`` and, with ``residual`` in ``skip``, those tied
-    through element-wise merges (residual streams)."""
+    through element-wise merges (residual streams). With ``bn_gamma`` (network slimming) only
+    the groups that pass a batch norm: the others are left whole, with a warning."""
     from tfcompress.structured import graph
 
     a = graph.analyse(model)
@@ -32,14 +33,22 @@ def structured_groups(model: keras.Model, skip: Sequence[str]):
     chosen = [g for g, grp in a.prunable().items()
               if not (grp.tied and "residual" in skip)
               and not any(p in skip for p in grp.producers)]
+    if criterion == "bn_gamma":
+        has_bn = [g for g in chosen if any(graph.kind(model.get_layer(n)) == "BatchNormalization"
+                                           for n in a.groups[g].channelwise)]
+        for g in chosen:
+            if g not in has_bn:
+                log.warning("[prune] %s: no batch norm on these channels; slimming leaves "
+                            "them whole", "/".join(a.groups[g].producers))
+        chosen = has_bn
     return a, chosen
 
 
-def _shrink(job: Job, model: keras.Model, criterion: str) -> tuple[keras.Model, dict[str, Any]]:
+def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
     from tfcompress.structured import criteria, rebuild
 
     s = job.spec
-    a, chosen = structured_groups(model, s.skip)
+    a, chosen = structured_groups(model, s.skip, criterion)
     scored = criteria.scores(model, a, criterion, chosen)
     keep = criteria.select(scored, s.target_sparsity, s.scope)
     small = rebuild.rebuild(model, a, keep)
@@ -48,6 +57,20 @@ def _shrink(job: Job, model: keras.Model, criterion: str) -> tuple[keras.Model, 
     log.info("[prune] %s: %d -> %d parameters", criterion, model.count_params(),
              small.count_params())
     return small, {"channels": channels, "structured_unsupported": a.unsupported}
+
+
+def _penalise(model: Any, gammas: list[Any], penalty: float) -> None:
+    """Adds ``penalty * sum |gamma|`` to the training loss: a model loss on tf_keras, the
+    variables' own L1 regularizer on Keras 3 (which has no ``add_loss`` outside ``call``)."""
+    if flavor.which(model) == flavor.KERAS3:
+        from tfcompress._keras3 import keras as k3
+
+        for g in gammas:
+            g.regularizer = k3.regularizers.L1(penalty)
+        return
+    from tfcompress._keras import tf
+
+    model.add_loss(lambda: penalty * tf.add_n([tf.reduce_sum(tf.abs(g)) for g in gammas]))
 
 
 def filters(job: Job) -> Outcome:
@@ -62,14 +85,13 @@ def slimming(job: Job) -> Outcome:
     """Liu et al. 2017: train with an L1 penalty on batch norm gammas (``slimming_penalty``)
     for ``finetune.epochs``, remove the channels with the smallest |gamma| (one global
     threshold with ``scope: global``), rebuild, then fine-tune for ``finetune.epochs``."""
-    from tfcompress._keras import tf
+    from tfcompress.structured.graph import kind
 
     model = job.trained()
-    a, chosen = structured_groups(model, job.spec.skip)
+    a, chosen = structured_groups(model, job.spec.skip, "bn_gamma")
     gammas = [model.get_layer(n).gamma for g in chosen for n in a.groups[g].channelwise
-              if isinstance(model.get_layer(n), keras.layers.BatchNormalization)]
-    penalty = job.spec.slimming_penalty
-    model.add_loss(lambda: penalty * tf.add_n([tf.reduce_sum(tf.abs(g)) for g in gammas]))
+              if kind(model.get_layer(n)) == "BatchNormalization"]
+    _penalise(model, gammas, job.spec.slimming_penalty)
     history = {"sparsity_training": fit(job, model, job.finetune, "sparsity", None)}
     small, facts = _shrink(job, model, "bn_gamma")
     history["finetune"] = fit(job, small, job.finetune, "finetune", None)
