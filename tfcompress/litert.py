@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -85,20 +86,24 @@ class LiteModel:
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output["index"])
 
-    def predict(self, x: np.ndarray, batch_size: int = 256, desc: str | None = None) -> np.ndarray:
-        """Float outputs for float inputs, in batches."""
+    def predict(self, x: np.ndarray, batch_size: int = 256, desc: str | None = None,
+                prepare: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Float outputs for float inputs, in batches (each passed through ``prepare`` first:
+        e.g. ``Dataset.pixels`` for a file that takes pixels)."""
         chunks = range(0, len(x), batch_size)
         if desc:
             chunks = progress(chunks, desc=desc, unit="batch")
+        prepare = prepare or (lambda b: b)
         return np.concatenate([
-            self.dequantize_output(self.run(self.quantize_input(x[i:i + batch_size])))
+            self.dequantize_output(self.run(self.quantize_input(prepare(x[i:i + batch_size]))))
             for i in chunks
         ])
 
 
-def accuracy(model: LiteModel, x: np.ndarray, y: np.ndarray, desc: str | None = None) -> float:
-    """Top-1 accuracy of a TFLite model on float inputs."""
-    return float(np.mean(np.argmax(model.predict(x, desc=desc), axis=-1) == y))
+def accuracy(model: LiteModel, x: np.ndarray, y: np.ndarray, desc: str | None = None,
+             prepare: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
+    """Top-1 accuracy of a TFLite model on float inputs (through ``prepare``, see predict)."""
+    return float(np.mean(np.argmax(model.predict(x, desc=desc, prepare=prepare), axis=-1) == y))
 
 
 def _inspect(content: bytes) -> tuple[Interpreter, dict[int, Any], list[dict[str, Any]]]:

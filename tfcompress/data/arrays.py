@@ -40,7 +40,8 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
     n = int(max(parts["y_train"].max(initial=0), parts["y_test"].max(initial=0))) + 1
     return RawData(**parts, source="arrays given to tfcompress.compress",
                    preprocessing="as given (float32, the model's own input scale)",
-                   class_names=names or tuple(str(i) for i in range(n)), pixel_max=1.0)
+                   class_names=names or tuple(str(i) for i in range(n)), pixel_max=1.0,
+                   pixels_known=False)
 
 
 def save(train: tuple[Any, Any], test: tuple[Any, Any] | None,

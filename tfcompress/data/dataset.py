@@ -37,6 +37,8 @@ class RawData:
     class_names: tuple[str, ...] = ()
     skipped_files: int = 0  # unreadable images left out (image folders)
     pixel_max: float = 255.0  # raw pixel value that maps to 1.0 (digits: 16)
+    #: x are image pixels scaled by ``/ pixel_max`` (False: arrays used as given, scale unknown)
+    pixels_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Dataset:
     pixel_max: float = 255.0
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    pixels_known: bool = True
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -76,6 +79,17 @@ class Dataset:
             "std": None if self.std is None else list(self.std),
             "preprocessing": self.preprocessing,
         }
+
+    def pixels(self, x: np.ndarray) -> np.ndarray:
+        """Model inputs back to the pixels an app holds: whole numbers in 0..pixel_max (float32),
+        what a phone-ready file (``quantize/serving.py``) takes. Exact for images loaded from
+        8-bit files: ``/ pixel_max`` and ``(x - mean) / std`` are undone and rounded."""
+        if not self.pixels_known:
+            raise ValueError(f"{self.name}: the arrays' pixel scale is unknown")
+        mean = np.asarray(self.mean if self.mean is not None else 0.0, np.float32)
+        std = np.asarray(self.std if self.std is not None else 1.0, np.float32)
+        p = np.round((x * std + mean) * np.float32(self.pixel_max))
+        return np.clip(p, 0, self.pixel_max).astype(np.float32)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -183,7 +197,7 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
         x_test=prep(raw.x_test[test_idx]), y_test=raw.y_test[test_idx],
         num_classes=num_classes, source=raw.source, preprocessing=preprocessing,
         class_names=raw.class_names, augment=spec.augment, skipped_files=raw.skipped_files,
-        pixel_max=raw.pixel_max, mean=spec.mean, std=spec.std,
+        pixel_max=raw.pixel_max, mean=spec.mean, std=spec.std, pixels_known=raw.pixels_known,
     )
 
 

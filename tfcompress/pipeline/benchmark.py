@@ -24,6 +24,7 @@ def measure(ctx: Pipeline, data: Dataset,
     from tfcompress.benchmark import verdict
     from tfcompress.benchmark.latency import measure_all
     from tfcompress.progress import progress
+    from tfcompress.quantize.serving import prepare_for
 
     spec = ctx.recipe.benchmark
     contents = {name: (a.path / "model.tflite").read_bytes() for name, a in exports.items()}
@@ -31,9 +32,14 @@ def measure(ctx: Pipeline, data: Dataset,
     jobs = [(t, kind) for t in spec.threads for kind in ("latency", "throughput")]
     t0 = time.perf_counter()
     ctx.load_average["before_benchmark"] = provenance.load_average()
+    x = data.x_test[:max(1, spec.throughput_batch)]
+    if len({prepare_for(a.meta, data) is None for a in exports.values()}) > 1:  # one run's files all take pixels, or none do
+        raise RuntimeError("the exported files of one run take different inputs")
+    prepare = next((prepare_for(a.meta, data) for a in exports.values()), None)
+    x = prepare(x) if prepare is not None else x
     for threads, kind in progress(jobs, desc="benchmarking", unit="pass"):
         batch = 1 if kind == "latency" else spec.throughput_batch
-        measured = measure_all(contents, data.x_test, spec, threads, batch=batch)
+        measured = measure_all(contents, x, spec, threads, batch=batch)
         for name, lat in measured.items():
             out[name][kind][str(threads)] = lat.to_dict()
     for name in exports:

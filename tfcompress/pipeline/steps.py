@@ -247,25 +247,41 @@ def qat(ctx: Pipeline, data: Dataset, source: Artifact, spec: QatSpec, seed: int
 
 
 def export(ctx: Pipeline, data: Dataset, source: Artifact, variant: Variant) -> Artifact:
-    """Converts a trained model to TFLite, checks its ops and measures its accuracy."""
+    """Converts a trained model to the TFLite file an app runs (pixels in, normalization
+    folded, TFLite metadata and labels inside: ``quantize/serving.py``, ``metadata.py``),
+    checks its ops and measures its accuracy on the test images' pixels."""
     from tfcompress import litert
     from tfcompress.benchmark.size import file_sizes
-    from tfcompress.quantize import coverage, tflite
+    from tfcompress.quantize import coverage, metadata, serving, tflite
 
     r = ctx.recipe
     spec: ExportSpec = variant.export
+    pixels = serving.takes_pixels(data, ctx.bare_savedmodel)
 
     def produce(work: Path) -> dict[str, Any]:
         bare = source.path / artifacts.SAVEDMODEL  # a bare SavedModel: converted as it is
         model = bare if bare.is_dir() else artifacts.load(source)
-        content = tflite.convert(model, spec, data.x_train, seed=r.seed)
+        facts: dict[str, Any] = {"input": {"pixels": False}, "metadata": None}
+        if pixels:
+            served = serving.wrap(model, data)
+            serving.check_exact(model, served, data)
+            content = tflite.convert(served, spec, data.x_train, seed=r.seed,
+                                     pixels=data.pixels)
+            info = serving.metadata_info(model, data, r, variant, content)
+            content = metadata.populate(content, info)
+            facts = {"input": serving.input_facts(content, data),
+                     "metadata": metadata.read(content)}
+        else:
+            content = tflite.convert(model, spec, data.x_train, seed=r.seed)
         (work / "model.tflite").write_bytes(content)
         accuracy = litert.accuracy(litert.LiteModel(content), data.x_test, data.y_test,
-                                   desc=f"evaluating {variant.name}")
+                                   desc=f"evaluating {variant.name}",
+                                   prepare=data.pixels if pixels else None)
         return {"tflite_accuracy": accuracy, "coverage": coverage.coverage(content),
-                "weights": litert.weights(content), **file_sizes(content)}
+                "weights": litert.weights(content), **file_sizes(content), **facts}
 
-    config = {"source": source.meta["key"], "export": spec, "data": r.data, "seed": r.seed}
+    config = {"source": source.meta["key"], "export": spec, "data": r.data, "seed": r.seed,
+              "input": "pixels" if pixels else "model"}
     return ctx.runner.run("export", variant.name, config, produce)
 
 

@@ -20,11 +20,12 @@ EXPORT_MODES: Registry = Registry(
 #: Modes whose converter needs a representative (calibration) dataset.
 CALIBRATED_MODES = frozenset({"int8", "int8_sparse", "int16x8"})
 
-#: The input/output types each mode allows (``export.io``); the first is the default.
+#: The input/output types each mode allows (``export.io``); the first is the default: what
+#: MediaPipe and Android take (uint8 pixels as they are, or float32), int8 / int16 on request.
 IO_TYPES = {
-    "int8": ("int8", "uint8", "float32"),
-    "int8_sparse": ("int8", "uint8", "float32"),
-    "int16x8": ("int16", "float32"),
+    "int8": ("uint8", "int8", "float32"),
+    "int8_sparse": ("uint8", "int8", "float32"),
+    "int16x8": ("float32", "int16"),
 }
 
 #: Modes a quantization-aware-trained model can be exported with (integer kernels that use

@@ -28,14 +28,23 @@ if TYPE_CHECKING:
 RepresentativeDataset = Callable[[], Iterator[list[np.ndarray]]]
 
 
+#: the byte range of an integer pixel input: its scale is 1 and its zero point 0 (uint8)
+PIXEL_BYTES = (0.0, 255.0)
+
+
 def convert(model: keras.Model, spec: ExportSpec, calibration_x: np.ndarray | None = None,
-            seed: int = 0) -> bytes:
+            seed: int = 0, pixels: Callable[[np.ndarray], np.ndarray] | None = None) -> bytes:
     """Converts ``model`` (a Keras model, or the path of a SavedModel) to a TFLite flatbuffer.
 
     Args:
       spec: the export mode and, for int8, how many calibration samples to use.
       calibration_x: training inputs to draw the representative dataset from (int8 only).
       seed: which calibration samples are drawn.
+      pixels: for a model that takes pixels (``serving.wrap``), what turns ``calibration_x``
+        (model inputs) into them (``Dataset.pixels``). An integer input then gets scale 1 and
+        zero point 0 (uint8; int8: -128), so an image's bytes are the input as they are:
+        calibration sets one pixel of its first sample to 0 and one to 255 so that the
+        input's observed range is exactly the byte range; this is checked after conversion.
     """
     if isinstance(model, (str, os.PathLike)):  # a SavedModel folder, converted as it is
         converter = tf.lite.TFLiteConverter.from_saved_model(str(model))
@@ -45,7 +54,7 @@ def convert(model: keras.Model, spec: ExportSpec, calibration_x: np.ndarray | No
     if spec.mode in CALIBRATED_MODES:
         if calibration_x is None or len(calibration_x) == 0:
             raise ValueError(f"export mode {spec.mode!r} needs calibration data")
-        rep = representative_dataset(calibration_x, spec.calibration_samples, seed)
+        rep = representative_dataset(calibration_x, spec.calibration_samples, seed, pixels)
     EXPORT_MODES.get(spec.mode)(converter, rep, spec)
     if not spec.per_channel:
         # Per-tensor weight scales, for accelerators that require them (a private switch, the
@@ -55,17 +64,46 @@ def convert(model: keras.Model, spec: ExportSpec, calibration_x: np.ndarray | No
         # "Statistics for quantized inputs were expected": int8 I/O takes its scale from
         # calibration, which is what we want. Keras 3 prints its export signature to stdout.
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-        return converter.convert()
+        content = converter.convert()
+    if pixels is not None and rep is not None:
+        check_pixel_input(content)
+    return content
 
 
-def representative_dataset(x: np.ndarray, samples: int, seed: int) -> RepresentativeDataset:
-    """A generator of single training examples, the converter's calibration input."""
+def check_pixel_input(content: bytes) -> None:
+    """An integer pixel input has scale 1 and the zero point of byte 0 (what MediaPipe and
+    Android assume: they hand over the image's bytes)."""
+    from tfcompress.litert import LiteModel
+
+    inp = LiteModel(content).input
+    dtype = np.dtype(inp["dtype"])
+    if not np.issubdtype(dtype, np.integer):
+        return
+    want = (1.0, 0 if dtype == np.uint8 else -128)
+    scale, zero = inp["quantization"]
+    if dtype in (np.uint8, np.int8) and (abs(scale - 1.0) > 1e-6 or zero != want[1]):
+        raise RuntimeError(f"the {dtype.name} pixel input got scale {scale} and zero point "
+                           f"{zero}; an app's pixels need {want}")
+
+
+def representative_dataset(x: np.ndarray, samples: int, seed: int,
+                           pixels: Callable[[np.ndarray], np.ndarray] | None = None
+                           ) -> RepresentativeDataset:
+    """A generator of single training examples, the converter's calibration input; with
+    ``pixels``, each turned into pixels and the first sample's first value set to 0 and its
+    last to 255, so that the input's observed range is exactly the byte range."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(x), size=min(samples, len(x)), replace=False)
 
     def gen() -> Iterator[list[np.ndarray]]:
-        for i in progress(idx, desc="calibrating", unit="sample"):
-            yield [x[i:i + 1].astype(np.float32)]
+        for n, i in enumerate(progress(idx, desc="calibrating", unit="sample")):
+            sample = x[i:i + 1].astype(np.float32)
+            if pixels is not None:
+                sample = np.array(pixels(sample), dtype=np.float32)
+                if n == 0:
+                    flat = sample.reshape(-1)
+                    flat[0], flat[-1] = PIXEL_BYTES
+            yield [sample]
 
     return gen
 

@@ -95,15 +95,17 @@ class Sweep:
         the tuner selects on) and the test set, gzip size, latency."""
         from tfcompress import litert
         from tfcompress.benchmark.latency import measure
+        from tfcompress.quantize.serving import prepare_for
 
         made = self.make(trial_id, changes)
         content = (made.export.path / "model.tflite").read_bytes()
+        prepare = prepare_for(made.export.meta, self.data) or (lambda x: x)
         # batch-1 latency at the threads the objective and the report use (the full
         # benchmark of the chosen trial runs later, beside the references)
-        lat = measure(content, self.data.x_test, self.recipe.benchmark,
+        lat = measure(content, prepare(self.data.x_test[:1]), self.recipe.benchmark,
                       self.recipe.benchmark.threads[0])
         val = litert.accuracy(litert.LiteModel(content), self.data.x_val, self.data.y_val,
-                              desc=f"validating trial {trial_id}")
+                              desc=f"validating trial {trial_id}", prepare=prepare)
         src = made.source.meta
         return {"val_accuracy": val, "accuracy": made.export.meta["tflite_accuracy"],
                 "gzip_kib": made.export.meta["gzip_bytes"] / 1024, "p95_ms": lat.p95_ms,
