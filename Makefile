@@ -5,8 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Tests and CI read the real datasets from here (never copied into the repo).
 export TFCOMPRESS_DATA_DIR ?= $(abspath ../shared/data)
+# MediaPipe (the phone runtime, a real client of our .tflite files) has its own environment:
+# its absl-py pin conflicts with tfmot's. The tests run it as a subprocess.
+MPVENV ?= .venv-mediapipe
+MPSTAMP := $(MPVENV)/.installed
+export TFCOMPRESS_MEDIAPIPE_PYTHON ?= $(abspath $(MPVENV))/bin/python
 
-.PHONY: install demo test test-slow lint mnist clean
+.PHONY: install mediapipe-env demo test test-slow lint mnist clean
 
 install: $(STAMP)
 
@@ -16,16 +21,24 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+mediapipe-env: $(MPSTAMP)
+
+$(MPSTAMP): requirements-mediapipe.txt
+	test -x $(MPVENV)/bin/python || $(PYTHON) -m venv $(MPVENV)
+	$(MPVENV)/bin/python -m pip install --quiet -r requirements-mediapipe.txt
+	touch $(MPSTAMP)
+
 demo: install
 	$(PY) -m tfcompress.run --experiment=digits_prune_quant
 
 # Everything but the few tests marked slow (whole experiments several times; minutes each).
-test: install
-	$(PY) -m pytest -m "not slow"
+# (with MediaPipe installed, its tests must run: TFCOMPRESS_REQUIRE_MEDIAPIPE)
+test: install mediapipe-env
+	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m "not slow"
 
 # The slow ones; CI runs both.
-test-slow: install
-	$(PY) -m pytest -m slow
+test-slow: install mediapipe-env
+	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m slow
 
 lint: install
 	$(PY) -m ruff check tfcompress experiments tests scripts

@@ -4,8 +4,10 @@
 Dependency-light on purpose: numpy, Pillow and ai-edge-litert only (no TensorFlow, no
 tfcompress), so it can be copied next to the model and run anywhere. The preprocessing comes
 from the ``<model>.json`` that tfcompress writes beside each ``<model>.tflite`` and repeats the
-training pipeline's steps exactly (PIL decode, RGB or grayscale, bilinear resize, / pixel_max,
-then per-channel (x - mean) / std), so the accuracy printed here matches the report's.
+training pipeline's steps exactly (PIL decode, RGB or grayscale, bilinear resize; then, for a
+file that does not take pixels, / pixel_max and per-channel (x - mean) / std), so the accuracy
+printed here matches the report's. Files that take pixels (the card's ``input.pixels``: the
+normalization is folded into them, as MediaPipe needs) are given the pixels as they are.
 
     python scripts/classify_tflite.py saved_models/EXP/PROFILE/tflite/int8.tflite IMAGE [IMAGE ...]
     python scripts/classify_tflite.py MODEL.tflite FOLDER     # FOLDER/<class>/*.jpg: accuracy
@@ -66,11 +68,16 @@ def read_card(path: Path) -> dict:
                                   and (key == "mean" or all(x > 0 for x in v))):
             fail(f"{path}: {key} must be none or {shape[2]} {'positive ' if key == 'std' else ''}"
                  f"number(s), one per channel; received {v!r}")
+    inp = card.get("input", {"pixels": False})
+    if not (isinstance(inp, dict) and isinstance(inp.get("pixels", False), bool)):
+        fail(f"{path}: input must be an object whose pixels is true or false; received {inp!r}")
     return card
 
 
 def load_image(path: Path, card: dict) -> np.ndarray:
-    """One image as the model's float input (before int8 quantization)."""
+    """One image as the file's float input (before integer quantization): its pixels for a
+    file that takes pixels (``input.pixels`` on the card: the normalization is inside it),
+    else scaled and normalized as training did."""
     height, width, channels = card["input_shape"]
     with warnings.catch_warnings(), Image.open(path) as im:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -81,7 +88,10 @@ def load_image(path: Path, card: dict) -> np.ndarray:
         if im.size != (width, height):
             im = im.resize((width, height), Image.BILINEAR)
         x = np.asarray(im, dtype=np.float32)
-    x = x.reshape(height, width, channels) / np.float32(card["pixel_max"])
+    x = x.reshape(height, width, channels)
+    if (card.get("input") or {}).get("pixels"):
+        return x
+    x = x / np.float32(card["pixel_max"])
     if card.get("mean") is not None:
         x -= np.asarray(card["mean"], np.float32)
     if card.get("std") is not None:

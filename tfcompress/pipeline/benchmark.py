@@ -33,7 +33,8 @@ def measure(ctx: Pipeline, data: Dataset,
     t0 = time.perf_counter()
     ctx.load_average["before_benchmark"] = provenance.load_average()
     x = data.x_test[:max(1, spec.throughput_batch)]
-    if len({prepare_for(a.meta, data) is None for a in exports.values()}) > 1:  # one run's files all take pixels, or none do
+    # one run's files all take pixels, or none do
+    if len({prepare_for(a.meta, data) is None for a in exports.values()}) > 1:
         raise RuntimeError("the exported files of one run take different inputs")
     prepare = next((prepare_for(a.meta, data) for a in exports.values()), None)
     x = prepare(x) if prepare is not None else x

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tfcompress import atomic
 
@@ -24,9 +24,7 @@ def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None
         dst = run_dir / "tflite" / f"{v.variant}.tflite"
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(v.tflite_path, dst)
-        atomic.write_json(dst.with_suffix(".json"),
-                          {**ctx.input_card, "variant": v.variant,
-                           "tflite_accuracy": v.tflite["tflite_accuracy"]})
+        atomic.write_json(dst.with_suffix(".json"), card(ctx.input_card, v))
         v.tflite_file = str(dst.relative_to(run_dir))
         if v.keras_path:  # the compressed Keras model (a QAT one has none)
             keras_file = run_dir / "keras" / f"{v.variant}.keras"
@@ -48,6 +46,30 @@ def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None
             link = tb / f"{step.name}_{step.key}"
         if logs.is_dir():
             link.symlink_to(os.path.relpath(logs, ctx.run_dir / "tensorboard"))
+
+
+def card(input_card: dict[str, Any], v: VariantResult) -> dict[str, Any]:
+    """The JSON card beside a .tflite: how to feed it (the data's preprocessing; for a pixel
+    file its input dtype, range, scale / zero point and resize), what its metadata says, and
+    the accuracy it was measured at."""
+    out = {**input_card, "variant": v.variant, "tflite_accuracy": v.tflite["tflite_accuracy"]}
+    inp = v.tflite.get("input") or {"pixels": False}
+    out["input"] = {**inp, "resize": input_card.get("resize")}
+    meta = v.tflite.get("metadata")
+    out["tflite_metadata"] = None if meta is None else {
+        "name": meta["name"], "version": meta["version"],
+        "color_space": meta["input"]["color_space"],
+        "normalization": meta["input"]["normalization"],
+        "labels": "labels.txt (packed in the file)"}
+    out["mediapipe"] = (
+        "loads with MediaPipe Tasks' ImageClassifier (metadata, labels and a uint8 or float32 "
+        "pixel input)" if meta is not None and meta["input"]["color_space"] == "RGB" else
+        "not for MediaPipe's ImageClassifier: " + (
+            "its ImageClassifier runs RGB models only ('Only RGB color space is supported "
+            "for now', MediaPipe 1.2.2); run it with the LiteRT interpreter"
+            if meta is not None else
+            "no pixel input or metadata (the file takes the model's normalized inputs)"))
+    return out
 
 
 def _as_keras3(src: Path, dst: Path) -> None:

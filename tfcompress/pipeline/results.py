@@ -43,7 +43,8 @@ def variant_result(ctx: Pipeline, v: Variant, source: Artifact, export: Artifact
             "structured_unsupported", "teacher_accuracy", "unique_values",
             "qat_float_layers")},
         "tflite": {k: exp.get(k) for k in (
-            "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage", "weights")},
+            "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage", "weights", "input",
+            "metadata")},
         "tflite_path": str(export.path / "model.tflite"),
         "keras_path": (str(source.path / "model.keras")
                        if (source.path / "model.keras").is_file() else None),
