@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
              name: str = "compress", output_dir: str | os.PathLike = "saved_models",
              data_dir: str | os.PathLike | None = None, offline: bool | None = None,
              mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-             image_size: Sequence[int] | None = None,
+             image_size: Sequence[int] | None = None, pixel_range: str | None = None,
              overrides: Mapping[str, Any] | Iterable[str] = ()) -> Result:
     """Prunes ``model`` to ``sparsity`` with a short fine-tune and exports it and the model as
     it is to TFLite (``exports``), measuring every file: the tfmot guide's job in one call.
@@ -139,6 +140,8 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
       frequency: steps between tfmot mask updates (default: about 16 updates in the schedule).
       name: the run folder's name under ``output_dir``.
       mean, std, image_size: preprocessing of a named dataset or image folder.
+      pixel_range: the range the model takes pixels in (``0-1``, ``0-255`` for a model that
+        rescales them itself, ``-1-1``), for a named dataset or image folder.
       overrides: any other recipe field by dotted path, as ``--override`` takes it.
 
     Returns:
@@ -151,11 +154,9 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
         raise InputError(f"exports must be a non-empty list of distinct TFLite modes; received "
                          f"{exports!r}")
     model_path = _model_file(model)
-    spec = _data_spec(data, test, model_path, mean, std, image_size)
-    if frequency is None:
-        frequency = _frequency(spec, epochs, batch_size, data_dir, offline)
+    spec = _data_spec(data, test, model_path, mean, std, image_size, pixel_range)
     pct = round(100 * sparsity) if isinstance(sparsity, (int, float)) else sparsity
-    prune = PruneSpec(sparsity, method=method, frequency=frequency)
+    prune = PruneSpec(sparsity, method=method, frequency=frequency or 1)
     variants = [Variant(mode, ExportSpec(mode)) for mode in exports]
     variants += [Variant(f"pruned{pct}_{mode}", ExportSpec(mode), prune) for mode in exports]
     what = Path(model_path).name if isinstance(model, (str, os.PathLike)) else "A Keras model"
@@ -167,6 +168,13 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
         finetune=TrainSpec(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                            learning_rate=learning_rate),
         variants=tuple(variants), baseline=exports[0])
+    if frequency is None:  # fitted to the fine-tuning the overrides leave
+        fitted = apply_overrides(recipe, overrides)
+        f = _frequency(fitted.data, fitted.finetune.epochs, fitted.finetune.batch_size,
+                       data_dir, offline)
+        recipe = dataclasses.replace(recipe, variants=tuple(
+            dataclasses.replace(v, prune=dataclasses.replace(v.prune, frequency=f))
+            if v.prune is not None else v for v in recipe.variants))
     return run(recipe, profile="quick", output_dir=output_dir, data_dir=data_dir,
                offline=offline, overrides=overrides)
 
@@ -203,21 +211,21 @@ def _model_file(model: Any) -> Path:
 
 
 def _data_spec(data: Any, test: Any, model_path: Path, mean: Any, std: Any,
-               image_size: Any) -> DataSpec:
+               image_size: Any, pixel_range: Any = None) -> DataSpec:
     from tfcompress.data import DATASETS, arrays
 
     if isinstance(data, (str, os.PathLike)):
         if test is not None:
             raise InputError("test goes with arrays; a named dataset or folder brings its own")
         text = os.fspath(data)
-        extra = {k: v for k, v in (("mean", mean), ("std", std), ("image_size", image_size))
-                 if v is not None}
+        extra = {k: v for k, v in (("mean", mean), ("std", std), ("image_size", image_size),
+                                   ("pixel_range", pixel_range)) if v is not None}
         if text in DATASETS and text not in ("image_folder", "arrays"):
             return DataSpec(text, **extra)
         return DataSpec("image_folder", path=text, **extra)
-    if any(v is not None for v in (mean, std, image_size)):
-        raise InputError("mean, std and image_size go with a named dataset or image folder; "
-                         "arrays are used as given")
+    if any(v is not None for v in (mean, std, image_size, pixel_range)):
+        raise InputError("mean, std, image_size and pixel_range go with a named dataset or "
+                         "image folder; arrays are used as given")
     rank = _model_rank(model_path)
     train = arrays.from_tf_data(data, rank) if _is_tf_data(data) else data
     held = arrays.from_tf_data(test, rank) if _is_tf_data(test) else test

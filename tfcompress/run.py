@@ -38,6 +38,9 @@ flags.DEFINE_list("mean", None, "Per-channel mean subtracted from 0..1 pixels, e
                   "0.4914,0.4822,0.4465.")
 flags.DEFINE_list("std", None, "Per-channel std dividing the pixels, e.g. 0.247,0.2435,0.2616.")
 flags.DEFINE_list("image_size", None, "Resize images to HEIGHT,WIDTH (image folders).")
+flags.DEFINE_string("pixel_range", None, "The range your model takes "
+                  "pixels in: 0-1 (x / 255, the default), 0-255 (a model that rescales them "
+                  "itself, e.g. Rescaling(1/255) first) or -1-1.")
 flags.DEFINE_string("weights", None, "Pretrained backbone weights of a transfer model: a "
                     "local .h5 file, 'imagenet' (data dir, Keras cache, else download) or "
                     "'random'.")
@@ -132,6 +135,8 @@ def flag_overrides() -> dict:
             out.update({"data.name": "image_folder", "data.path": FLAGS.dataset})
     if FLAGS.weights:
         out["model.options.weights"] = FLAGS.weights
+    if FLAGS.pixel_range:
+        out["data.pixel_range"] = FLAGS.pixel_range
     for flag, kind in (("mean", float), ("std", float), ("image_size", int)):
         values = getattr(FLAGS, flag)
         if values:

@@ -183,13 +183,16 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
         if value is not None and len(value) != channels:
             raise InputError(f"data.{name} must have one value per channel ({channels}); "
                              f"received {list(value)}")
+    mean, std = spec.normalization(channels)
 
     def prep(x: np.ndarray) -> np.ndarray:
-        return normalize(x, spec.mean, spec.std)
+        return normalize(x, mean, std)
 
     preprocessing = raw.preprocessing
-    if spec.mean is not None or spec.std is not None:
-        preprocessing += f", then (x - {list(spec.mean or [0.0])}) / {list(spec.std or [1.0])}"
+    if spec.pixel_range != "0-1":
+        preprocessing += f", then mapped to {spec.pixel_range} (data.pixel_range)"
+    elif mean is not None or std is not None:
+        preprocessing += f", then (x - {list(mean or [0.0])}) / {list(std or [1.0])}"
     return Dataset(
         name=spec.name,
         x_train=prep(raw.x_train[train_idx]), y_train=raw.y_train[train_idx],
@@ -197,7 +200,7 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
         x_test=prep(raw.x_test[test_idx]), y_test=raw.y_test[test_idx],
         num_classes=num_classes, source=raw.source, preprocessing=preprocessing,
         class_names=raw.class_names, augment=spec.augment, skipped_files=raw.skipped_files,
-        pixel_max=raw.pixel_max, mean=spec.mean, std=spec.std, pixels_known=raw.pixels_known,
+        pixel_max=raw.pixel_max, mean=mean, std=std, pixels_known=raw.pixels_known,
     )
 
 

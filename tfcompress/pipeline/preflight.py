@@ -73,6 +73,9 @@ def variants(ctx: Pipeline, data: Dataset) -> None:
         return
     model = ctx.initial_model(data, keras="2")  # the checks read tf_keras layers
     check_fits(model, data)
+    from tfcompress.models import pixel_range
+
+    pixel_range.check(model, data)
     if ctx.recipe.transfer is not None:
         from tfcompress.train import freeze
 
@@ -93,6 +96,7 @@ def variants(ctx: Pipeline, data: Dataset) -> None:
                 m = students[key]
             if v.prune is not None:
                 methods.preflight(m, v.prune, total)
+                _gradual_enough(ctx, v, total)
             if v.cluster is not None:
                 from tfcompress.prune import masks
 
@@ -106,6 +110,22 @@ def variants(ctx: Pipeline, data: Dataset) -> None:
                                    f"stays in float: {u['why']}")
         except InputError as e:
             raise InputError(f"variant {v.name}: {e}") from None
+
+
+def _gradual_enough(ctx: Pipeline, v: Any, total: int) -> None:
+    """A warning (in the report) when a gradual schedule makes so few mask updates over the
+    fine-tuning steps that it is about one-shot pruning."""
+    from tfcompress.prune import schedule
+
+    if v.prune.method != "gradual" or v.prune.schedule == "constant":
+        return
+    p = schedule.plan(v.prune, total)
+    n = schedule.updates(p)
+    if n < schedule.FEWEST_UPDATES:
+        ctx.warn(f"variant {v.name}: gradual pruning makes only {n} mask update(s) in "
+                 f"{total} fine-tuning steps (frequency {p.frequency}), with "
+                 f"{total - p.end_step - 1} step(s) to recover after the last: hardly gradual; "
+                 f"raise finetune.epochs or lower prune.frequency")
 
 
 def check_fits(model: Any, data: Dataset, what: str = "") -> None:

@@ -26,6 +26,16 @@ class Plan:
     total_steps: int
 
 
+#: mask updates a gradual schedule should make (about; tfmot's guide makes ~16) and the fewest
+#: under which it is reported as hardly gradual
+GRADUAL_UPDATES, FEWEST_UPDATES = 8, 4
+
+
+def updates(p: Plan) -> int:
+    """Mask updates a planned gradual schedule makes (its first one included)."""
+    return (p.end_step - p.begin_step) // p.frequency + 1
+
+
 def plan(spec: PruneSpec, total_steps: int) -> Plan:
     """Turns the spec's fractions into steps and checks that the target is reachable.
 
@@ -45,11 +55,13 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
     if spec.schedule == "constant":
         return Plan(begin, window_end, spec.frequency, total_steps)
     if updates < 1:
+        window = max(window_end - begin, 1)
+        fits = max(1, window // GRADUAL_UPDATES)
         raise InputError(
             f"prune.frequency={spec.frequency} leaves no full pruning interval between steps "
-            f"{begin} and {window_end} of {total_steps} fine-tuning steps; lower "
-            f"prune.frequency to at most {max(window_end - begin, 1)} or raise finetune.epochs"
-        )
+            f"{begin} and {window_end} of {total_steps} fine-tuning steps; run with "
+            f"--override=variants.*.prune.frequency={fits} ({window // fits} mask updates) or "
+            f"raise finetune.epochs")
     return Plan(begin, begin + updates * spec.frequency, spec.frequency, total_steps)
 
 

@@ -15,6 +15,10 @@ from tfcompress.recipe.checks import (LATER, MAX_EPOCHS, _as_tuples, _fraction, 
 from tfcompress.train import LR_SCHEDULES, OPTIMIZERS
 
 
+#: ``data.pixel_range``: the (low, high) that 0..255 pixels are mapped to
+PIXEL_RANGES = {"0-1": (0.0, 1.0), "0-255": (0.0, 255.0), "-1-1": (-1.0, 1.0)}
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Which dataset, and how much of it a profile uses.
@@ -28,6 +32,9 @@ class DataSpec:
       path: the folder or archive of dataset ``image_folder`` (absolute or in the data dir).
       image_size: [height, width] images are resized to (image folders).
       mean, std: per-channel normalisation ``(x - mean) / std`` of 0..1 pixels (None: none).
+      pixel_range: the range the model takes its pixels in: ``0-1`` (x / 255), ``0-255`` (as
+        they are: a model that rescales them itself, e.g. with ``Rescaling(1/255)``) or
+        ``-1-1``; another range than ``0-1`` is a mean / std of its own, so not with them.
       augment: training-time augmentation (``tfcompress.data.AUGMENTATIONS``).
     """
 
@@ -41,6 +48,7 @@ class DataSpec:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     augment: str = "none"
+    pixel_range: str = field(default="0-1", metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "image_size", "mean", "std")
@@ -66,7 +74,21 @@ class DataSpec:
                          "a list of numbers, one per channel", value)
         if self.std is not None:
             _require(all(v > 0 for v in self.std), "data.std", "positive", self.std)
+        if self.pixel_range not in PIXEL_RANGES:
+            raise unknown_name("data.pixel_range", self.pixel_range, list(PIXEL_RANGES))
+        _require(self.pixel_range == "0-1" or (self.mean is None and self.std is None),
+                 "data.pixel_range", "0-1 when data.mean or data.std is given (they set the "
+                 "range themselves)", self.pixel_range)
         AUGMENTATIONS.check(self.augment)
+
+    def normalization(self, channels: int) -> tuple[tuple[float, ...] | None,
+                                                    tuple[float, ...] | None]:
+        """The per-channel (mean, std) applied to 0..1 pixels: the given ones, or those of
+        ``pixel_range`` (``0-255``: mean 0, std 1/255)."""
+        if self.pixel_range == "0-1":
+            return self.mean, self.std
+        lo, hi = PIXEL_RANGES[self.pixel_range]
+        return (-lo / (hi - lo),) * channels, (1.0 / (hi - lo),) * channels
 
 
 @dataclass(frozen=True)
