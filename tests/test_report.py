@@ -98,3 +98,22 @@ def test_a_difference_inside_the_round_to_round_noise_is_reported_as_the_same_sp
     assert table.speedup_cell(rows["pruned80_int8"]) == "same"
     assert "same speed within noise" in rows["pruned80_int8"]["notes"]
     assert table.speedup_cell(rows["float32"]) == "1.00x"
+
+
+def _row(variant, acc, gzip, p50, keras=None):
+    return {"variant": variant, "tflite_accuracy": acc, "tflite_gzip_bytes": gzip,
+            "p50_ms_1t": p50, "keras_accuracy": keras}
+
+
+def test_ship_picks_the_smallest_file_within_the_budget_and_warns_near_chance():
+    from tfcompress.report import ship
+
+    rows = [_row("float32", 0.900, 1000, 1.0, keras=0.9), _row("int8", 0.895, 300, 0.5),
+            _row("pruned90_int8", 0.850, 100, 0.5), _row("pruned50_int8", 0.893, 300, 0.4)]
+    assert ship.choose(rows, "float32", 1.0)["variant"] == "pruned50_int8"  # tie: faster
+    assert ship.choose(rows, "float32", 5.0)["variant"] == "pruned90_int8"
+    assert ship.choose(rows, "float32", 0.0)["variant"] == "float32"
+    assert ship.near_chance(rows, "float32", 10) is None
+    chance = [_row("float32", 0.5, 1000, 1.0, keras=0.5)]
+    assert "chance is 50.0%" in ship.near_chance(chance, "float32", 2)
+    assert ship.near_chance([_row("float32", 0.56, 1000, 1.0, keras=0.56)], "float32", 2) is None

@@ -121,3 +121,33 @@ def test_external_resnet20_round_trip_from_the_cli(data_dir, tmp_path):
     assert abs(rows["float32"]["keras_accuracy"] - rows["float32"]["tflite_accuracy"]) <= 0.004
     assert rows["pruned50_int8"]["sparsity"] > 0.45
     assert (run_dir / "tflite" / "pruned50_int8.tflite").is_file()
+
+
+def test_an_image_folder_is_resized_to_the_model_input_when_no_size_is_given(tmp_path):
+    """A user's 24x24 model on a folder of 30x40 images: data.image_size comes from the
+    model, and the card names the resize method."""
+    from PIL import Image
+
+    from tfcompress import registry
+    from tfcompress.data import load
+    from tfcompress.pipeline import Pipeline, preflight
+    from tfcompress.recipe import apply_overrides
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(20):
+            Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(
+                tmp_path / "imgs" / c / f"{i}.png")
+    inp = keras.Input((24, 24, 3))
+    keras.Model(inp, keras.layers.Dense(2, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(inp))).save(tmp_path / "m.keras")
+    recipe = apply_overrides(registry.experiment("user_model_prune_quant").for_profile("tiny"),
+                             {"model.path": str(tmp_path / "m.keras"),
+                              "data.name": "image_folder", "data.path": str(tmp_path / "imgs")})
+    fitted = preflight.image_size_from_model(Pipeline(recipe, profile="tiny",
+                                                      output_dir=tmp_path / "out"))
+    assert fitted.data.image_size == (24, 24)
+    data = load(fitted.data)
+    assert data.input_shape == (24, 24, 3)
+    assert data.input_card()["resize"].startswith("PIL bilinear")

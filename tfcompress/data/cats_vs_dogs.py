@@ -46,13 +46,16 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
 def _read_tfds(size: tuple[int, int]) -> RawData:
     import tensorflow_datasets as tfds
 
-    from tfcompress._keras import tf
+    from PIL import Image
 
     ds = tfds.load("cats_vs_dogs", split="train", as_supervised=True)
-    ds = ds.map(lambda x, y: (tf.cast(tf.image.resize(x, size), tf.uint8), y))
-    xs, ys = zip(*tfds.as_numpy(ds))
+    # resized as image folders are (image_folder.RESIZE), not with tf.image.resize: one method
+    # for training, evaluation, calibration and the card
+    xs, ys = zip(*((np.asarray(Image.fromarray(x).convert("RGB").resize(
+        (size[1], size[0]), Image.BILINEAR), np.uint8), y) for x, y in tfds.as_numpy(ds)))
     x, y = np.stack(xs), np.asarray(ys, np.int64)
     keep, test = stratified_split(y, TFDS_TEST_FRACTION, np.random.default_rng(0))
     return RawData(x_train=x[keep], y_train=y[keep], x_test=x[test], y_test=y[test],
                    source="tfds cats_vs_dogs download",
-                   preprocessing=f"RGB {size[0]}x{size[1]}, x / 255", class_names=CLASSES)
+                   preprocessing=f"RGB {size[0]}x{size[1]}, x / 255", class_names=CLASSES,
+                   resize=image_folder.RESIZE)

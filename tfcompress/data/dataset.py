@@ -39,6 +39,8 @@ class RawData:
     pixel_max: float = 255.0  # raw pixel value that maps to 1.0 (digits: 16)
     #: x are image pixels scaled by ``/ pixel_max`` (False: arrays used as given, scale unknown)
     pixels_known: bool = True
+    #: how images were brought to the model's size ("none": stored at that size)
+    resize: str = "none"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Dataset:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     pixels_known: bool = True
+    resize: str = "none"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -78,6 +81,7 @@ class Dataset:
             "mean": None if self.mean is None else list(self.mean),
             "std": None if self.std is None else list(self.std),
             "preprocessing": self.preprocessing,
+            "resize": self.resize,
         }
 
     def pixels(self, x: np.ndarray) -> np.ndarray:
@@ -201,6 +205,7 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
         num_classes=num_classes, source=raw.source, preprocessing=preprocessing,
         class_names=raw.class_names, augment=spec.augment, skipped_files=raw.skipped_files,
         pixel_max=raw.pixel_max, mean=mean, std=std, pixels_known=raw.pixels_known,
+        resize=raw.resize,
     )
 
 

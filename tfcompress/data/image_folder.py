@@ -97,7 +97,7 @@ def read(root: Path, image_size: tuple[int, int] | None, name: str) -> RawData:
     return RawData(x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te,
                    source=f"{given} (image folder)",
                    preprocessing=f"RGB {h}x{w}, x / 255", class_names=classes,
-                   skipped_files=skipped)
+                   skipped_files=skipped, resize=RESIZE if image_size else "none")
 
 
 def _single_subfolder(root: Path) -> Path:
@@ -165,6 +165,11 @@ def decode_cached(folder: Path, classes: tuple[str, ...],
     x, y, skipped = decode(files, classes, image_size, desc=f"decoding {folder.name}")
     atomic.write_with(path, lambda tmp: np.savez(tmp, x=x, y=y, skipped=skipped))
     return x, y, skipped
+
+
+#: how images of another size are resized, for training, evaluation, calibration and the card
+RESIZE = ("PIL bilinear (Image.BILINEAR, antialiased when shrinking): the whole image to the "
+          "model's height x width, aspect ratio not kept")
 
 
 def decode(files: list[tuple[str, Path]], classes: tuple[str, ...],

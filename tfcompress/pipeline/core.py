@@ -90,6 +90,7 @@ class Pipeline:
         if self.multi_worker():
             distribute.strategy("multi_worker")  # TensorFlow wants it made early
         preflight.model_source(self)
+        self.recipe = preflight.image_size_from_model(self)
         recipe = self.recipe
         outdir.check(self.output_dir)
         outdir.run_dir(self.output_dir, recipe.name, self.profile)  # refuses ../ and /abs

@@ -42,6 +42,37 @@ def model_source(ctx: Pipeline) -> None:
                 ctx.warn(w)
 
 
+#: datasets whose images are resized to data.image_size
+RESIZED = ("image_folder", "cats_vs_dogs")
+
+
+def image_size_from_model(ctx: Pipeline) -> Any:
+    """The recipe, with ``data.image_size`` taken from the user's model input when the dataset
+    resizes its images and no size is given (a 160x160 model gets 160x160 images)."""
+    import dataclasses
+    import logging
+
+    r = ctx.recipe
+    if r.data.image_size is not None or not r.model.path or r.data.name not in RESIZED:
+        return r
+    from tfcompress import flavor
+    from tfcompress.models import user_file
+
+    path = Path(r.model.path)
+    if ctx.bare_savedmodel:
+        shape = list(user_file.savedmodel_signature(path)[0])
+    else:
+        model = (user_file.load_keras3(path) if flavor.of_file(path) == flavor.KERAS3
+                 else user_file.load(path))
+        shape = list(model.inputs[0].shape)
+    if len(shape) != 4 or shape[1] is None or shape[2] is None:
+        return r
+    size = (int(shape[1]), int(shape[2]))
+    logging.getLogger("tfcompress").info(
+        "data.image_size %dx%d: taken from the model's input", *size)
+    return dataclasses.replace(r, data=dataclasses.replace(r.data, image_size=size))
+
+
 def _only_conversions(ctx: Pipeline) -> None:
     """A bare SavedModel can be converted, not trained: its training variants are left
     out, each with a line saying why (a recipe that trains it: exit 2)."""

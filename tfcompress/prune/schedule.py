@@ -60,7 +60,7 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
         raise InputError(
             f"prune.frequency={spec.frequency} leaves no full pruning interval between steps "
             f"{begin} and {window_end} of {total_steps} fine-tuning steps; run with "
-            f"--override=variants.*.prune.frequency={fits} ({window // fits} mask updates) or "
+            f"--override=variants.*.prune.frequency={fits} ({window // fits + 1} mask updates) or "
             f"raise finetune.epochs")
     return Plan(begin, begin + updates * spec.frequency, spec.frequency, total_steps)
 

@@ -59,6 +59,8 @@ class Recipe:
       baseline: name of the variant every ratio is taken against (the float32 export of the
         unpruned model, normally).
       transfer: two-phase training of a pretrained backbone (``train`` is then phase 1).
+      ship_budget: accuracy points a file may lose against the baseline and still be the one
+        the report says to ship (the smallest gzipped file within it; the fastest on a tie).
       profiles: per profile, the dotted-path overrides that scale this recipe
         (``quick`` is the recipe as written unless overridden).
     """
@@ -77,6 +79,7 @@ class Recipe:
     sweep: SweepSpec | None = field(default=None, metadata=LATER)
     seed: int = 0
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    ship_budget: float = field(default=1.0, metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "variants")
@@ -98,6 +101,8 @@ class Recipe:
             if profile not in PROFILES:
                 raise unknown_name("profile", profile, PROFILES)
         _seed("seed", self.seed)
+        _require(_number(self.ship_budget) and self.ship_budget >= 0, "ship_budget",
+                 "accuracy points >= 0", self.ship_budget)
         if any(v.prune is not None and v.prune.method in TFMOT for v in self.variants):
             _require(self.finetune.epochs > 0, "finetune.epochs",
                      "at least 1 when a variant prunes with tfmot (gradual, m_by_n)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tfcompress.report import ship
 from tfcompress.report.table import groups, speedup_cell
 
 if TYPE_CHECKING:
@@ -25,12 +26,15 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
     t0 = threads[0]
     base = info["recipe"]["baseline"]
     m, d = info["machine"], info["data"]
+    chance = ship.near_chance(rows, base, int(d.get("num_classes") or 0))
     out = [
         f"# {info['experiment']} ({info['profile']} profile)",
         "",
+        *([f"> **Warning: {chance}**", ""] if chance else []),
         info["description"],
         "",
         *[f"> **Warning:** {w}\n" for w in info.get("warnings", [])],
+        *ship.section(rows, variants, base, float(info["recipe"].get("ship_budget", 1.0))),
         f"Data: {d['name']} from {d['source']}; {d['train']} train / {d['val']} validation / "
         f"{d['test']} test examples; preprocessing: {d['preprocessing']}; training "
         f"augmentation: {d.get('augment', 'none')}."
