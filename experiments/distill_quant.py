@@ -98,8 +98,8 @@ QAT_VS_PTQ = register_experiment(Recipe(
         Variant("float16", ExportSpec("float16")),
         Variant("dynamic", ExportSpec("dynamic")),
         Variant("int8", INT8),
-        Variant("int8_uint8_io", ExportSpec("int8", io="uint8")),
-        Variant("int16x8", ExportSpec("int16x8")),
+        Variant("int8_int8_io", ExportSpec("int8", io="int8")),  # int8: uint8 I/O
+        Variant("int16x8", ExportSpec("int16x8", io="int16")),  # fully integer
         Variant("finetuned_int8", INT8, PruneSpec(0.0, method="oneshot")),
         Variant("qat_int8", INT8, qat=QatSpec()),
         Variant("int8_per_tensor", PER_TENSOR),

@@ -51,12 +51,12 @@ def test_mnist_kd_prune_quant_tiny(data_dir, tmp_path):
 
 def test_mnist_qat_vs_ptq_tiny(data_dir, tmp_path):
     _, result, rows = _run("mnist_qat_vs_ptq", data_dir, tmp_path)
-    assert rows["int8_uint8_io"]["fully_quantized"]
+    assert rows["int8_int8_io"]["fully_quantized"]
     assert rows["qat_int8"]["fully_quantized"] and rows["int8_per_tensor"]["fully_quantized"]
     assert rows["float32"]["float_ops"] and not rows["int16x8"]["float_ops"]
     saved = json.loads((result.run_dir / "results.json").read_text())
     io = {v["variant"]: v["tflite"]["coverage"]["input_dtype"] for v in saved["variants"]}
-    assert io["int8_uint8_io"] == "uint8" and io["int16x8"] == "int16"
+    assert io["int8"] == "uint8" and io["int8_int8_io"] == "int8" and io["int16x8"] == "int16"
     stored = {v["variant"]: {t["dtype"] for t in v["tflite"]["weights"]}
               for v in saved["variants"]}
     # (on a model this small float16's DEQUANTIZE ops outweigh the halved weights)

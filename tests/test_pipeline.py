@@ -22,7 +22,8 @@ def test_run_writes_the_report_and_valid_tflite_files(digits_run):
     for v in recipe.variants:
         assert f"`{v.name}`" in report
     int8 = litert.LiteModel(run_dir / "tflite" / "pruned80_int8.tflite")
-    assert int8.input_dtype == np.int8 and int8.output_dtype == np.int8
+    assert int8.input_dtype == np.uint8 and int8.output_dtype == np.uint8  # pixels, as apps
+    assert int8.input["quantization"] == (1.0, 0)
     info = json.loads((run_dir / "run.json").read_text())
     assert info["profile"] == "tiny" and info["versions"]["tensorflow"].startswith("2.21")
     assert info["machine"]["cores"] >= 1 and info["seed"] == recipe.seed

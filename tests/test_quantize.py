@@ -14,15 +14,36 @@ def trained():
     return trained_digits_cnn([8, 16], 32, epochs=8)
 
 
-def test_int8_has_int8_io_and_no_float_ops(trained):
+@pytest.mark.parametrize("io", [None, "int8"])
+def test_int8_has_uint8_io_by_default_int8_on_request_and_no_float_ops(trained, io):
     model, data = trained
-    content = tflite.convert(model, ExportSpec("int8", calibration_samples=32), data.x_train)
+    content = tflite.convert(model, ExportSpec("int8", calibration_samples=32, io=io),
+                             data.x_train)
+    want = io or "uint8"  # what MediaPipe and Android take
     cov = coverage.coverage(content)
-    assert cov["input_dtype"] == "int8" and cov["output_dtype"] == "int8"
+    assert cov["input_dtype"] == want and cov["output_dtype"] == want
     assert cov["float_ops"] == [] and cov["fully_quantized"]
     assert cov["ops"].get("float", 0) == 0 and cov["ops"]["quantized"] >= 5
     lite = litert.LiteModel(content)
-    assert lite.input["dtype"] == np.int8 and lite.output["dtype"] == np.int8
+    assert lite.input["dtype"] == np.dtype(want) and lite.output["dtype"] == np.dtype(want)
+
+
+@pytest.mark.parametrize("io, zero", [(None, 0), ("int8", -128)])
+def test_a_pixel_model_gets_the_byte_range_as_its_input_scale(trained, io, zero):
+    """Wrapped to take pixels, an integer file's input is the image's bytes: scale 1."""
+    from tfcompress.quantize import serving
+
+    model, data = trained
+    served = serving.wrap(model, data)
+    serving.check_exact(model, served, data)
+    content = tflite.convert(served, ExportSpec("int8", calibration_samples=16, io=io),
+                             data.x_train, pixels=data.pixels)
+    lite = litert.LiteModel(content)
+    assert lite.input["quantization"] == (1.0, zero)
+    acc = litert.accuracy(lite, data.x_test, data.y_test, prepare=data.pixels)
+    keras_acc = float(np.mean(np.argmax(model.predict(data.x_test, verbose=0), -1)
+                              == data.y_test))
+    assert abs(acc - keras_acc) <= INT8_TOLERANCE
 
 
 def test_float32_and_dynamic_are_reported_as_float(trained):

@@ -34,9 +34,10 @@ def measure(ctx: Pipeline, data: Dataset,
     ctx.load_average["before_benchmark"] = provenance.load_average()
     x = data.x_test[:max(1, spec.throughput_batch)]
     # one run's files all take pixels, or none do
-    if len({prepare_for(a.meta, data) is None for a in exports.values()}) > 1:
+    metas = [getattr(a, "meta", {}) for a in exports.values()]
+    if len({prepare_for(m, data) is None for m in metas}) > 1:
         raise RuntimeError("the exported files of one run take different inputs")
-    prepare = next((prepare_for(a.meta, data) for a in exports.values()), None)
+    prepare = next((prepare_for(m, data) for m in metas), None)
     x = prepare(x) if prepare is not None else x
     for threads, kind in progress(jobs, desc="benchmarking", unit="pass"):
         batch = 1 if kind == "latency" else spec.throughput_batch
