@@ -98,15 +98,10 @@ class _Writer:
         for slot, kind, value in fields:
             if value is None:
                 continue
-            if kind == "offset":
-                self.b.PrependUOffsetTRelativeSlot(slot, value, 0)
-            elif kind in ("u8", "i8"):
-                self.b.PrependInt8Slot(slot, value, 0) if kind == "i8" else \
-                    self.b.PrependUint8Slot(slot, value, 0)
-            elif kind == "u32":
-                self.b.PrependUint32Slot(slot, value, 0)
-            else:
-                raise ValueError(kind)
+            prepend = {"offset": self.b.PrependUOffsetTRelativeSlot,
+                       "u8": self.b.PrependUint8Slot, "i8": self.b.PrependInt8Slot,
+                       "u32": self.b.PrependUint32Slot}[kind]
+            prepend(slot, value, 0)
         return self.b.EndObject()
 
 
