@@ -71,7 +71,10 @@ def test_metadata_is_written_and_read_back_and_leaves_the_model_unchanged():
 
 
 @pytest.mark.real_data
-@pytest.mark.parametrize("experiment", ["resnet20_prune_quant", "mobilenet_prune_quant"])
+@pytest.mark.parametrize("experiment", [
+    "resnet20_prune_quant",
+    pytest.param("mobilenet_prune_quant", marks=pytest.mark.slow),  # 80 s: make test-slow
+])
 def test_every_shipped_file_runs_in_mediapipe_as_in_the_interpreter(experiment, data_dir,
                                                                      out_dir):
     """The tiny profile's files: MediaPipe loads each (metadata, labels, uint8 or float32
