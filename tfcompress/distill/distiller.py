@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from tfcompress._keras import keras, tf
+from tfcompress.distill import arguments
 
 #: The smallest probability whose log stands for a logit when a model hides its logits.
 _EPS = 1e-30
@@ -71,12 +72,7 @@ class Distiller(keras.Model):
     def __init__(self, student: keras.Model, teacher: keras.Model, *, alpha: float = 1.0,
                  temperature: float = 4.0, **kwargs: Any):
         super().__init__(**kwargs)
-        if not (isinstance(alpha, (int, float)) and alpha >= 0):
-            raise ValueError(f"alpha must be a number >= 0; received {alpha!r}")
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ValueError(f"temperature must be a number > 0; received {temperature!r}")
-        if student is teacher:
-            raise ValueError("student and teacher must be different models")
+        arguments.check(student, teacher, alpha, temperature, alpha_may_be_zero=True)
         teacher.trainable = False
         self.student = student
         self.teacher = teacher

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from tfcompress._keras3 import keras, ops
+from tfcompress.distill import arguments
 
 #: The smallest probability whose log stands for a logit when a model hides its logits.
 _EPS = 1e-30
@@ -64,12 +65,7 @@ class KerasDistiller(keras.distillation.Distiller):
 
     def __init__(self, student: Any, teacher: Any, *, alpha: float, temperature: float,
                  **kwargs: Any):
-        if not (isinstance(alpha, (int, float)) and alpha > 0):
-            raise ValueError(f"alpha must be a number > 0; received {alpha!r}")
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ValueError(f"temperature must be a number > 0; received {temperature!r}")
-        if student is teacher:
-            raise ValueError("student and teacher must be different models")
+        arguments.check(student, teacher, alpha, temperature, alpha_may_be_zero=False)
         teacher.trainable = False
         super().__init__(
             teacher=logits_model(teacher), student=logits_model(student),
