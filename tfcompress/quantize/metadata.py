@@ -169,7 +169,9 @@ def populate(model: bytes, info: ImageClassifierInfo) -> bytes:
     out = io.BytesIO(flatbuffer_utils.convert_object_to_bytearray(obj))
     out.seek(0, io.SEEK_END)
     with zipfile.ZipFile(out, "a") as z:  # appended after the flatbuffer, as MediaPipe reads
-        z.writestr(LABELS_FILE, "\n".join(info.labels) + "\n")
+        # a fixed date: the same model gives the same file, byte for byte (a resumed run too)
+        z.writestr(zipfile.ZipInfo(LABELS_FILE, date_time=(1980, 1, 1, 0, 0, 0)),
+                   "\n".join(info.labels) + "\n")
     return out.getvalue()
 
 
