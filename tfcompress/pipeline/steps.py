@@ -267,10 +267,10 @@ def export(ctx: Pipeline, data: Dataset, source: Artifact, variant: Variant) -> 
             serving.check_exact(model, served, data)
             content = tflite.convert(served, spec, data.x_train, seed=r.seed,
                                      pixels=data.pixels)
-            info = serving.metadata_info(model, data, r, variant, content)
-            content = metadata.populate(content, info)
-            facts = {"input": serving.input_facts(content, data),
-                     "metadata": metadata.read(content)}
+            inp = serving.input_facts(content, data)  # metadata leaves the input as it is
+            content = metadata.populate(content, serving.metadata_info(model, data, r,
+                                                                       variant, inp))
+            facts = {"input": inp, "metadata": metadata.read(content)}
         else:
             content = tflite.convert(model, spec, data.x_train, seed=r.seed)
         (work / "model.tflite").write_bytes(content)

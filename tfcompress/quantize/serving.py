@@ -18,6 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
 
+
 def takes_pixels(data: Dataset, bare_savedmodel: bool) -> bool:
     """Whether a run's files take pixels: images of a known pixel scale, from a Keras model
     (a bare SavedModel is converted as it is, so it takes its own normalized input)."""
@@ -60,15 +61,15 @@ def check_exact(model: Any, served: Any, data: Dataset, n: int = 8) -> None:
 
 
 def metadata_info(model: Any, data: Dataset, recipe: Any, variant: Any,
-                  content: bytes) -> Any:
-    """What the file's TFLite metadata says (``metadata.ImageClassifierInfo``)."""
+                  inp: dict[str, Any]) -> Any:
+    """What the file's TFLite metadata says (``metadata.ImageClassifierInfo``), given its
+    input (``input_facts``)."""
     import tfcompress
-    from tfcompress.litert import LiteModel
     from tfcompress.quantize.metadata import ImageClassifierInfo
     from tfcompress.train.loop import ends_in_softmax
 
     height, width, channels = data.input_shape
-    integer = np.issubdtype(LiteModel(content).input_dtype, np.integer)
+    integer = np.issubdtype(np.dtype(inp["dtype"]), np.integer)
     labels = tuple(data.class_names) or tuple(str(i) for i in range(data.num_classes))
     scores = ("Probabilities of the classes (softmax), one per label." if ends_in_softmax(model)
               else "Scores (logits) of the classes, one per label; the largest wins.")
