@@ -64,7 +64,7 @@ def test_preflight_lists_layers_pruning_cannot_handle():
     x = keras.layers.Dense(4, name="fc")(inputs)
     model = keras.Model(inputs, Scale(name="my_scale")(x))
     bad = magnitude.unsupported_layers(model)
-    assert [(b["name"], b["type"]) for b in bad] == [("my_scale", "Scale")]
+    assert [(b["name"], b["type"], b["fatal"]) for b in bad] == [("my_scale", "Scale", False)]
     assert magnitude.unsupported_layers(tiny_resnet()) == []
 
 

@@ -1,7 +1,9 @@
 """Multiply-accumulate counts of Keras models, dense and "effective" (non-zero weights only).
 
-``macs`` counts the multiply-adds of Conv2D, DepthwiseConv2D and Dense layers for one input
-example, the convention of the published figures (ResNet-56: 125 M). ``effective_macs``
+``macs`` counts the multiply-adds of every convolution (1D/2D/3D, grouped, depthwise,
+separable, transposed) and Dense layer for one input example, the convention of the published
+figures (ResNet-56: 125 M). A layer with a kernel it does not count (attention, recurrent
+layers, a custom layer) is named in ``uncounted``. ``effective_macs``
 counts only the products with a non-zero weight: what a sparse kernel could skip. The gap
 between the two is the speed-up unstructured pruning promises and dense TFLite kernels do not
 deliver. ``other_ops`` counts the element-wise work of batch norm, pooling and Add (one
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tfcompress.structured import layers as L
 from tfcompress.structured.graph import inbound, input_shape, is_model, kind, output_shape
 
 
@@ -26,17 +29,20 @@ def _elements(shape: Any) -> int:
     return int(np.prod([d for d in shape[1:]]))
 
 
+def _kernel(kernel: np.ndarray, positions: int) -> tuple[int, int]:
+    return kernel.size * positions, int(np.count_nonzero(kernel)) * positions
+
+
 def layer_macs(layer: Any) -> tuple[int, int, int]:
     """(macs, effective_macs, other_ops) of one layer (tf_keras or Keras 3) for one example."""
     k = kind(layer)
-    if k in ("DepthwiseConv2D", "Conv2D"):
-        kernel = layer.get_weights()[0]
+    if k in L.CONVS | L.DEPTHWISE | L.SEPARABLE:  # applied at every output position
         positions = _spatial(output_shape(layer))
-        return kernel.size * positions, int(np.count_nonzero(kernel)) * positions, 0
-    if k == "Dense":
-        kernel = layer.get_weights()[0]
-        positions = _spatial(input_shape(layer))
-        return kernel.size * positions, int(np.count_nonzero(kernel)) * positions, 0
+        parts = [_kernel(w, positions) for w in layer.get_weights()[:2 if k in L.SEPARABLE
+                                                                      else 1]]
+        return sum(p[0] for p in parts), sum(p[1] for p in parts), 0
+    if k in L.TRANSPOSED or k == "Dense":  # every input position is multiplied once
+        return (*_kernel(layer.get_weights()[0], _spatial(input_shape(layer))), 0)
     if k in ("BatchNormalization", "ReLU", "Activation"):
         return 0, 0, _elements(output_shape(layer))
     if k in ("MaxPooling2D", "AveragePooling2D"):
@@ -51,6 +57,7 @@ def layer_macs(layer: Any) -> tuple[int, int, int]:
 def count(model: Any) -> dict[str, Any]:
     """MACs of ``model`` per example, in total and per layer (nested models are entered)."""
     per_layer: dict[str, dict[str, int]] = {}
+    uncounted: list[str] = []
 
     def walk(m: Any) -> None:
         for layer in m.layers:
@@ -58,6 +65,8 @@ def count(model: Any) -> dict[str, Any]:
                 walk(layer)
                 continue
             macs, effective, other = layer_macs(layer)
+            if not macs and any(len(w.shape) > 1 for w in layer.weights):
+                uncounted.append(f"{layer.name} ({type(layer).__name__})")
             if macs or other:
                 per_layer[layer.name] = {"macs": macs, "effective_macs": effective,
                                          "other_ops": other}
@@ -68,4 +77,5 @@ def count(model: Any) -> dict[str, Any]:
         "effective_macs": sum(v["effective_macs"] for v in per_layer.values()),
         "other_ops": sum(v["other_ops"] for v in per_layer.values()),
         "per_layer": per_layer,
+        "uncounted": uncounted,
     }

@@ -67,10 +67,14 @@ def strip(model: keras.Model) -> keras.Model:
 
 
 def unsupported_layers(model: keras.Model) -> list[dict[str, str]]:
-    """Layers tfmot's ``prune_low_magnitude`` would refuse, found before any training.
+    """Layers tfmot's ``prune_low_magnitude`` cannot wrap, found before any training.
+
+    A layer with weights tfmot does not know (``Normalization``, a custom scale) is left dense,
+    as a batch norm is: ``apply`` wraps only the prunable layers (``fatal`` False). A subclassed
+    model cannot be entered at all (``fatal`` True).
 
     Returns:
-      One entry per offending layer: name, type and why.
+      One entry per such layer: name, type, why and fatal.
     """
     from tensorflow_model_optimization.python.core.sparsity.keras import (  # tfmot's own test
         prunable_layer, prune_registry)
@@ -84,14 +88,16 @@ def unsupported_layers(model: keras.Model) -> list[dict[str, str]]:
             if isinstance(layer, keras.Model):
                 if not (layer._is_graph_network or isinstance(layer, keras.Sequential)):
                     found.append({"name": layer.name, "type": type(layer).__name__,
-                                  "why": "subclassed model (only functional/Sequential)"})
+                                  "why": "subclassed model (only functional/Sequential)",
+                                  "fatal": True})
                 else:
                     walk(layer)
             elif layer.weights and not (isinstance(layer, prunable_layer.PrunableLayer)
                                         or prune_registry.PruneRegistry.supports(layer)):
                 found.append({"name": layer.name, "type": type(layer).__name__,
                               "why": "has weights tfmot cannot prune (not in its prune "
-                                     "registry, not a PrunableLayer)"})
+                                     "registry, not a PrunableLayer): left dense",
+                              "fatal": False})
 
     walk(model)
     return found

@@ -6,8 +6,11 @@
   with ``slimming_penalty`` so that unimportant channels' gammas shrink towards zero).
 
 ``select`` keeps, per group, the highest-scored channels: the same ratio in every group
-(``scope="layer"``), or one threshold over scores normalised by their group's mean
-(``scope="global"``). At least ``min_keep`` channels of every group survive.
+(``scope="layer"``), or the lowest ``ratio`` of all channels by score normalised by their
+group's mean (``scope="global"``). Either way exactly that many channels go, ties broken by
+position (never "every channel at the threshold"). At least ``min_keep`` channels of every
+group survive, and a grouped convolution's group keeps as many channels in each of its
+``split`` parts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from tfcompress.errors import InputError
+from tfcompress.structured import layers as L
 from tfcompress.structured.graph import Analysis, kind
 
 CRITERIA = ("l1", "bn_gamma")
@@ -31,7 +35,12 @@ def scores(model: Any, a: Analysis, criterion: str,
         total = np.zeros(grp.size)
         if criterion == "l1":
             for name in grp.producers:
-                kernel = model.get_layer(name).get_weights()[0]
+                layer = model.get_layer(name)
+                if kind(layer) in L.SEPARABLE:  # the pointwise kernel makes the outputs
+                    kernel = layer.get_weights()[1]
+                else:
+                    kernel = np.moveaxis(layer.get_weights()[0],
+                                         L.kernel_axes(kind(layer))[1], -1)
                 total += np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(axis=0)
         elif criterion == "bn_gamma":
             bns = [n for n in grp.channelwise
@@ -56,21 +65,28 @@ def scores(model: Any, a: Analysis, criterion: str,
 
 
 def select(scored: dict[int, np.ndarray], ratio: float, scope: str = "layer",
-           min_keep: int = 1) -> dict[int, np.ndarray]:
-    """Channels to keep per group (sorted indices)."""
-    keep = {}
+           min_keep: int = 1, split: dict[int, int] | None = None) -> dict[int, np.ndarray]:
+    """Channels to keep per group (sorted indices).
+
+    Args:
+      split: group -> parts that must keep equally many channels (a grouped convolution's
+        groups); 1 when not listed.
+    """
+    split = split or {}
     if scope == "layer":
-        for g, s in scored.items():
-            n = max(min_keep, s.size - int(np.floor(ratio * s.size)))
-            keep[g] = np.sort(np.argsort(-s, kind="stable")[:n])
-        return keep
-    norm = {g: s / (s.mean() + 1e-12) for g, s in scored.items()}
-    flat = np.concatenate(list(norm.values()))
-    k = int(np.floor(ratio * flat.size))
-    threshold = np.sort(flat)[k - 1] if k else -np.inf
-    for g, s in norm.items():
-        kept = np.flatnonzero(s > threshold)
-        if kept.size < min_keep:
-            kept = np.argsort(-s, kind="stable")[:min_keep]
-        keep[g] = np.sort(kept)
+        counts = {g: s.size - int(np.floor(ratio * s.size)) for g, s in scored.items()}
+    else:
+        norm = {g: s / (s.mean() + 1e-12) for g, s in scored.items()}
+        order = [(v, g, i) for g, s in norm.items() for i, v in enumerate(s)]
+        drop = sorted(order)[:int(np.floor(ratio * len(order)))]
+        counts = {g: s.size for g, s in scored.items()}
+        for _, g, _ in drop:
+            counts[g] -= 1
+    keep = {}
+    for g, s in scored.items():
+        parts = split.get(g, 1)
+        per = -(-max(min_keep, counts[g]) // parts)  # rounded up to whole parts
+        blocks = np.split(np.arange(s.size), parts)
+        keep[g] = np.sort(np.concatenate(
+            [b[np.argsort(-s[b], kind="stable")[:per]] for b in blocks]))
     return keep

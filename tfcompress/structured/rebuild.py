@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from tfcompress.structured.graph import PRODUCERS, Analysis, Layout, kind, operations
+from tfcompress.structured import layers as L
+from tfcompress.structured.graph import Analysis, Layout, input_shape, kind, operations
 
 
 def _keep_of(a: Analysis, keep: Mapping[int, np.ndarray], group: int, size: int) -> np.ndarray:
@@ -29,6 +30,52 @@ def indices(a: Analysis, layout: Layout, keep: Mapping[int, np.ndarray]) -> np.n
     return np.concatenate([p * offset + one for p in range(layout.repeat)])
 
 
+def removed_values(a: Analysis, layout: Layout, keep: Mapping[int, np.ndarray]) -> np.ndarray:
+    """Per input position of a consumer: the constant a removed channel carries there (0 for
+    kept channels). The analysis froze every group whose removed channels carry no constant."""
+    one = np.concatenate([np.full(s.size, s.value or 0.0) for s in layout.segments])
+    out = np.tile(one, layout.repeat)
+    out[indices(a, layout, keep)] = 0.0
+    return out
+
+
+def _producer_weights(layer: Any, weights: list[np.ndarray], in_idx: np.ndarray | None,
+                      out: np.ndarray, const: np.ndarray | None) -> list[np.ndarray]:
+    """A producer's kernel (and bias) with only the kept input and output channels; removed
+    inputs that carry a constant are added to the bias first."""
+    k = kind(layer)
+    if k in L.SEPARABLE:
+        depthwise, pointwise, *rest = weights
+        if in_idx is not None:
+            dm = depthwise.shape[-1]
+            depthwise = depthwise[..., in_idx, :]
+            pointwise = pointwise[..., (in_idx[:, None] * dm + np.arange(dm)).ravel(), :]
+        return [depthwise, pointwise[..., out], *[w[out] for w in rest]]
+    kernel, *rest = weights
+    i_ax, o_ax = L.kernel_axes(k)
+    if const is not None and const.any() and rest:  # only consumers that absorb exactly
+        summed = kernel.reshape(-1, kernel.shape[-2], kernel.shape[-1]).sum(axis=0)
+        rest[0] = rest[0] + (const @ summed).astype(rest[0].dtype)
+    if in_idx is not None and int(getattr(layer, "groups", 1) or 1) == 1:
+        kernel = np.take(kernel, in_idx, axis=i_ax)
+    return [np.take(kernel, out, axis=o_ax), *[w[out] for w in rest]]
+
+
+def _sliced(layer: Any, weights: list[np.ndarray], in_idx: np.ndarray | None,
+            out: np.ndarray | None, const: np.ndarray | None) -> list[np.ndarray]:
+    k = kind(layer)
+    if out is not None:
+        return _producer_weights(layer, weights, in_idx, out, const)
+    if in_idx is None:
+        return weights
+    if k in L.DEPTHWISE:
+        return [weights[0][..., in_idx, :], *[w[in_idx] for w in weights[1:]]]
+    if k in L.SCALED:
+        width = int(input_shape(layer)[-1])
+        return [w[..., in_idx] if w.ndim and w.shape[-1] == width else w for w in weights]
+    return weights  # a layer on frozen channels (the analysis froze whatever it did not know)
+
+
 def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
     """A new model of the same Keras and class (functional or Sequential) with only the kept
     channels of each group, weights copied and sliced.
@@ -41,8 +88,10 @@ def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
             raise ValueError(f"group {g} is frozen: {a.groups[a.root(g)].frozen}")
     config = copy.deepcopy(model.get_config())
     out_idx: dict[str, np.ndarray] = {}
+    classes: dict[str, type] = {}
     for layer, _ in operations(model):
-        if kind(layer) in PRODUCERS and layer.name in a.outputs:
+        classes[type(layer).__name__] = type(layer)
+        if kind(layer) in L.PRODUCERS and layer.name in a.inputs:
             seg = a.outputs[layer.name].segments[0]
             out_idx[layer.name] = _keep_of(a, keep, seg.group, seg.size)
     for lc in config["layers"]:
@@ -51,58 +100,60 @@ def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
         if name in out_idx:
             key = "filters" if "filters" in lc["config"] else "units"
             lc["config"][key] = int(len(out_idx[name]))
-    new = type(model).from_config(config)
+        if lc["class_name"] in ("LayerScale", "Reshape") and name in a.inputs:
+            width = int(len(indices(a, a.inputs[name][0], keep)))  # written in its config
+            if lc["class_name"] == "LayerScale":
+                lc["config"]["projection_dim"] = width
+            else:
+                lc["config"]["target_shape"] = [*lc["config"]["target_shape"][:-1], width]
+    # the classes of the model's own layers (already imported: nothing is loaded from a file)
+    new = type(model).from_config(config, custom_objects=classes)
     for layer in model.layers:
         weights = layer.get_weights()
         if not weights:
             continue
-        target = new.get_layer(layer.name)
         ins = a.inputs.get(layer.name)
         in_idx = indices(a, ins[0], keep) if ins else None
-        k = kind(layer)
-        if k == "DepthwiseConv2D":
-            sliced = [weights[0][:, :, in_idx, :], *[w[in_idx] for w in weights[1:]]]
-        elif k == "Conv2D":
-            o = out_idx[layer.name]
-            sliced = [weights[0][:, :, in_idx, :][..., o], *[w[o] for w in weights[1:]]]
-        elif k == "Dense":
-            o = out_idx[layer.name]
-            sliced = [weights[0][in_idx][:, o], *[w[o] for w in weights[1:]]]
-        elif k == "BatchNormalization":
-            sliced = [w[in_idx] for w in weights]
-        else:  # a layer on frozen channels (the analysis froze whatever it did not know)
-            sliced = weights
-        target.set_weights(sliced)
+        const = removed_values(a, ins[0], keep) if ins else None
+        sliced = _sliced(layer, weights, in_idx, out_idx.get(layer.name), const)
+        new.get_layer(layer.name).set_weights(sliced)
     return new
 
 
 def zero_channels(model: Any, a: Analysis, drop: Mapping[int, np.ndarray]) -> None:
     """Sets every weight that feeds dropped channels to zero (producers' filters and biases,
-    batch norm gamma and beta, depthwise slices): the channels then carry exact zeros, so
-    removing them must not change the model's outputs (the rebuild's correctness test)."""
+    batch norm gamma and beta, LayerScale, depthwise slices): each such channel then carries
+    what a removed one does (``Segment.value``), so removing them must not change the model's
+    outputs (the rebuild's correctness test)."""
     for g, chans in drop.items():
         grp = a.groups[a.root(g)]
         for name in grp.producers:
             layer = model.get_layer(name)
             ws = layer.get_weights()
-            ws[0][..., chans] = 0
-            for w in ws[1:]:
+            o_ax = -1 if kind(layer) in L.SEPARABLE else L.kernel_axes(kind(layer))[1]
+            k_at = 1 if kind(layer) in L.SEPARABLE else 0
+            index = [slice(None)] * ws[k_at].ndim
+            index[o_ax] = chans
+            ws[k_at][tuple(index)] = 0
+            for w in ws[k_at + 1:]:
                 w[chans] = 0
             layer.set_weights(ws)
         for name in grp.channelwise:
             layer = model.get_layer(name)
             ws = layer.get_weights()
-            lay = a.inputs[name][0]
             offset, pos = 0, None
-            for s in lay.segments:
+            for s in a.inputs[name][0].segments:
                 if a.root(s.group) == a.root(g):
                     pos = offset + np.asarray(chans)
                 offset += s.size
-            if kind(layer) == "DepthwiseConv2D":
-                ws[0][:, :, pos, :] = 0
+            k = kind(layer)
+            if k in L.DEPTHWISE:
+                ws[0][..., pos, :] = 0
                 for w in ws[1:]:
                     w[pos] = 0
-            else:  # batch norm: gamma and beta to zero, statistics left
-                ws[0][pos] = 0
-                ws[1][pos] = 0
+            elif k == "BatchNormalization":  # gamma and beta to zero, statistics left
+                for w in ws[:int(layer.scale) + int(layer.center)]:
+                    w[pos] = 0
+            elif k == "LayerScale":
+                ws[0][..., pos] = 0
             layer.set_weights(ws)

@@ -23,6 +23,7 @@ kernels, structured ones physically smaller.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from tfcompress.prune import masks as masks_lib
@@ -36,6 +37,8 @@ from tfcompress.prune.methods.m_by_n import (check_m_by_n, groups, m_by_n,  # no
 from tfcompress.prune.methods.oneshot import oneshot  # noqa: F401
 from tfcompress.prune.methods.snip import snip  # noqa: F401
 from tfcompress.prune.methods.structured import filters, slimming, structured_groups  # noqa: F401
+
+log = logging.getLogger("tfcompress")
 
 if TYPE_CHECKING:
     from tfcompress._keras import keras
@@ -54,16 +57,21 @@ def preflight(model: keras.Model, spec: PruneSpec, finetune_steps: int) -> None:
     from tfcompress.prune import STRUCTURED, TFMOT, magnitude, schedule
 
     if spec.method in TFMOT:
-        bad = magnitude.unsupported_layers(model)
+        found = magnitude.unsupported_layers(model)
+        bad = [b for b in found if b["fatal"]]
         if bad:
             listed = "; ".join(f"{b['name']} ({b['type']}): {b['why']}" for b in bad)
             raise InputError(f"{len(bad)} layer(s) cannot be pruned by tfmot: {listed}. Use "
                              f"another prune.method or replace these layers")
+        for b in found:
+            log.warning("[prune] %s (%s) %s", b["name"], b["type"], b["why"])
     if spec.method == "gradual":
         schedule.plan(spec, finetune_steps)
     if spec.method in STRUCTURED:
         slim = spec.method == "slimming"
-        _, chosen = structured_groups(model, spec.skip, "bn_gamma" if slim else "l1")
+        from tfcompress.structured.flatten import flatten
+
+        _, chosen = structured_groups(flatten(model), spec.skip, "bn_gamma" if slim else "l1")
         if not chosen:  # found before any training (slimming trains before it ranks)
             raise InputError("no channel group of the model can be pruned (all frozen or "
                              "skipped" + (", or passing no batch norm: slimming ranks "

@@ -21,7 +21,7 @@ def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
     the groups that pass a batch norm: the others are left whole, with a warning."""
     from tfcompress.structured import graph
 
-    a = graph.analyse(model)
+    a = graph.analyse(model)  # a nested model: flatten it first (``_shrink`` does)
     for u in a.unsupported:
         log.warning("[prune] %s (%s) left unpruned: %s", u["name"], u["type"], u["why"])
     producers = {p for grp in a.groups.values() for p in grp.producers}
@@ -45,12 +45,14 @@ def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
 
 
 def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
-    from tfcompress.structured import criteria, rebuild
+    from tfcompress.structured import criteria, flatten, rebuild
 
     s = job.spec
+    model = flatten.flatten(model)  # a transfer model's backbone is pruned inside
     a, chosen = structured_groups(model, s.skip, criterion)
     scored = criteria.scores(model, a, criterion, chosen)
-    keep = criteria.select(scored, s.target_sparsity, s.scope)
+    keep = criteria.select(scored, s.target_sparsity, s.scope,
+                           split={g: a.groups[g].split for g in chosen})
     small = rebuild.rebuild(model, a, keep)
     channels = {"/".join(a.groups[g].producers): [a.groups[g].size, int(len(k))]
                 for g, k in keep.items()}
@@ -85,9 +87,10 @@ def slimming(job: Job) -> Outcome:
     """Liu et al. 2017: train with an L1 penalty on batch norm gammas (``slimming_penalty``)
     for ``finetune.epochs``, remove the channels with the smallest |gamma| (one global
     threshold with ``scope: global``), rebuild, then fine-tune for ``finetune.epochs``."""
+    from tfcompress.structured.flatten import flatten
     from tfcompress.structured.graph import kind
 
-    model = job.trained()
+    model = flatten(job.trained())
     a, chosen = structured_groups(model, job.spec.skip, "bn_gamma")
     gammas = [model.get_layer(n).gamma for g in chosen for n in a.groups[g].channelwise
               if kind(model.get_layer(n)) == "BatchNormalization"]
