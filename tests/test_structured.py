@@ -6,7 +6,7 @@ import pytest
 from tfcompress import flavor
 from tfcompress._keras import keras
 from tfcompress.models import MODELS, keras3
-from tfcompress.structured import criteria, graph, rebuild
+from tfcompress.structured import criteria, graph, rebuild, zoo
 
 L = keras.layers
 #: each model as built (tf_keras) and as its exact Keras 3 twin: one analysis serves both
@@ -126,7 +126,7 @@ def test_unsupported_layers_are_reported_and_their_channels_left_whole():
     model = keras.Model(inp, L.Dense(2, name="out")(L.Dense(8, name="fc")(x)))
     a = graph.analyse(model)
     assert a.unsupported == [{"name": "reshape", "type": "Reshape",
-                              "why": "layer type not understood by the channel analysis"}]
+                              "why": "reshape that moves channels"}]
     assert a.groups[a.group_of("c1")].frozen
     assert not a.groups[a.group_of("fc")].frozen  # the rest can still be pruned
 
@@ -197,3 +197,204 @@ def test_filter_pruning_and_slimming_from_a_recipe_make_smaller_faster_models(tm
     slim = variants["slimming50"]["source"]["channels"]
     assert slim and not any("/" in k for k in slim)  # skip=["residual"] kept them whole
     assert rows["filters50_int8"]["fully_quantized"]
+
+
+# --- layer patterns of the keras.applications zoo and of users' models (issue 18) ---------
+
+def _head(k, x, n=3):
+    return k.layers.Dense(n, name="out")(k.layers.GlobalAveragePooling2D()(x))
+
+
+def _transpose(k):  # equal widths: a kernel sliced on the wrong axes would still "fit"
+    inp = k.Input((8, 8, 3))
+    x = k.layers.ReLU()(k.layers.Conv2D(6, 3, padding="same", name="c1")(inp))
+    x = k.layers.ReLU()(k.layers.Conv2DTranspose(6, 3, strides=2, padding="same", name="t")(x))
+    return k.Model(inp, _head(k, k.layers.Conv2D(4, 1, name="c2")(x)))
+
+
+def _conv1d(k):
+    inp = k.Input((20, 3))
+    x = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.Conv1D(8, 3, name="c1")(inp)))
+    x = k.layers.GlobalAveragePooling1D()(k.layers.Conv1D(6, 3, name="c2")(x))
+    return k.Model(inp, k.layers.Dense(3, name="out")(x))
+
+
+def _separable(k):
+    inp = k.Input((12, 12, 3))
+    x = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same", name="c1")(inp)))
+    x = k.layers.SeparableConv2D(10, 3, depth_multiplier=2, padding="same", name="sep")(x)
+    return k.Model(inp, _head(k, k.layers.ReLU()(k.layers.BatchNormalization()(x))))
+
+
+def _grouped(k):
+    inp = k.Input((8, 8, 3))
+    x = k.layers.ReLU()(k.layers.Conv2D(8, 1, name="c1")(inp))
+    x = k.layers.Conv2D(12, 3, groups=4, padding="same", name="g")(x)
+    x = k.layers.ReLU()(k.layers.BatchNormalization()(x))
+    return k.Model(inp, _head(k, k.layers.Conv2D(6, 1, name="c2")(x)))
+
+
+def _squeeze_excite(k):  # EfficientNet's block: GAP -> Reshape -> 1x1 convs -> Multiply
+    inp = k.Input((8, 8, 3))
+    x = k.layers.Activation("swish")(k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same",
+                                                                name="c1")(inp)))
+    se = k.layers.Reshape((1, 1, 8))(k.layers.GlobalAveragePooling2D()(x))
+    se = k.layers.Conv2D(4, 1, activation="swish", name="se_reduce")(se)
+    se = k.layers.Conv2D(8, 1, activation="sigmoid", name="se_expand")(se)
+    x = k.layers.Multiply()([x, se])
+    return k.Model(inp, _head(k, k.layers.Conv2D(6, 1, name="proj")(x)))
+
+
+def _sigmoid_dense(k):  # a removed unit carries sigmoid(0) = 0.5: the next bias absorbs it
+    inp = k.Input((10,))
+    x = k.layers.Dense(8, activation="sigmoid", name="h")(inp)
+    return k.Model(inp, k.layers.Dense(3, name="out")(k.layers.Dense(6, name="h2")(x)))
+
+
+def _sigmoid_conv(k):  # ... which a same-padded 3x3 convolution cannot: frozen
+    inp = k.Input((8, 8, 3))
+    x = k.layers.Conv2D(8, 3, padding="same", activation="sigmoid", name="c1")(inp)
+    x = k.layers.ReLU()(k.layers.Conv2D(6, 3, padding="same", name="c2")(x))
+    return k.Model(inp, _head(k, k.layers.Conv2D(4, 1, name="c3")(x)))
+
+
+def _softmax_channels(k):
+    inp = k.Input((8, 8, 3))
+    x = k.layers.Activation("softmax")(k.layers.Conv2D(8, 1, name="c1")(inp))
+    x = k.layers.ReLU()(k.layers.Conv2D(6, 1, name="c2")(x))
+    return k.Model(inp, _head(k, k.layers.Conv2D(4, 1, name="c3")(x)))
+
+
+def _layer_norm(k):
+    inp = k.Input((8, 8, 3))
+    x = k.layers.LayerNormalization()(k.layers.Conv2D(8, 1, name="c1")(inp))
+    x = k.layers.ReLU()(k.layers.Conv2D(6, 1, name="c2")(x))
+    return k.Model(inp, _head(k, k.layers.Conv2D(4, 1, name="c3")(x)))
+
+
+def _shared(k):
+    inp = k.Input((8, 8, 3))
+    x = k.layers.ReLU()(k.layers.Conv2D(8, 3, padding="same", name="c1")(inp))
+    twice = k.layers.Conv2D(8, 3, padding="same", name="shared")
+    x = twice(k.layers.ReLU()(twice(x)))
+    x = k.layers.ReLU()(k.layers.Conv2D(6, 1, name="c2")(x))
+    return k.Model(inp, _head(k, k.layers.Conv2D(4, 1, name="c3")(x)))
+
+
+def _nested(k):  # a transfer model: a backbone called with training=False, a new head
+    b_in = k.Input((16, 16, 3))
+    y = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, name="b1")(b_in)))
+    y = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.Conv2D(12, 3, name="b2")(y)))
+    backbone = k.Model(b_in, y, name="backbone")
+    inp = k.Input((16, 16, 3))
+    x = k.layers.GlobalAveragePooling2D()(backbone(inp, training=False))
+    x = k.layers.Dense(16, activation="relu", name="fc")(x)
+    return k.Model(inp, k.layers.Dense(3, name="out")(x))
+
+
+#: pattern -> (builder, producers whose channels must be prunable, ... that must be frozen)
+PATTERNS = {
+    "transpose": (_transpose, {"c1", "t"}, set()),
+    "conv1d": (_conv1d, {"c1", "c2"}, set()),
+    "separable": (_separable, {"c1", "sep"}, set()),
+    "grouped": (_grouped, {"g"}, {"c1"}),
+    "squeeze_excite": (_squeeze_excite, {"c1", "se_expand", "se_reduce", "proj"}, set()),
+    "sigmoid_dense": (_sigmoid_dense, {"h", "h2"}, set()),
+    "sigmoid_conv": (_sigmoid_conv, {"c2", "c3"}, {"c1"}),
+    "softmax_channels": (_softmax_channels, {"c2", "c3"}, {"c1"}),
+    "layer_norm": (_layer_norm, {"c2", "c3"}, {"c1"}),
+    "shared": (_shared, {"c2", "c3"}, {"c1", "shared"}),
+    "nested": (_nested, {"b1", "b2", "fc"}, set()),
+}
+
+
+def _keras3():
+    from tfcompress._keras3 import keras as k3
+
+    return k3
+
+
+@pytest.mark.parametrize("k", [lambda: keras, _keras3], ids=["keras2", "keras3"])
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+def test_layer_patterns_are_pruned_exactly_or_frozen_and_named(pattern, k):
+    from tfcompress.structured.flatten import flatten
+
+    make, prunable, frozen = PATTERNS[pattern]
+    k = k()
+    k.utils.set_random_seed(0)
+    model = flatten(make(k))
+    zoo.randomize(model)  # batch norms inside the nested backbone too
+    assert flavor.module(model) is k
+    a = graph.analyse(model)
+    state = {p: not a.groups[a.group_of(p)].frozen
+             for g in a.groups.values() for p in g.producers}
+    assert {p for p in prunable if state[p]} == prunable, a.unsupported
+    assert not any(state.get(p) for p in frozen), a.unsupported
+    for name in frozen - {"shared"}:  # every frozen group says why, naming a layer
+        assert a.groups[a.group_of(name)].frozen
+    if pattern == "shared":
+        assert [u["name"] for u in a.unsupported] == ["shared"]
+    if pattern in ("softmax_channels", "layer_norm", "shared", "sigmoid_conv"):
+        assert a.unsupported or any("bias cannot take" in w for g in a.groups.values()
+                                    for w in g.frozen)
+    chosen = list(a.prunable())
+    rng = np.random.default_rng(2)
+    scored = {g: rng.uniform(size=a.groups[g].size) for g in chosen}
+    keep = criteria.select(scored, 0.4, split={g: a.groups[g].split for g in chosen})
+    drop = {g: np.setdiff1d(np.arange(a.groups[g].size), k) for g, k in keep.items()}
+    rebuild.zero_channels(model, a, drop)
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    x = rng.normal(0, 2, (4, *shape)).astype("float32")
+    before = model.predict(x, verbose=0)
+    small = rebuild.rebuild(model, a, keep)
+    assert small.count_params() < model.count_params()
+    np.testing.assert_allclose(small.predict(x, verbose=0), before, rtol=1e-4, atol=1e-5)
+    other = {g: np.setdiff1d(np.arange(a.groups[g].size), kept[:1])
+             for g, kept in keep.items() if a.groups[g].split == 1}
+    changed = rebuild.rebuild(model, a, other).predict(x, verbose=0)
+    assert not np.allclose(changed, before, rtol=1e-4, atol=1e-5)  # the check can fail
+
+
+def test_a_grouped_convolution_keeps_as_many_channels_in_each_group():
+    a = graph.analyse(_grouped(keras))
+    g = a.group_of("g")
+    assert a.groups[g].split == 4
+    scores = {g: np.r_[np.full(3, 9.0), np.zeros(9)]}  # the best three all in group 0
+    kept = criteria.select(scores, 0.5, split={g: 4})[g]
+    assert [int(np.sum((kept >= 3 * i) & (kept < 3 * i + 3))) for i in range(4)] == [2] * 4
+
+
+def test_global_selection_with_tied_scores_removes_exactly_the_ratio():
+    """Untrained batch norms: every gamma is 1. Before, ``> threshold`` removed all but 14 of
+    MobileNet's 5,984 channels."""
+    model = _mobilenet()
+    a = graph.analyse(model)
+    chosen = list(a.prunable())
+    scored = criteria.scores(model, a, "bn_gamma", chosen)
+    assert all(np.ptp(s) == 0 for s in scored.values())  # every gamma of a group alike
+    total = sum(a.groups[g].size for g in chosen)
+    for scope in ("global", "layer"):
+        keep = criteria.select(scored, 0.4, scope)
+        kept = sum(len(k) for k in keep.values())
+        assert total - kept == pytest.approx(0.4 * total, abs=len(chosen)), scope
+        for g, k in keep.items():  # ties shared out: every group loses about 40%
+            assert abs(len(k) - 0.6 * a.groups[g].size) <= 2, (scope, g)
+
+
+def test_macs_count_every_kind_of_convolution():
+    from tfcompress.benchmark import macs
+
+    inp = keras.Input((4, 4, 5))
+    t = keras.Model(inp, L.Conv2DTranspose(6, 3, strides=2, padding="same")(inp))
+    assert macs.count(t)["macs"] == 3 * 3 * 6 * 5 * 16  # kernel x input positions
+    inp = keras.Input((20, 3))
+    assert macs.count(keras.Model(inp, L.Conv1D(8, 3)(inp)))["macs"] == 3 * 3 * 8 * 18
+    inp = keras.Input((12, 12, 8))
+    sep = keras.Model(inp, L.SeparableConv2D(10, 3, depth_multiplier=2, padding="same")(inp))
+    assert macs.count(sep)["macs"] == (3 * 3 * 8 * 2 + 16 * 10) * 144
+    inp = keras.Input((8, 8, 8))
+    grouped = keras.Model(inp, L.Conv2D(12, 3, groups=4, padding="same")(inp))
+    assert macs.count(grouped)["macs"] == 3 * 3 * 2 * 12 * 64
+    inp = keras.Input((5, 8))
+    attention = keras.Model(inp, L.MultiHeadAttention(2, 4, name="mha")(inp, inp))
+    assert macs.count(attention)["uncounted"] == ["mha (MultiHeadAttention)"]

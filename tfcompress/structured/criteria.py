@@ -76,11 +76,14 @@ def select(scored: dict[int, np.ndarray], ratio: float, scope: str = "layer",
     if scope == "layer":
         counts = {g: s.size - int(np.floor(ratio * s.size)) for g, s in scored.items()}
     else:
-        norm = {g: s / (s.mean() + 1e-12) for g, s in scored.items()}
-        order = [(v, g, i) for g, s in norm.items() for i, v in enumerate(s)]
+        # (no epsilon: 1/(1+e) and 2/(2+e) would split ties between groups)
+        norm = {g: s / s.mean() if s.mean() > 0 else s for g, s in scored.items()}
+        # ties (an untrained batch norm's gammas all 1) are shared out in proportion to the
+        # groups' sizes, never taken group after group
+        order = [(v, i / s.size, g, i) for g, s in norm.items() for i, v in enumerate(s)]
         drop = sorted(order)[:int(np.floor(ratio * len(order)))]
         counts = {g: s.size for g, s in scored.items()}
-        for _, g, _ in drop:
+        for *_, g, _ in drop:
             counts[g] -= 1
     keep = {}
     for g, s in scored.items():

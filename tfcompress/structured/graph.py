@@ -145,6 +145,7 @@ class _Builder:
         self.inputs: dict[str, list[Layout]] = {}
         self.outputs: dict[str, Layout] = {}
         self.unsupported: list[dict[str, str]] = []
+        self.final: set[str] = set()  # the layers that make the model's outputs
 
     def new(self, size: int, producer: str | None = None, frozen: str | None = None,
             split: int = 1) -> Layout:
@@ -177,7 +178,9 @@ class _Builder:
             self.groups[self.root(s.group)].frozen.append(why)
 
     def report(self, layer: Any, why: str) -> None:
-        self.unsupported.append({"name": layer.name, "type": type(layer).__name__, "why": why})
+        if layer.name not in self.final:  # a model output is left whole anyway
+            self.unsupported.append({"name": layer.name, "type": type(layer).__name__,
+                                     "why": why})
 
     def refuse(self, layer: Any, ins: list[Layout], why: str) -> Layout:
         self.report(layer, why)
@@ -214,18 +217,24 @@ def analyse(model: Any) -> Analysis:
     """The channel groups of ``model`` (a functional or Sequential model, tf_keras or Keras 3;
     a nested model is frozen whole: ``flatten`` the model first to prune inside it)."""
     b = _Builder()
+    b.final = {t._keras_history[0].name for t in model.outputs}
+    shared: list[tuple[Any, list[Any]]] = []
     for layer, nodes in operations(model):
         name = layer.name
         if kind(layer) == "InputLayer":
             b.outputs[name] = b.new(_channels(layer), frozen="model input")
             continue
         ins = [b.outputs[l.name] for l in inbound(nodes[0])]
-        if len(nodes) != 1:
-            every = [b.outputs[l.name] for n in nodes for l in inbound(n)]
-            b.outputs[name] = b.refuse(layer, every, "shared layer (called more than once)")
+        if len(nodes) != 1:  # the inputs of its later calls are frozen below
+            shared.append((layer, nodes))
+            b.outputs[name] = b.refuse(layer, ins, "shared layer (called more than once)")
             continue
         b.inputs[name] = ins
         b.outputs[name] = _propagate(b, layer, nodes[0], ins)
+    for layer, nodes in shared:
+        for node in nodes[1:]:
+            for lay in (b.outputs[l.name] for l in inbound(node)):
+                b.freeze(lay, f"{layer.name} ({type(layer).__name__}), shared")
     for out in model.outputs:
         b.freeze(b.outputs[out._keras_history[0].name], "model output")
     groups = {b.root(g): grp for g, grp in b.groups.items()}
@@ -276,6 +285,8 @@ def _propagate(b: _Builder, layer: Any, node: Any, ins: list[Layout]) -> Layout:
         return ins[0]
     if k in L.ELEMENTWISE:
         return _merge(b, layer, k, ins)
+    if k == "CustomScaleLayer" and len(ins) == 2:  # Inception-ResNet's ``x + r * scale``
+        return _merge(b, layer, k, ins)
     if k == "Concatenate":
         if _axis(layer.axis) not in (-1, len(output_shape(layer)) - 1):
             return b.refuse(layer, ins, "concatenation along an axis other than channels")
@@ -298,9 +309,7 @@ def _producer(b: _Builder, layer: Any, lay: Layout) -> Layout:
     groups = int(getattr(layer, "groups", 1) or 1)
     if groups != 1:  # input channels are split among the groups: left whole
         b.freeze(lay, f"input of grouped convolution {layer.name}")
-    elif kind(layer) in L.DEPTHWISE | L.SEPARABLE and layer.depth_multiplier != 1:
-        b.freeze(lay, f"input of {layer.name} (depth_multiplier != 1)")
-    else:
+    else:  # SeparableConv's depth multiplier m: input c feeds pointwise rows c*m .. c*m+m-1
         b.consume(layer, lay)
     return _after(b, layer, b.new(_channels(layer), producer=layer.name, split=groups))
 
@@ -330,8 +339,9 @@ def _scaled(b: _Builder, layer: Any, lay: Layout) -> Layout:
     if k == "PReLU" and any(int(d) != 1 for d in layer.get_weights()[0].shape[:-1]):
         return b.refuse(layer, [lay], "PReLU has per-position weights (set shared_axes)")
     b.channelwise(layer, lay)
-    if k == "BatchNormalization" and layer.scale and layer.center:
-        return lay.valued([0.0] * len(lay.segments))  # gamma and beta removed: 0
+    if k == "BatchNormalization":  # zeroed: gamma (and beta), or without gamma the mean set
+        return lay.valued([0.0 if layer.scale or s.value is not None else None  # to the input
+                           for s in lay.segments])
     if k == "LayerScale":
         return lay.valued([0.0] * len(lay.segments))
     if k == "PReLU":
@@ -349,7 +359,8 @@ def _merge(b: _Builder, layer: Any, k: str, ins: list[Layout]) -> Layout:
     for other in ins[1:]:
         for a, c in zip(first.segments, other.segments):
             b.union(a.group, c.group)
-    return first.valued([L.merge(k, [l.segments[i].value for l in ins])
+    scale = float(getattr(layer, "scale", 1.0)) if k == "CustomScaleLayer" else 1.0
+    return first.valued([L.merge(k, [l.segments[i].value for l in ins], scale)
                          for i in range(len(first.segments))])
 
 

@@ -145,14 +145,17 @@ def op_on_constant(layer: Any, node: Any, value: float | None) -> float | None:
     return _value(out)
 
 
-def merge(k: str, values: list[float | None]) -> float | None:
-    """The value of an element-wise merge of removed channels (every input's group removed)."""
+def merge(k: str, values: list[float | None], scale: float = 1.0) -> float | None:
+    """The value of an element-wise merge of removed channels (every input's group removed);
+    ``CustomScaleLayer`` is Inception-ResNet's ``x + r * scale``."""
     if k == "Multiply" and any(v == 0 for v in values):
         return 0.0
     if any(v is None for v in values):
         return None
     if k == "Add":
         return float(sum(values))
+    if k == "CustomScaleLayer":
+        return float(values[0] + values[1] * scale)
     if k == "Subtract":
         return float(values[0] - values[1])
     if k == "Multiply":

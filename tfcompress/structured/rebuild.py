@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tfcompress import flavor
 from tfcompress.structured import layers as L
 from tfcompress.structured.graph import Analysis, Layout, input_shape, kind, operations
 
@@ -86,28 +87,20 @@ def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
     for g in keep:
         if a.groups[a.root(g)].frozen:
             raise ValueError(f"group {g} is frozen: {a.groups[a.root(g)].frozen}")
-    config = copy.deepcopy(model.get_config())
     out_idx: dict[str, np.ndarray] = {}
-    classes: dict[str, type] = {}
+    changes: dict[str, dict[str, Any]] = {}  # layer -> config entries that hold its width
     for layer, _ in operations(model):
-        classes[type(layer).__name__] = type(layer)
-        if kind(layer) in L.PRODUCERS and layer.name in a.inputs:
+        k = kind(layer)
+        if k in L.PRODUCERS and layer.name in a.inputs:
             seg = a.outputs[layer.name].segments[0]
             out_idx[layer.name] = _keep_of(a, keep, seg.group, seg.size)
-    for lc in config["layers"]:
-        lc.pop("build_config", None)  # Keras 3: each layer is built again by its call
-        name = lc["config"]["name"]
-        if name in out_idx:
-            key = "filters" if "filters" in lc["config"] else "units"
-            lc["config"][key] = int(len(out_idx[name]))
-        if lc["class_name"] in ("LayerScale", "Reshape") and name in a.inputs:
-            width = int(len(indices(a, a.inputs[name][0], keep)))  # written in its config
-            if lc["class_name"] == "LayerScale":
-                lc["config"]["projection_dim"] = width
-            else:
-                lc["config"]["target_shape"] = [*lc["config"]["target_shape"][:-1], width]
-    # the classes of the model's own layers (already imported: nothing is loaded from a file)
-    new = type(model).from_config(config, custom_objects=classes)
+            changes[layer.name] = {"units" if k == "Dense" else "filters":
+                                   int(len(out_idx[layer.name]))}
+        elif k in ("LayerScale", "Reshape") and layer.name in a.inputs:
+            width = int(len(indices(a, a.inputs[layer.name][0], keep)))
+            changes[layer.name] = {"projection_dim": width} if k == "LayerScale" else \
+                {"target_shape": [*layer.get_config()["target_shape"][:-1], width]}
+    new = _remade(model, changes)
     for layer in model.layers:
         weights = layer.get_weights()
         if not weights:
@@ -118,6 +111,27 @@ def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
         sliced = _sliced(layer, weights, in_idx, out_idx.get(layer.name), const)
         new.get_layer(layer.name).set_weights(sliced)
     return new
+
+
+def _remade(model: Any, changes: dict[str, dict[str, Any]]) -> Any:
+    """A new, untrained model of the same Keras and class with the ``changes`` made to its
+    layers' configs. tf_keras: through the model's config. Keras 3: by cloning, which calls
+    its ``keras.ops`` operations again (rebuilding them from the config fails for ``x + 3.0``
+    in Keras 3.15: "Only input tensors may be passed as positional arguments")."""
+    if flavor.which(model) == flavor.KERAS3:
+        from tfcompress._keras3 import keras as k3
+
+        def remake(layer: Any) -> Any:
+            return type(layer).from_config({**layer.get_config(), **changes.get(layer.name, {})})
+
+        return k3.models.clone_model(model, clone_function=remake)
+    config = copy.deepcopy(model.get_config())
+    for lc in config["layers"]:
+        lc.pop("build_config", None)  # each layer is built again, at its new width, by its call
+        lc["config"].update(changes.get(lc["config"]["name"], {}))
+    # the classes of the model's own layers (already imported: nothing is loaded from a file)
+    classes = {type(op).__name__: type(op) for op, _ in operations(model)}
+    return type(model).from_config(config, custom_objects=classes)
 
 
 def zero_channels(model: Any, a: Analysis, drop: Mapping[int, np.ndarray]) -> None:
@@ -154,6 +168,10 @@ def zero_channels(model: Any, a: Analysis, drop: Mapping[int, np.ndarray]) -> No
             elif k == "BatchNormalization":  # gamma and beta to zero, statistics left
                 for w in ws[:int(layer.scale) + int(layer.center)]:
                     w[pos] = 0
+                if not layer.scale:  # no gamma: the mean takes the input's constant
+                    seg = next(s for s in a.inputs[name][0].segments
+                               if a.root(s.group) == a.root(g))
+                    ws[int(layer.center)][pos] = seg.value
             elif k == "LayerScale":
                 ws[0][..., pos] = 0
             layer.set_weights(ws)

@@ -35,6 +35,11 @@ FAMILIES: dict[str, tuple[str, int]] = {
 }
 
 
+def available(keras: Any) -> list[str]:
+    """The families ``keras`` (tf_keras or Keras 3) has: Keras 3 has no RegNet or ResNet-RS."""
+    return [f for f, (name, _) in FAMILIES.items() if hasattr(keras.applications, name)]
+
+
 def build(keras: Any, family: str, seed: int = 0) -> Any:
     """One member of ``family`` from ``keras`` (tf_keras or Keras 3), random weights, 10
     classes, logits out (no final softmax)."""
