@@ -11,11 +11,16 @@ or Keras' download; the tiny profiles use random weights and their reports say s
 from __future__ import annotations
 
 from .common import sparsity_variants, tiny
-from tfcompress.recipe import (BenchmarkSpec, DataSpec, ModelSpec, Recipe, TrainSpec,
-                               TransferSpec, derive)
+from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe,
+                               TrainSpec, TransferSpec, Variant, derive)
 from tfcompress.registry import register_experiment
 
 SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
+#: whole filters removed inside the backbone (the nested model is flattened): 30% and 50% of
+#: every channel group, float32 and int8, beside the magnitude rows
+FILTERS = tuple(Variant(f"filters{round(s * 100)}_{fmt}", ExportSpec(fmt),
+                        PruneSpec(s, method="filters"))
+                for s in (0.3, 0.5) for fmt in ("float32", "int8"))
 
 
 def tiny_transfer(model_options: dict) -> dict:
@@ -32,7 +37,8 @@ def tiny_transfer(model_options: dict) -> dict:
 MOBILENET = register_experiment(Recipe(
     name="mobilenet_prune_quant",
     description="Cats vs Dogs, MobileNet alpha 0.75 (ImageNet weights) at 224x224, two-phase "
-                "transfer learning, pruned to 50-90%, int8 TFLite.",
+                "transfer learning, pruned to 50-90% (weights) and 30/50% (filters), int8 "
+                "TFLite.",
     data=DataSpec("cats_vs_dogs", image_size=(224, 224), augment="flip"),
     model=ModelSpec("transfer", {"backbone": "mobilenet", "alpha": 0.75,
                                  "weights": "imagenet", "dropout": 0.2}),
@@ -41,7 +47,7 @@ MOBILENET = register_experiment(Recipe(
         train=TrainSpec(epochs=2, batch_size=32, optimizer="adam", learning_rate=1e-5),
         unfreeze_from="conv_dw_12"),
     finetune=TrainSpec(epochs=3, batch_size=32, optimizer="adam", learning_rate=1e-4),
-    variants=sparsity_variants(SPARSITIES, float_at=0.5, frequency=10),
+    variants=sparsity_variants(SPARSITIES, float_at=0.5, frequency=10) + FILTERS,
     benchmark=BenchmarkSpec(min_runs=20),
     profiles={
         "tiny": tiny_transfer({"backbone": "mobilenet", "alpha": 0.25}),

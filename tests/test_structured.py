@@ -221,7 +221,8 @@ def _conv1d(k):
 
 def _separable(k):
     inp = k.Input((12, 12, 3))
-    x = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same", name="c1")(inp)))
+    x = k.layers.Conv2D(8, 3, padding="same", name="c1")(inp)
+    x = k.layers.ReLU()(k.layers.BatchNormalization()(x))
     x = k.layers.SeparableConv2D(10, 3, depth_multiplier=2, padding="same", name="sep")(x)
     return k.Model(inp, _head(k, k.layers.ReLU()(k.layers.BatchNormalization()(x))))
 
@@ -236,8 +237,8 @@ def _grouped(k):
 
 def _squeeze_excite(k):  # EfficientNet's block: GAP -> Reshape -> 1x1 convs -> Multiply
     inp = k.Input((8, 8, 3))
-    x = k.layers.Activation("swish")(k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same",
-                                                                name="c1")(inp)))
+    x = k.layers.Conv2D(8, 3, padding="same", name="c1")(inp)
+    x = k.layers.Activation("swish")(k.layers.BatchNormalization()(x))
     se = k.layers.Reshape((1, 1, 8))(k.layers.GlobalAveragePooling2D()(x))
     se = k.layers.Conv2D(4, 1, activation="swish", name="se_reduce")(se)
     se = k.layers.Conv2D(8, 1, activation="sigmoid", name="se_expand")(se)

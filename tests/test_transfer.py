@@ -6,7 +6,7 @@ import pytest
 from tfcompress._keras import keras
 from tfcompress.data import load
 from tfcompress.errors import InputError
-from tfcompress.models import MODELS, transfer
+from tfcompress.models import MODELS, keras3, transfer
 from tfcompress.prune import magnitude
 from tfcompress.recipe import DataSpec
 
@@ -99,6 +99,38 @@ def test_backbone_batch_norm_stays_in_inference_mode_when_training():
     model.compile("sgd", "sparse_categorical_crossentropy")
     x = np.random.default_rng(0).uniform(0, 1, (8, 32, 32, 3)).astype("float32")
     model.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), before)
+
+
+@pytest.mark.parametrize("to", [lambda m: m, keras3.to_keras3], ids=["keras2", "keras3"])
+def test_a_nested_backbone_is_flattened_and_its_filters_pruned_exactly(to):
+    """Structured pruning enters the backbone: the flat model computes what the nested one
+    does, its batch norms stay in inference mode when the model trains (the backbone was
+    called with training=False), and zeroed channels removed leave the outputs unchanged."""
+    from tfcompress.structured import criteria, flatten, graph, rebuild, zoo
+
+    model = to(_tiny_mobilenet())
+    flat = flatten.flatten(model)
+    assert flatten.nested(model) == ["backbone"] and flatten.nested(flat) == []
+    x = np.random.default_rng(0).uniform(0, 1, (8, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(flat.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    a = graph.analyse(flat)
+    pruned_inside = {p for g in a.prunable().values() for p in g.producers}
+    assert {"conv1", "conv_pw_1", "conv_pw_12"} <= pruned_inside, a.unsupported
+    copy = rebuild.rebuild(flat, a, {})
+    zoo.randomize(copy)
+    keep = criteria.select(criteria.scores(copy, a, "l1", list(a.prunable())), 0.3)
+    drop = {g: np.setdiff1d(np.arange(a.groups[g].size), k) for g, k in keep.items()}
+    rebuild.zero_channels(copy, a, drop)
+    small = rebuild.rebuild(copy, a, keep)
+    assert small.count_params() < 0.6 * copy.count_params()
+    np.testing.assert_allclose(small.predict(x, verbose=0), copy.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-5)
+    bn = small.get_layer("conv1_bn")
+    before = bn.moving_mean.numpy().copy()
+    small.compile("sgd", "sparse_categorical_crossentropy")
+    small.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
     np.testing.assert_array_equal(bn.moving_mean.numpy(), before)
 
 
