@@ -276,7 +276,7 @@ def test_repeats_over_seeds_are_summarised_as_mean_and_std():
     assert g["errors_mean"] == pytest.approx(20) and g["errors_std"] == pytest.approx(10)
 
 
-def test_preflight_refuses_per_method_what_that_method_cannot_do():
+def test_preflight_refuses_per_method_what_that_method_cannot_do(caplog):
     from tfcompress.prune.methods import preflight
 
     class Scale(L.Layer):  # weights tfmot cannot wrap; our own masks ignore the layer
@@ -288,8 +288,12 @@ def test_preflight_refuses_per_method_what_that_method_cannot_do():
 
     inp = keras.Input((8,))
     model = keras.Model(inp, Scale(name="my_scale")(L.Dense(4, name="fc")(inp)))
-    with pytest.raises(InputError, match="my_scale \\(Scale\\)"):
+    # tfmot wraps only the prunable layers: one it cannot prune (EfficientNet's Normalization,
+    # a custom scale) is left dense, with a warning, not refused (issue 18)
+    with caplog.at_level("WARNING", logger="tfcompress"):
         preflight(model, PruneSpec(0.5, frequency=1), finetune_steps=10)
+    assert any("my_scale (Scale)" in r.message and "left dense" in r.message
+               for r in caplog.records)
     preflight(model, PruneSpec(0.5, method="oneshot"), finetune_steps=0)
     with pytest.raises(InputError, match="prune.frequency=100"):
         preflight(_mlp(), PruneSpec(0.5), finetune_steps=20)
@@ -309,3 +313,19 @@ def test_preflight_refuses_per_method_what_that_method_cannot_do():
     a, chosen = structured_groups(bn, [], "bn_gamma")
     assert sorted(p for g in chosen for p in a.groups[g].producers) == ["conv1", "conv2"]
     assert "fc1" in [p for g in structured_groups(bn, [])[1] for p in a.groups[g].producers]
+
+
+def test_efficientnet_with_its_normalization_layer_is_pruned_by_tfmot():
+    """EfficientNet starts with Rescaling and Normalization (weights tfmot cannot prune): the
+    preflight used to refuse it, though wrapping only the prunable layers prunes it (issue 18)."""
+    from tfcompress.prune import magnitude
+    from tfcompress.prune.methods import preflight
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=2)
+    found = magnitude.unsupported_layers(model)
+    assert [b["type"] for b in found] == ["Normalization"] and not found[0]["fatal"]
+    preflight(model, PruneSpec(0.5, frequency=1), finetune_steps=10)
+    wrapped = magnitude.apply(model, PruneSpec(0.5, frequency=1), total_steps=10)
+    names = [l.name for l in wrapped.layers if type(l).__name__ == "PruneLowMagnitude"]
+    assert len(names) >= 60 and "prune_low_magnitude_stem_conv" in names

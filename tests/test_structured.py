@@ -293,6 +293,22 @@ def _nested(k):  # a transfer model: a backbone called with training=False, a ne
     return k.Model(inp, k.layers.Dense(3, name="out")(x))
 
 
+def _ops(k):  # MobileNetV3's hard-swish, written with operations on tensors
+    inp = k.Input((8, 8, 3))
+    x = k.layers.Conv2D(8, 1, name="c1")(inp)
+    x = k.layers.Multiply()([x, k.layers.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)])
+    x = k.layers.Conv2D(6, 1, name="c2")(x)
+    if k is keras:
+        from tfcompress._keras import tf
+
+        softmax, roll = tf.nn.softmax, lambda t: tf.roll(t, shift=1, axis=-1)
+    else:
+        softmax, roll = k.ops.softmax, lambda t: k.ops.roll(t, shift=1, axis=-1)
+    x = k.layers.Conv2D(4, 1, name="c3")(softmax(x))  # couples c2's channels
+    x = k.layers.Conv2D(5, 1, name="c4")(roll(x))  # moves c3's channels: not element-wise
+    return k.Model(inp, _head(k, x))
+
+
 #: pattern -> (builder, producers whose channels must be prunable, ... that must be frozen)
 PATTERNS = {
     "transpose": (_transpose, {"c1", "t"}, set()),
@@ -306,6 +322,7 @@ PATTERNS = {
     "layer_norm": (_layer_norm, {"c2", "c3"}, {"c1"}),
     "shared": (_shared, {"c2", "c3"}, {"c1", "shared"}),
     "nested": (_nested, {"b1", "b2", "fc"}, set()),
+    "ops": (_ops, {"c1", "c4"}, {"c2", "c3"}),
 }
 
 
@@ -335,7 +352,7 @@ def test_layer_patterns_are_pruned_exactly_or_frozen_and_named(pattern, k):
         assert a.groups[a.group_of(name)].frozen
     if pattern == "shared":
         assert [u["name"] for u in a.unsupported] == ["shared"]
-    if pattern in ("softmax_channels", "layer_norm", "shared", "sigmoid_conv"):
+    if pattern in ("softmax_channels", "layer_norm", "shared", "sigmoid_conv", "ops"):
         assert a.unsupported or any("bias cannot take" in w for g in a.groups.values()
                                     for w in g.frozen)
     chosen = list(a.prunable())

@@ -384,7 +384,7 @@ def _operation(b: _Builder, layer: Any, node: Any, ins: list[Layout]) -> Layout:
                   for x in (*args, *kwargs.values()))
     same = input_shape(layer)[1:] == output_shape(layer)[1:]
     name = L.op_name(layer)
-    if len(ins) == 1 and len(tensors) == 1 and scalars and same:
+    if len(ins) == 1 and len(tensors) == 1 and scalars and same and name in L.ELEMENTWISE_OPS:
         return ins[0].valued([L.op_on_constant(layer, node, s.value) for s in ins[0].segments])
     if len(ins) == 2 and len(tensors) == 2 and name in L.BINARY_OPS:
         return _merge(b, layer, L.BINARY_OPS[name], ins)

@@ -47,11 +47,19 @@ CHANNELWISE_FUNCTIONS = frozenset({
     "elu", "selu", "softplus", "softsign", "exponential", "hard_swish", "hard_silu",
     "leaky_relu", "mish", "log_sigmoid", "celu", "sparse_plus", "squareplus", "tanh_shrink",
     "hard_tanh", "soft_shrink", "hard_shrink"})
-#: operations (TFOpLambda functions, Keras 3 ops) that merge two tensors element by element
-BINARY_OPS = {"add": "Add", "__operators__.add": "Add", "math.add": "Add",
-              "subtract": "Subtract", "math.subtract": "Subtract", "multiply": "Multiply",
-              "math.multiply": "Multiply", "maximum": "Maximum", "math.maximum": "Maximum",
-              "minimum": "Minimum", "math.minimum": "Minimum"}
+#: operations (TFOpLambda functions such as ``math.multiply``, Keras 3 ops such as
+#: ``Multiply``, by the last part of their snake-case name) that act element by element: with
+#: one tensor and constants (``x + 3.0``) they act channel by channel; ``tf.nn.softmax`` or
+#: ``tf.roll`` keep the shape too, but are not listed, and so are refused
+ELEMENTWISE_OPS = frozenset({
+    "add", "subtract", "multiply", "truediv", "true_divide", "divide", "maximum", "minimum",
+    "pow", "power", "negative", "abs", "absolute", "sqrt", "square", "exp", "log", "cast",
+    "identity", "clip_by_value", "clip", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh",
+    "silu", "swish", "hard_silu", "hard_swish", "gelu", "elu", "selu", "softplus",
+    "leaky_relu"})
+#: ... and those that merge two tensors element by element, as the layer of that name
+BINARY_OPS = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply",
+              "maximum": "Maximum", "minimum": "Minimum"}
 
 
 def kind(layer: Any) -> str:
@@ -117,9 +125,10 @@ def is_tensor(x: Any) -> bool:
 
 
 def op_name(layer: Any) -> str:
-    """An operation's function name: tf_keras ``TFOpLambda`` symbol, Keras 3 op class name."""
+    """An operation's function name, its module dropped: tf_keras ``TFOpLambda``'s function
+    (``__operators__.add`` -> ``add``), a Keras 3 op's class (``TrueDivide`` -> ``true_divide``)."""
     if kind(layer) == "TFOpLambda":
-        return str(layer.get_config().get("function", ""))
+        return str(layer.get_config().get("function", "")).split(".")[-1]
     return _snake(type(layer).__name__)
 
 
