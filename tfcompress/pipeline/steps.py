@@ -100,7 +100,7 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
     """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
     ``spec.method`` (``tfcompress.prune.methods``)."""
     from tfcompress import flavor
-    from tfcompress.prune import KERAS3_NATIVE, PRUNE_METHODS, RETRAINS, magnitude
+    from tfcompress.prune import KERAS3_NATIVE, PRUNE_METHODS, RETRAINS, STRUCTURED, magnitude
     from tfcompress.prune.methods import Job
 
     r = ctx.recipe
@@ -149,6 +149,10 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
                               "finetune": r.finetune, "seed": seed}
     if spec.method in RETRAINS:  # they train with the baseline's budget
         config["train"] = r.train
+    if spec.method in STRUCTURED:  # what the rebuild does has changed since the first ones
+        from tfcompress.prune.methods.structured import REBUILD
+
+        config["rebuild"] = REBUILD
     if r.transfer is not None:
         config["transfer"] = r.transfer
     return ctx.runner.run("prune", name, config, produce, r.finetune.strategy)

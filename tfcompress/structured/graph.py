@@ -248,7 +248,7 @@ def _axis(value: Any) -> int:
 
 def _last_axis(layer: Any, axis: Any) -> bool:
     """Whether ``axis`` (an int or a list of one) is the channel axis of ``layer``'s input."""
-    if isinstance(axis, (list, tuple)) and len(axis) != 1:
+    if axis is None or (isinstance(axis, (list, tuple)) and len(axis) != 1):
         return False
     return _axis(axis) in (-1, len(input_shape(layer)) - 1)
 
@@ -326,9 +326,7 @@ def _after(b: _Builder, layer: Any, out: Layout) -> Layout:
         b.report(layer, f"activation {fn!r} is not known to act channel by channel")
         b.freeze(out, f"{layer.name} activation {fn!r}")
         return out
-    act = layer.activation
-    return out.valued([None if s.value is None else L._value(act(
-        np.full((1, 1, 1, 4), s.value, dtype="float32"))) for s in out.segments])
+    return out.valued([L.through(layer.activation, s.value) for s in out.segments])
 
 
 def _scaled(b: _Builder, layer: Any, lay: Layout) -> Layout:

@@ -96,7 +96,7 @@ def couples_channels(layer: Any) -> bool:
     return k in COUPLING
 
 
-def _value(out: Any) -> float | None:
+def constant(out: Any) -> float | None:
     """One float if every element of ``out`` is the same finite number, else None."""
     arr = np.asarray(out, dtype="float64")
     if arr.size == 0 or not np.all(np.isfinite(arr)) or not np.all(arr == arr.flat[0]):
@@ -104,13 +104,12 @@ def _value(out: Any) -> float | None:
     return float(arr.flat[0])
 
 
-def through(layer: Any, value: float | None) -> float | None:
-    """The value a removed channel carries after an activation-like layer, given the value it
-    had before (None: not a known constant)."""
+def through(fn: Any, value: float | None) -> float | None:
+    """The value a removed channel carries after ``fn`` (an activation-like layer, or a
+    layer's ``activation``), given the value it had before (None: not a known constant)."""
     if value is None:
         return None
-    out = layer(np.full((1, 1, 1, 4), value, dtype="float32"))
-    return _value(out)
+    return constant(fn(np.full((1, 1, 1, 4), value, dtype="float32")))
 
 
 def op_arguments(node: Any) -> tuple[tuple, dict]:
@@ -151,7 +150,7 @@ def op_on_constant(layer: Any, node: Any, value: float | None) -> float | None:
             layer(*args, **kwargs)
     except Exception:  # noqa: BLE001 (an op that needs more than a constant: not followed)
         return None
-    return _value(out)
+    return constant(out)
 
 
 def merge(k: str, values: list[float | None], scale: float = 1.0) -> float | None:

@@ -1,6 +1,7 @@
 """``filters`` / ``slimming``: structured pruning (``tfcompress.structured``): whole channels
 removed by filter L1 norm or by batch norm gamma after L1-penalised training; the model is rebuilt
-smaller, then fine-tuned."""
+smaller (a nested backbone flattened first, so it is pruned inside), its batch norm statistics
+measured again on training inputs (``structured.batchnorm``), then fine-tuned."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from tfcompress import flavor
 from tfcompress.prune.methods.base import Job, Outcome, fit
 
 log = logging.getLogger("tfcompress")
+
+#: what the rebuild does, part of a structured step's cache key (``2``: nested models
+#: flattened, constants absorbed into biases, batch norm statistics re-estimated)
+REBUILD = 2
+#: training inputs the rebuilt model's batch norm statistics are measured on
+RECALIBRATION_SAMPLES = 512
 
 
 def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
@@ -45,7 +54,7 @@ def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
 
 
 def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
-    from tfcompress.structured import criteria, flatten, rebuild
+    from tfcompress.structured import batchnorm, criteria, flatten, rebuild
 
     s = job.spec
     model = flatten.flatten(model)  # a transfer model's backbone is pruned inside
@@ -54,11 +63,17 @@ def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
     keep = criteria.select(scored, s.target_sparsity, s.scope,
                            split={g: a.groups[g].split for g in chosen})
     small = rebuild.rebuild(model, a, keep)
+    x = job.data.x_train
+    pick = np.random.default_rng(job.seed).permutation(len(x))[:RECALIBRATION_SAMPLES]
+    recalibrated = batchnorm.recalibrate(small, x[np.sort(pick)])
+    log.info("[prune] batch norm statistics of %d layers measured again on %d training inputs",
+             recalibrated, len(pick))
     channels = {"/".join(a.groups[g].producers): [a.groups[g].size, int(len(k))]
                 for g, k in keep.items()}
     log.info("[prune] %s: %d -> %d parameters", criterion, model.count_params(),
              small.count_params())
-    return small, {"channels": channels, "structured_unsupported": a.unsupported}
+    return small, {"channels": channels, "structured_unsupported": a.unsupported,
+                   "batchnorm_recalibrated": recalibrated}
 
 
 def _penalise(model: Any, gammas: list[Any], penalty: float) -> None:
