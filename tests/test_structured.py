@@ -413,6 +413,33 @@ def test_macs_count_every_kind_of_convolution():
     inp = keras.Input((8, 8, 8))
     grouped = keras.Model(inp, L.Conv2D(12, 3, groups=4, padding="same")(inp))
     assert macs.count(grouped)["macs"] == 3 * 3 * 2 * 12 * 64
+    # TensorFlow's profiler counts the same (not grouped convolutions: they run as a nested
+    # function the profiler does not enter)
+    for model in (t, sep):
+        assert macs.profiler_macs(model) == macs.count(model)["macs"]
     inp = keras.Input((5, 8))
     attention = keras.Model(inp, L.MultiHeadAttention(2, 4, name="mha")(inp, inp))
     assert macs.count(attention)["uncounted"] == ["mha (MultiHeadAttention)"]
+
+
+@pytest.mark.parametrize("k", [lambda: keras, _keras3], ids=["keras2", "keras3"])
+def test_batch_norm_statistics_are_measured_again_in_graph_order(k):
+    """After the rebuild each batch norm gets its input's mean and variance on training inputs,
+    those before it already recalibrated: in inference mode every channel then comes out with
+    mean beta and standard deviation gamma on those inputs."""
+    from tfcompress.structured import batchnorm
+
+    k = k()
+    k.utils.set_random_seed(0)
+    inp = k.Input((8, 8, 3))
+    x = k.layers.BatchNormalization(name="bn1")(k.layers.Conv2D(6, 3, name="c1")(inp))
+    x = k.layers.BatchNormalization(name="bn2")(k.layers.Conv2D(5, 3, name="c2")(
+        k.layers.ReLU()(x)))
+    model = k.Model(inp, x)
+    zoo.randomize(model)  # statistics that fit nothing
+    xs = np.random.default_rng(0).normal(3, 2, (64, 8, 8, 3)).astype("float32")
+    assert batchnorm.recalibrate(model, xs) == 2
+    out = model.predict(xs, verbose=0).reshape(-1, 5)
+    gamma, beta = model.get_layer("bn2").get_weights()[:2]
+    np.testing.assert_allclose(out.mean(axis=0), beta, atol=1e-3)
+    np.testing.assert_allclose(out.std(axis=0), np.abs(gamma), rtol=1e-2)

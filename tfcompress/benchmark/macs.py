@@ -79,3 +79,29 @@ def count(model: Any) -> dict[str, Any]:
         "per_layer": per_layer,
         "uncounted": uncounted,
     }
+
+
+#: the TensorFlow ops whose multiply-adds ``count`` counts (a Conv1D runs as Conv2D, a
+#: transposed convolution as Conv2DBackpropInput, a Dense on a 4-D tensor as a tensordot)
+_PROFILED_OPS = ["Conv2D", "Conv3D", "DepthwiseConv2dNative", "MatMul", "BatchMatMulV2",
+                 "Conv2DBackpropInput", "Conv3DBackpropInputV2"]
+
+
+def profiler_macs(model: Any) -> int:
+    """TensorFlow's own count of the multiply-adds of ``model``'s convolutions and matrix
+    products for one example (its profiler, on the frozen graph; FLOPs / 2): the independent
+    check of ``count`` (tests, ``scripts/structured_zoo.py``). Either Keras, TensorFlow
+    backend. It does not count grouped convolutions, which both Kerases run as a nested
+    function the profiler does not enter."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2)
+
+    fn = tf.function(lambda x: model(x, training=False))
+    shape = [1, *[int(d) for d in model.inputs[0].shape[1:]]]
+    frozen = convert_variables_to_constants_v2(
+        fn.get_concrete_function(tf.TensorSpec(shape, tf.float32)))
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options.update(output="none", account_type_regexes=_PROFILED_OPS)
+    profile = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
+    return int(profile.total_float_ops) // 2

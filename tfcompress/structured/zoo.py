@@ -96,6 +96,9 @@ def check(model: Any, ratio: float = 0.4, seed: int = 0, samples: int = 2) -> di
         "prunable": sum(g.size for g in a.prunable().values()),
         "removed": int(sum(len(d) for d in drop.values())),
         "macs_before": macs.count(copy)["macs"],
+        "macs_tensorflow": macs.profiler_macs(copy),  # not grouped convolutions (see below)
+        "grouped": any(int(getattr(op, "groups", 1) or 1) > 1 for op, _ in
+                       graph.operations(copy)),
         "macs_after": macs.count(small)["macs"],
         "uncounted": sorted(set(macs.count(copy)["uncounted"])),
         "params_before": int(copy.count_params()),
