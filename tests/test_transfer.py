@@ -211,3 +211,14 @@ def test_imagenet_weights_are_found_in_the_data_dir(data_dir, tmp_path, monkeypa
     assert "random weights" in transfer.check({"weights": None}, None)[0]
     with pytest.raises(InputError, match="mobilenet_5_0_224_tf_no_top.h5"):
         transfer.check({"backbone": "mobilenet", "alpha": 0.5}, (224, 224), data_dir, True)
+
+
+def test_a_nested_model_whose_layer_names_clash_is_refused_in_one_line():
+    from tfcompress.structured import flatten
+
+    inner_in = keras.Input((8, 8, 3))
+    inner = keras.Model(inner_in, keras.layers.Conv2D(4, 3, name="conv")(inner_in), name="inner")
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 1, name="conv")(inner(inp))
+    with pytest.raises(InputError, match=r"share layer names \['conv'\]"):
+        flatten.flatten(keras.Model(inp, x))

@@ -33,17 +33,27 @@ def flatten(model: Any) -> Any:
     """
     if not nested(model):
         return model
+    names = list(_layers(model).values())
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"the nested models of {model.name} and the model share layer names "
+                         f"{twice}; rename them to prune inside")
     values: dict[int, Any] = {id(t): t for t in model.inputs}
     _replay(model, values, None)
     outs = [values[id(t)] for t in model.outputs]
     k = flavor.module(model)
-    flat = k.Model(model.inputs, outs if len(outs) > 1 else outs[0], name=model.name)
-    names = [l.name for l in flat.layers]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputError(f"the nested models of {model.name} share layer names {twice}; "
-                         f"rename them to prune inside")
-    return flat
+    return k.Model(model.inputs, outs if len(outs) > 1 else outs[0], name=model.name)
+
+
+def _layers(model: Any) -> dict[int, str]:
+    """The layers the flat model will have (each once, by identity) and their names."""
+    found: dict[int, str] = {}
+    for op, _ in operations(model):
+        if is_model(op):
+            found.update(_layers(op))
+        elif kind(op) != "InputLayer":
+            found[id(op)] = op.name
+    return found
 
 
 def _fill(args: Any, values: dict[int, Any]) -> Any:
