@@ -230,7 +230,10 @@ def analyse(model: Any) -> Analysis:
             b.outputs[name] = b.refuse(layer, ins, "shared layer (called more than once)")
             continue
         b.inputs[name] = ins
-        b.outputs[name] = _propagate(b, layer, nodes[0], ins)
+        try:
+            b.outputs[name] = _propagate(b, layer, nodes[0], ins)
+        except Exception as e:  # noqa: BLE001 (a layer that breaks a rule is left whole, named)
+            b.outputs[name] = b.refuse(layer, ins, f"not analysable ({type(e).__name__}: {e})")
     for layer, nodes in shared:
         for node in nodes[1:]:
             for lay in (b.outputs[l.name] for l in inbound(node)):
