@@ -13,15 +13,6 @@ L = keras.layers
 KERAS = pytest.mark.parametrize("to", [lambda m: m, keras3.to_keras3], ids=["keras2", "keras3"])
 
 
-def _random_bn(model, seed=0):
-    """Batch norm statistics away from the identity, so zeroing gamma/beta is a real test."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if type(layer).__name__ == "BatchNormalization":
-            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32")
-                               for w in layer.get_weights()])
-
-
 def _drop_quarter(a, seed=0):
     rng = np.random.default_rng(seed)
     drop, keep = {}, {}
@@ -53,7 +44,7 @@ def _sequential():
 def test_removing_zeroed_channels_leaves_the_outputs_unchanged(make, shape, to):
     keras.utils.set_random_seed(0)
     built = make()
-    _random_bn(built)
+    zoo.randomize(built)  # batch norm statistics away from the identity: zeroing is a real test
     model = to(built)
     a = graph.analyse(model)
     assert a.prunable()
