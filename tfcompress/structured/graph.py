@@ -276,12 +276,9 @@ def _propagate(b: _Builder, layer: Any, node: Any, ins: list[Layout]) -> Layout:
     if k in L.PADDING:
         return ins[0].valued([0.0 if s.value == 0 else None for s in ins[0].segments])
     if k in L.ACTIVATIONS and not L.couples_channels(layer):
-        return _after(b, layer, ins[0].valued([L.through(layer, s.value)
-                                               for s in ins[0].segments]))
+        return ins[0].valued([L.through(layer, s.value) for s in ins[0].segments])
     if L.couples_channels(layer):
-        axis = getattr(layer, "axis", -1)
-        if k in ("LayerNormalization", "GroupNormalization", "Softmax", "UnitNormalization") \
-                and not _last_axis(layer, axis):
+        if k in L.COUPLING and not _last_axis(layer, getattr(layer, "axis", -1)):
             return b.refuse(layer, ins, "normalises over an axis other than channels")
         b.report(layer, "mixes channels (every output channel depends on all of them)")
         b.freeze(ins[0], f"{layer.name} ({type(layer).__name__}) mixes channels")

@@ -91,16 +91,17 @@ def check(model: Any, ratio: float = 0.4, seed: int = 0, samples: int = 2) -> di
     after = np.asarray(small(x, training=False))
     scale = float(np.max(np.abs(before))) or 1.0
     made = sum(g.size for g in a.groups.values() if g.producers)
+    counted = macs.count(copy)
     return {
         "channels": made,
         "prunable": sum(g.size for g in a.prunable().values()),
         "removed": int(sum(len(d) for d in drop.values())),
-        "macs_before": macs.count(copy)["macs"],
-        "macs_tensorflow": macs.profiler_macs(copy),  # not grouped convolutions (see below)
+        "macs_before": counted["macs"],
+        "macs_tensorflow": macs.profiler_macs(copy),  # blind to grouped convolutions:
         "grouped": any(int(getattr(op, "groups", 1) or 1) > 1 for op, _ in
                        graph.operations(copy)),
         "macs_after": macs.count(small)["macs"],
-        "uncounted": sorted(set(macs.count(copy)["uncounted"])),
+        "uncounted": sorted(set(counted["uncounted"])),
         "params_before": int(copy.count_params()),
         "params_after": int(small.count_params()),
         "max_rel_diff": float(np.max(np.abs(after - before)) / scale),
