@@ -1,4 +1,4 @@
 """The registered experiments, grouped by study. Importing this package registers them all."""
 
 from . import (cifar, distill_quant, prune_quant, pruning_methods,  # noqa: F401
-                         structured, sweeps, transfer)
+               lottery, resnet18, structured, sweeps, transfer)

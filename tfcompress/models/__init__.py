@@ -14,12 +14,16 @@ from tfcompress.registry import Registry
 MODELS: Registry = Registry(
     "model",
     {
+        "conv2": "tfcompress.models.conv:conv2",
+        "conv4": "tfcompress.models.conv:conv4",
+        "conv6": "tfcompress.models.conv:conv6",
         "digits_cnn": "tfcompress.models.digits_cnn:build",
         "file": "tfcompress.models.user_file:needs_path",
         "mnist_cnn": "tfcompress.models.mnist_cnn:build",
         "lenet_300_100": "tfcompress.models.lenet:lenet_300_100",
         "lenet5": "tfcompress.models.lenet:lenet5",
         "resnet": "tfcompress.models.resnet:build",
+        "resnet18": "tfcompress.models.resnet:resnet18",
         "resnet20": "tfcompress.models.resnet:resnet20",
         "resnet32": "tfcompress.models.resnet:resnet32",
         "resnet44": "tfcompress.models.resnet:resnet44",

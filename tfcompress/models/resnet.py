@@ -8,6 +8,11 @@ classifier. Shortcuts are **option B**: identity, except where the shape changes
 zero-padding; B adds 2 x 1x1 convs, +0.3% parameters for ResNet-56, and is built from plain
 Keras layers, which TFLite and channel pruning handle without a Lambda layer).
 ResNet-56: 0.86 M parameters, 126 M MACs per image (the paper: 0.85 M, 125 M).
+
+``resnet18``: the CIFAR ResNet-18 of the pruning literature (the ImageNet ResNet-18 of He et
+al. with a 3x3 stride-1 stem and no max-pool): four stages of two basic blocks with 64, 128,
+256, 512 filters on 32x32 to 4x4 maps, option-B shortcuts. 11.18 M parameters, 555 M MACs per
+32x32 image.
 """
 
 from __future__ import annotations
@@ -78,6 +83,38 @@ def build(input_shape: Sequence[int], num_classes: int, *, depth: int = 20,
     x = layers.Dense(num_classes, kernel_initializer="he_normal", name="logits")(x)
     outputs = layers.Softmax(name="probs")(x)
     return keras.Model(inputs, outputs, name=f"{kind}{depth}")
+
+
+def resnet18(input_shape: Sequence[int], num_classes: int, *,
+             widths: Sequence[int] = (64, 128, 256, 512), blocks: Sequence[int] = (2, 2, 2, 2),
+             preact: bool = False) -> keras.Model:
+    """The CIFAR ResNet-18 (``blocks`` basic blocks per stage, ``widths`` filters; the first
+    stage at stride 1, each later one halving the map).
+
+    Raises:
+      InputError: ``widths`` and ``blocks`` differ in length or hold a value below 1.
+    """
+    widths, blocks = list(widths), list(blocks)
+    if (len(widths) != len(blocks) or not widths
+            or not all(isinstance(v, int) and v >= 1 for v in widths + blocks)):
+        raise InputError(f"model.options widths and blocks must be lists of positive integers "
+                         f"of one length (e.g. [64, 128, 256, 512] and [2, 2, 2, 2]); received "
+                         f"widths={widths}, blocks={blocks}")
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = _conv(widths[0], 1, "stem_conv")(inputs)
+    if not preact:
+        x = layers.ReLU(name="stem_relu")(_bn("stem_bn")(x))
+    for stage, (filters, n) in enumerate(zip(widths, blocks)):
+        for block in range(n):
+            stride = 2 if stage > 0 and block == 0 else 1
+            x = _block(x, filters, stride, f"s{stage + 1}b{block + 1}", preact)
+    if preact:
+        x = layers.ReLU(name="final_relu")(_bn("final_bn")(x))
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dense(num_classes, kernel_initializer="he_normal", name="logits")(x)
+    outputs = layers.Softmax(name="probs")(x)
+    depth = 2 + 2 * sum(blocks)
+    return keras.Model(inputs, outputs, name=f"{'preact_' if preact else ''}resnet{depth}")
 
 
 resnet20 = partial(build, depth=20)

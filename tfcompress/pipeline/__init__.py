@@ -2,7 +2,8 @@
 
 - ``core``: the ``Pipeline`` of one run: checks before any work, then the run put together;
 - ``runner``: the one cache-and-resume protocol every step goes through;
-- ``steps``: the step kinds (train, distill, prune, cluster, qat, export, sensitivity);
+- ``steps``: the step kinds (train, distill, prune, cluster, qat, export, sensitivity,
+  curve);
 - ``plan``: which stages a variant goes through, in which order;
 - ``artifacts``: how a step's Keras model is saved with its facts and read back;
 - ``benchmark``: the interleaved timing of every file of the run;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,8 @@ log = logging.getLogger("tfcompress")
 def measure(ctx: Pipeline, data: Dataset,
             exports: dict[str, Artifact]) -> dict[str, dict[str, Any]]:
     """Latency (batch 1) and throughput (batch ``throughput_batch``) per variant and threads,
-    every file timed interleaved with the others (``latency.measure_all``)."""
+    every file timed interleaved with the others (``latency.measure_all``); then throughput
+    at each of ``batches`` and each file's peak memory, if the recipe asks."""
     from tfcompress.benchmark import verdict
     from tfcompress.benchmark.latency import measure_all
     from tfcompress.progress import progress
@@ -32,7 +34,7 @@ def measure(ctx: Pipeline, data: Dataset,
     jobs = [(t, kind) for t in spec.threads for kind in ("latency", "throughput")]
     t0 = time.perf_counter()
     ctx.load_average["before_benchmark"] = provenance.load_average()
-    x = data.x_test[:max(1, spec.throughput_batch)]
+    x = data.x_test[:max(1, spec.throughput_batch, *spec.batches)]
     # one run's files all take pixels, or none do
     metas = [getattr(a, "meta", {}) for a in exports.values()]
     if len({prepare_for(m, data) is None for m in metas}) > 1:
@@ -44,6 +46,17 @@ def measure(ctx: Pipeline, data: Dataset,
         measured = measure_all(contents, x, spec, threads, batch=batch)
         for name, lat in measured.items():
             out[name][kind][str(threads)] = lat.to_dict()
+    for batch in progress(spec.batches, desc="throughput by batch", unit="batch size"):
+        # min_runs counts batch-1 invokes: a large batch needs fewer (still >= 1 per round)
+        sweep = dataclasses.replace(spec, min_runs=max(spec.rounds, -(-spec.min_runs // batch)))
+        measured = measure_all(contents, x, sweep, spec.threads[0], batch=batch)
+        for name, lat in measured.items():
+            out[name].setdefault("batches", {})[str(batch)] = lat.to_dict()
+    if spec.memory:
+        from tfcompress.benchmark.memory import peak_rss
+
+        for name, a in progress(list(exports.items()), desc="peak memory", unit="file"):
+            out[name]["memory"] = peak_rss(a.path / "model.tflite")
     for name in exports:
         for threads in spec.threads:
             lat, thr = (out[name][k][str(threads)] for k in ("latency", "throughput"))

@@ -113,6 +113,7 @@ class Pipeline:
         source_of = {v.name: self.source(data, v) for v in recipe.variants}
         analysis = (steps.sensitivity(self, data, source_of[recipe.baseline])
                     if recipe.sensitivity is not None else None)
+        curves = self.curves(data, source_of) if recipe.curve is not None else None
         exports = {v.name: self.export(data, source_of[v.name], v) for v in recipe.variants}
         if sweep is not None:
             chosen = sweep.search()
@@ -128,6 +129,8 @@ class Pipeline:
         info["schedules"] = self.schedule_curves(data)
         if analysis is not None:
             info["sensitivity"] = analysis
+        if curves is not None:
+            info["curve"] = curves
         if sweep is not None:
             info["sweep"] = sweep.summary
 
@@ -143,6 +146,21 @@ class Pipeline:
     def source(self, data: Dataset, v: Variant) -> Artifact:
         """The trained model variant ``v`` exports (``plan.source``)."""
         return plan.source(self, data, v)
+
+    def curves(self, data: Dataset, source_of: dict[str, Artifact]) -> list[dict[str, Any]]:
+        """``recipe.curve`` of every unpruned variant's model (each seed and training
+        schedule once), labelled by the variant's group (its name when it has none)."""
+        out, seen = [], set()
+        for v in self.recipe.variants:
+            src = source_of[v.name]
+            if v.stages or src.meta["key"] in seen:
+                continue
+            seen.add(src.meta["key"])
+            seed = self.seed_of(v)
+            out.append({"variant": v.name, "group": v.group or v.name, "seed": seed,
+                        "keras_test_accuracy": src.meta.get("keras_test_accuracy"),
+                        **steps.curve(self, data, src, seed)})
+        return out
 
     def export(self, data: Dataset, source: Artifact, v: Variant) -> Artifact:
         """Its .tflite file (``steps.export``)."""

@@ -37,13 +37,15 @@ def seed_of(recipe: Recipe, v: Variant) -> int:
 
 
 def source(ctx: Pipeline, data: Dataset, v: Variant) -> Artifact:
-    """The trained model variant ``v`` exports: the baseline, then its stages in order, each
-    made once per run. A distilled variant's seed is its student's; the teacher is the
-    recipe-seed baseline."""
+    """The trained model variant ``v`` exports: the baseline (trained with ``v.train`` when
+    set), then its stages in order, each made once per run. A distilled variant's seed is its
+    student's; the teacher is the recipe-seed baseline."""
     r = ctx.recipe
     seed = seed_of(r, v)
     key: tuple[Any, ...] = ("baseline", r.seed if v.distill is not None else seed)
-    made = ctx.runner.once(key, lambda: steps.train(ctx, data, key[1]))
+    if v.train is not None:  # a baseline of its own schedule (e.g. a learning-rate study)
+        key = (*key, fingerprint(v.train))
+    made = ctx.runner.once(key, lambda: steps.train(ctx, data, key[1], v.train))
     model_spec: ModelSpec = r.model
     for stage in v.stages:
         parent = made

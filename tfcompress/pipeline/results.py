@@ -29,7 +29,7 @@ def variant_result(ctx: Pipeline, v: Variant, source: Artifact, export: Artifact
         "prune": None if v.prune is None else {
             "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity,
             "method": v.prune.method, "scope": v.prune.scope, "rounds": v.prune.rounds,
-            "reinit": v.prune.reinit},
+            "reinit": v.prune.reinit, "criterion": v.prune.criterion},
         "distill": None if v.distill is None else {
             "student": v.distill.student.name, "alpha": v.distill.alpha,
             "temperature": v.distill.temperature},
@@ -41,7 +41,7 @@ def variant_result(ctx: Pipeline, v: Variant, source: Artifact, export: Artifact
             "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",
             "model_file", "m_by_n_skipped", "m_by_n_violations", "channels",
             "structured_unsupported", "teacher_accuracy", "unique_values",
-            "qat_float_layers")},
+            "qat_float_layers", "accuracy_before_finetune", "rounds")},
         "tflite": {k: exp.get(k) for k in (
             "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage", "weights", "input",
             "metadata")},

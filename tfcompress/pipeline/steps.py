@@ -23,14 +23,15 @@ if TYPE_CHECKING:
     from tfcompress.pipeline.core import Pipeline
     from tfcompress.pipeline.runner import Artifact
     from tfcompress.recipe import (ClusterSpec, DistillSpec, ExportSpec, ModelSpec, PruneSpec,
-                                   QatSpec, Variant)
+                                   QatSpec, TrainSpec, Variant)
 
 log = logging.getLogger("tfcompress")
 
 
-def train_config(ctx: Pipeline, seed: int) -> dict[str, Any]:
+def train_config(ctx: Pipeline, seed: int, schedule: TrainSpec | None = None
+                 ) -> dict[str, Any]:
     r = ctx.recipe
-    config = {"data": r.data, "model": r.model, "train": r.train, "seed": seed}
+    config = {"data": r.data, "model": r.model, "train": schedule or r.train, "seed": seed}
     if r.transfer is not None:  # keeps the cache keys of other recipes as they were
         config["transfer"] = r.transfer
     if r.model.path:
@@ -40,14 +41,16 @@ def train_config(ctx: Pipeline, seed: int) -> dict[str, Any]:
     return config
 
 
-def train(ctx: Pipeline, data: Dataset, seed: int | None = None) -> Artifact:
+def train(ctx: Pipeline, data: Dataset, seed: int | None = None,
+          schedule: TrainSpec | None = None) -> Artifact:
     """Builds (or loads) the model and trains it for ``train.epochs`` (0: as it is): the
     reference every variant is compared with (one per seed when variants repeat over
-    seeds)."""
+    seeds; ``schedule``: a variant's own training instead of the recipe's)."""
     from tfcompress.train import loop
 
     r = ctx.recipe
     seed = r.seed if seed is None else seed
+    schedule = schedule or r.train
 
     def produce(work: Path) -> dict[str, Any]:
         if ctx.bare_savedmodel:
@@ -56,13 +59,16 @@ def train(ctx: Pipeline, data: Dataset, seed: int | None = None) -> Artifact:
         if r.transfer is not None:
             history = train_transfer(ctx, model, data, work, seed)
         else:
-            history = (loop.fit(model, data, r.train, work_dir=work, seed=seed)
-                       if r.train.epochs else {})
+            history = (loop.fit(model, data, schedule, work_dir=work, seed=seed)
+                       if schedule.epochs else {})
         return artifacts.save_model(model, work, data, history=history,
                                     model_file=r.model.path)
 
-    name = "baseline" if seed == r.seed else f"baseline_seed{seed}"
-    return ctx.runner.run("train", name, train_config(ctx, seed), produce, r.train.strategy)
+    name = "baseline" if schedule == r.train else f"baseline_lr{schedule.learning_rate:g}"
+    if seed != r.seed:
+        name += f"_seed{seed}"
+    config = train_config(ctx, seed, schedule if schedule != r.train else None)
+    return ctx.runner.run("train", name, config, produce, schedule.strategy)
 
 
 def train_transfer(ctx: Pipeline, model: Any, data: Dataset, work: Path,
@@ -107,7 +113,8 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
     seed = r.seed if seed is None else seed
     pct = round(spec.target_sparsity * 100)
     name = (f"pruned{pct}_{spec.schedule}" if spec.method == "gradual" else
-            f"{spec.method}{pct}_{spec.scope}" + ("_reinit" if spec.reinit else ""))
+            f"{spec.method}{pct}_{spec.scope}" + ("_reinit" if spec.reinit else "")
+            + (f"_{spec.criterion}" if spec.criterion != "l1" else ""))
     if seed != r.seed:
         name += f"_seed{seed}"
     if model_spec is not None and model_spec != r.model:
@@ -301,3 +308,21 @@ def sensitivity(ctx: Pipeline, data: Dataset, baseline: Artifact) -> dict[str, A
 
     config = {"baseline": baseline.meta["key"], "sensitivity": spec}
     return ctx.runner.run("sensitivity", "layer sensitivity", config, produce).meta["analysis"]
+
+
+def curve(ctx: Pipeline, data: Dataset, source: Artifact, seed: int) -> dict[str, Any]:
+    """A trained, unpruned model pruned to each of ``curve.ratios`` without retraining: test
+    accuracy and Keras forward time per ratio (``tfcompress.prune.curve``)."""
+    from tfcompress.prune import curve
+
+    spec = ctx.recipe.curve
+
+    def produce(work: Path) -> dict[str, Any]:
+        model = artifacts.load(source)  # either Keras
+        return {"curve": curve.analyse(model, data.x_test, data.y_test, spec, seed,
+                                       desc=f"curve of {source.meta['name']}")}
+
+    config = {"source": source.meta["key"], "curve": spec, "data": ctx.recipe.data,
+              "seed": seed}
+    return ctx.runner.run("curve", f"{source.meta['name']} curve", config,
+                          produce).meta["curve"]

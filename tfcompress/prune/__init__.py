@@ -44,5 +44,9 @@ TFMOT = _having("tfmot")
 RETRAINS = _having("retrains")
 KERAS3_NATIVE = _having("keras3")
 
+#: how ``filters`` ranks channels (``tfcompress.structured.criteria``): filter L1 norm, batch
+#: norm |gamma|, first-order Taylor importance, or at random (the control)
+STRUCTURED_CRITERIA = ("l1", "bn_gamma", "taylor", "random")
+
 __all__ = ["KERAS3_NATIVE", "METHODS", "PRUNE_METHODS", "RETRAINS", "SCHEDULES", "STRUCTURED",
-           "TFMOT"]
+           "STRUCTURED_CRITERIA", "TFMOT"]

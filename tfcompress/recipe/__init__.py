@@ -1,7 +1,8 @@
 """Recipes: an experiment as plain, validated data.
 
 Modules: ``core`` (Recipe, derive, profiles, BenchmarkSpec), ``baseline`` (data, model,
-training), ``variant`` (the stages and the export of a variant), ``sweep``, ``overrides``,
+training), ``variant`` (the stages and the export of a variant), ``curve`` (accuracy and CPU
+time over pruning ratios without retraining), ``sweep``, ``overrides``,
 ``checks`` (shared validation), ``hashing`` (cache keys).
 
 A recipe names a baseline (data, model, training) and the variants that branch from it
@@ -16,13 +17,15 @@ from tfcompress.recipe.baseline import DataSpec, ModelSpec, TrainSpec, TransferS
 from tfcompress.recipe.checks import LATER, MAX_EPOCHS, MAX_SEED, NAME_PATTERN
 from tfcompress.recipe.core import (DEFAULT_PROFILE, PROFILES, BenchmarkSpec, Recipe,
                                     derive)
+from tfcompress.recipe.curve import CURVE_CRITERIA, CurveSpec
 from tfcompress.recipe.hashing import fingerprint
 from tfcompress.recipe.overrides import apply_overrides, parse_override
 from tfcompress.recipe.sweep import Param, SweepSpec
 from tfcompress.recipe.variant import (ClusterSpec, DistillSpec, ExportSpec, PruneSpec,
                                        QatSpec, SensitivitySpec, Variant)
 
-__all__ = ["BenchmarkSpec", "ClusterSpec", "DEFAULT_PROFILE", "DataSpec", "DistillSpec",
+__all__ = ["BenchmarkSpec", "CURVE_CRITERIA", "ClusterSpec", "CurveSpec", "DEFAULT_PROFILE",
+           "DataSpec", "DistillSpec",
            "ExportSpec", "LATER", "MAX_EPOCHS", "MAX_SEED", "ModelSpec", "NAME_PATTERN",
            "PROFILES", "Param", "PruneSpec", "QatSpec", "Recipe", "SensitivitySpec",
            "SweepSpec", "TrainSpec", "TransferSpec", "Variant", "apply_overrides", "derive",

@@ -13,6 +13,7 @@ from tfcompress.prune import TFMOT
 from tfcompress.recipe.baseline import DataSpec, ModelSpec, TrainSpec, TransferSpec
 from tfcompress.recipe.checks import (LATER, NAME_PATTERN, _as_tuples, _number,
                                       _positive_int, _require, _seed)
+from tfcompress.recipe.curve import CurveSpec
 from tfcompress.recipe.hashing import _plain
 from tfcompress.recipe.overrides import apply_overrides
 from tfcompress.recipe.sweep import SweepSpec
@@ -26,7 +27,12 @@ DEFAULT_PROFILE = "quick"
 class BenchmarkSpec:
     """LiteRT CPU benchmark: warm-up, then at least ``min_runs`` and ``min_seconds`` per file,
     timed in ``rounds`` that visit every file in turn, so that a change in the machine's load
-    falls on all files alike and the spread between rounds shows how much noise there was."""
+    falls on all files alike and the spread between rounds shows how much noise there was.
+
+    ``batches``: batch sizes of an MLMark-style throughput sweep (images/s, mean ± std over
+    the rounds), at the first thread count. ``memory``: each file's peak run-time memory,
+    the resident-set growth of a fresh process loading and running it
+    (``tfcompress.benchmark.memory``)."""
 
     threads: tuple[int, ...] = (1, 2)
     warmup_runs: int = 10
@@ -34,6 +40,8 @@ class BenchmarkSpec:
     min_seconds: float = 2.0
     throughput_batch: int = 32
     rounds: int = field(default=5, metadata=LATER)
+    batches: tuple[int, ...] = field(default=(), metadata=LATER)
+    memory: bool = field(default=False, metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "threads")
@@ -46,6 +54,14 @@ class BenchmarkSpec:
         _require(_number(self.min_seconds) and self.min_seconds >= 0,
                  "benchmark.min_seconds", "a number >= 0", self.min_seconds)
         _positive_int("benchmark.throughput_batch", self.throughput_batch)
+        _as_tuples(self, "batches")
+        _require(isinstance(self.batches, tuple)
+                 and all(isinstance(b, int) and not isinstance(b, bool) and 0 < b <= 4096
+                         for b in self.batches)
+                 and list(self.batches) == sorted(set(self.batches)), "benchmark.batches",
+                 "rising batch sizes in [1, 4096]", self.batches)
+        _require(isinstance(self.memory, bool), "benchmark.memory", "true or false",
+                 self.memory)
         _require(isinstance(self.rounds, int) and not isinstance(self.rounds, bool)
                  and 1 <= self.rounds <= 100, "benchmark.rounds", "an integer in [1, 100]",
                  self.rounds)
@@ -76,6 +92,7 @@ class Recipe:
     benchmark: BenchmarkSpec = field(default_factory=BenchmarkSpec)
     transfer: TransferSpec | None = None
     sensitivity: SensitivitySpec | None = field(default=None, metadata=LATER)
+    curve: CurveSpec | None = field(default=None, metadata=LATER)
     sweep: SweepSpec | None = field(default=None, metadata=LATER)
     seed: int = 0
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -108,6 +125,8 @@ class Recipe:
                      "at least 1 when a variant prunes with tfmot (gradual, m_by_n)",
                      self.finetune.epochs)
         for v in self.variants:
+            _require(v.train is None or self.transfer is None, f"variants.{v.name}.train",
+                     "unset in a transfer recipe (its training is transfer.train)", v.train)
             for stage in ("cluster", "qat"):
                 spec = getattr(v, stage)
                 if spec is not None and spec.train is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tfcompress.errors import unknown_name
-from tfcompress.prune import PRUNE_METHODS, SCHEDULES, TFMOT
+from tfcompress.prune import PRUNE_METHODS, SCHEDULES, STRUCTURED_CRITERIA, TFMOT
 from tfcompress.quantize import (CALIBRATED_MODES, CLUSTER_INITS, EXPORT_MODES, IO_TYPES,
                                  QAT_MODES, QAT_SCHEMES)
 from tfcompress.recipe.baseline import ModelSpec, TrainSpec
@@ -36,6 +36,14 @@ class PruneSpec:
       m_by_n: ``m_by_n``'s pattern, e.g. [2, 4] = 2 zeros in every 4 weights.
       snip_batches: mini-batches SNIP's saliency is summed over.
       slimming_penalty: L1 weight on batch norm gammas during ``slimming``'s training.
+      rates: ``lottery``'s per-round rates by layer kind (Frankle & Carbin): each round
+        removes that fraction of each layer's remaining weights, e.g. [[conv, 0.1],
+        [dense, 0.2], [output, 0.1]] (``output``: the last prunable layer). The dense rate
+        sets ``target_sparsity``: 1 - (1 - rate)^rounds.
+      criterion: how ``filters`` ranks channels: ``l1`` (filter L1 norm, Li et al. 2017),
+        ``bn_gamma`` (batch norm |gamma|, without slimming's penalised training), ``taylor``
+        (first-order Taylor importance on training batches, Molchanov et al. 2019) or
+        ``random`` (seeded: the control).
 
     For the structured methods (``filters``, ``slimming``) ``target_sparsity`` is the share
     of channels removed, and ``skip`` names producer layers whose channels stay, or
@@ -59,9 +67,14 @@ class PruneSpec:
     snip_batches: int = field(default=1, metadata=LATER)
     points: tuple[tuple[float, float], ...] = field(default=(), metadata=LATER)
     slimming_penalty: float = field(default=1e-4, metadata=LATER)
+    criterion: str = field(default="l1", metadata=LATER)
+    rates: tuple[tuple[str, float], ...] = field(default=(), metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "skip", "m_by_n")
+        if isinstance(self.rates, dict):
+            object.__setattr__(self, "rates", tuple(self.rates.items()))
+        object.__setattr__(self, "rates", tuple(tuple(r) for r in self.rates))
         object.__setattr__(self, "points", tuple(tuple(p) for p in self.points))
         _fraction("prune.target_sparsity", self.target_sparsity, open_top=True)
         SCHEDULES.check(self.schedule)
@@ -83,6 +96,12 @@ class PruneSpec:
         _require(isinstance(self.reinit, bool) and (not self.reinit or self.method == "lottery"),
                  "prune.reinit", "true only with method lottery", self.reinit)
         _positive_int("prune.snip_batches", self.snip_batches)
+        if self.rates:
+            self._check_rates()
+        if self.criterion not in STRUCTURED_CRITERIA:
+            raise unknown_name("prune.criterion", self.criterion, STRUCTURED_CRITERIA)
+        _require(self.criterion == "l1" or self.method == "filters", "prune.criterion",
+                 "l1 unless method is filters (slimming ranks by bn_gamma)", self.criterion)
         _require(_number(self.slimming_penalty) and self.slimming_penalty >= 0,
                  "prune.slimming_penalty", "a number >= 0", self.slimming_penalty)
         if self.method == "m_by_n":
@@ -119,6 +138,25 @@ class PruneSpec:
         _positive_int("prune.frequency", self.frequency)
         _require(_number(self.power) and self.power > 0, "prune.power", "a positive number",
                  self.power)
+
+
+    def _check_rates(self) -> None:
+        rates = dict(self.rates)
+        _require(self.method == "lottery", "prune.rates", "unset unless method is lottery",
+                 [list(r) for r in self.rates])
+        _require(all(len(r) == 2 and r[0] in RATE_KINDS and _number(r[1]) and 0 < r[1] < 1
+                     for r in self.rates) and len(rates) == len(self.rates)
+                 and "dense" in rates, "prune.rates",
+                 f"[[kind, rate], ...] with kinds from {list(RATE_KINDS)} (dense among them), "
+                 f"each once, rates in (0, 1)", [list(r) for r in self.rates])
+        expected = 1 - (1 - rates["dense"]) ** self.rounds
+        _require(abs(self.target_sparsity - expected) < 5e-3, "prune.target_sparsity",
+                 f"{expected:.3f} with prune.rates (the dense layers' sparsity after "
+                 f"{self.rounds} rounds at {rates['dense']})", self.target_sparsity)
+
+
+#: layer kinds ``PruneSpec.rates`` names: convolutions, dense layers, the last prunable layer
+RATE_KINDS = ("conv", "dense", "output")
 
 
 @dataclass(frozen=True)
@@ -267,7 +305,10 @@ class QatSpec:
 class Variant:
     """One row of the comparison: the baseline, or a model made from it by the stages set
     here, always in this order: ``distill`` (a student from the baseline as teacher) ->
-    ``prune`` -> ``cluster`` -> ``qat``; then exported as ``export`` says."""
+    ``prune`` -> ``cluster`` -> ``qat``; then exported as ``export`` says.
+
+    ``train`` trains this variant's baseline with another schedule than the recipe's (a
+    learning-rate study: two baselines that differ only there); None: the recipe's."""
 
     name: str
     export: ExportSpec = field(default_factory=ExportSpec)
@@ -277,10 +318,16 @@ class Variant:
     distill: DistillSpec | None = field(default=None, metadata=LATER)
     cluster: ClusterSpec | None = field(default=None, metadata=LATER)
     qat: QatSpec | None = field(default=None, metadata=LATER)
+    train: TrainSpec | None = field(default=None, metadata=LATER)
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name.isidentifier(), "variant name",
                  "an identifier (letters, digits, _)", self.name)
+        _require(self.train is None or isinstance(self.train, TrainSpec),
+                 f"variants.{self.name}.train", "a training schedule (epochs, optimizer, "
+                 "learning_rate, ...)", self.train)
+        _require(self.train is None or self.distill is None, f"variants.{self.name}.train",
+                 "unset with distill (the student's schedule is distill.train)", self.train)
         _seed(f"variants.{self.name}.seed", self.seed, optional=True)
         _require(self.group is None or isinstance(self.group, str),
                  f"variants.{self.name}.group", "a name shared by repeats of one "

@@ -27,8 +27,12 @@ def write(folder: Path, recipe: Recipe, variants: list[VariantResult],
     written = (plots.bar_charts(rows, folder / "plots")
                + plots.sparsity_curves(rows, folder / "plots"))
     written += plots.schedules(info.get("schedules", []), folder / "plots")
+    written += plots.throughput(rows, folder / "plots")
+    written += plots.lottery(rows, table.lottery_rounds(variants), folder / "plots")
     if info.get("sensitivity"):
         written += plots.sensitivity(info["sensitivity"], folder / "plots")
+    if info.get("curve"):
+        written += plots.curve(info["curve"], folder / "plots")
     sweep = info.get("sweep")
     if sweep:
         refs = [r for r in rows if r["variant"] != sweep.get("chosen_variant")]

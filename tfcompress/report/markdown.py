@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from tfcompress.report import ship
 from tfcompress.report.table import groups, speedup_cell
 
@@ -94,17 +96,23 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
                 "Configurations repeated with different seeds (each seed trains its own "
                 "baseline): TFLite test accuracy and test errors as mean ± standard deviation.",
                 "", "| configuration | compression | export | seeds | sparsity | TFLite acc | "
-                "test errors |", "|---|---|---|---|---|---|---|"]
+                "test errors | Keras acc before fine-tuning |", "|---|---|---|---|---|---|---|---|"]
         for g in repeated:
+            before = (f"{_pm(g['before_mean'], g['before_std'])}%" if "before_mean" in g
+                      else "-")
             out.append(f"| `{g['group']}` | {g['compression']} | {g['export_mode']} | "
                        f"{', '.join(map(str, g['seeds']))} | {g['sparsity']:.1%} | "
                        f"{100 * g['accuracy_mean']:.2f} ± {100 * g['accuracy_std']:.2f}% | "
-                       f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} |")
+                       f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} | {before} |")
+    out += throughput_section(rows, info)
+    out += lottery_section(rows, variants)
     out += stages_section(rows, variants)
     if info.get("sweep"):
         out += sweep_section(info["sweep"])
     if info.get("sensitivity"):
         out += sensitivity_section(info["sensitivity"])
+    if info.get("curve"):
+        out += curve_section(info["curve"])
     out += ["", "## Plots", ""] + [f"![{p}](plots/{p})" for p in plots]
     out += ["", "## Operators", "",
             "Ops that compute in float (or hybrid int8-weight / float-activation) in each file:",
@@ -180,6 +188,119 @@ def sensitivity_section(a: dict[str, Any]) -> list[str]:
                 + "; ".join(f"{kind}: " + ", ".join(f"{r:.0%} {d:+.2f}" for r, d in
                                                       zip(ratios, drops))
                             for kind, drops in kinds.items()) + "."]
+    return out
+
+
+def lottery_section(rows: list[dict[str, Any]], variants: list[VariantResult]) -> list[str]:
+    """Every round of the lottery tickets (mean ± std over seeds), and beside them each
+    group's final accuracy (dense models, random re-initialisations)."""
+    from tfcompress.report.table import lottery_rounds
+
+    tickets = lottery_rounds(variants)
+    if not tickets:
+        return []
+    out = ["", "## Lottery ticket rounds", "",
+           "Each round prunes the trained ticket, rewinds the survivors and retrains; Pm = "
+           "weights remaining in the pruned layers. Test accuracy after retraining (mean ± "
+           "std over seeds); early stopping = the epoch of the lowest validation loss, and "
+           "the validation accuracy there (means).", "",
+           "| tickets | round | Pm | test acc | early-stop epoch | val acc there |",
+           "|---|---|---|---|---|---|"]
+    for group, rs in tickets.items():
+        for r in rs:
+            epoch = "-" if r["early_stop_epoch"] is None else f"{r['early_stop_epoch']:.1f}"
+            val = ("-" if r["early_stop_val_accuracy"] is None
+                   else f"{100 * r['early_stop_val_accuracy']:.2f}%")
+            out.append(f"| `{group}` | {r['round']} | {100 * r['remaining']:.1f}% | "
+                       f"{_pm(r['accuracy_mean'], r['accuracy_std'])}% (n={r['n']}) | "
+                       f"{epoch} | {val} |")
+    return out
+
+
+def batch_sizes(rows: list[dict[str, Any]]) -> list[int]:
+    """The batch sizes of the throughput sweep in these rows (none: no sweep)."""
+    return sorted({int(k[len("images_per_s_b"):]) for r in rows for k in r
+                   if k.startswith("images_per_s_b") and not k.endswith("_std")})
+
+
+def throughput_section(rows: list[dict[str, Any]], info: dict[str, Any]) -> list[str]:
+    """MLMark-style throughput at each batch size (images/s, mean ± std over the rounds) and
+    each file's peak run-time memory."""
+    sizes = batch_sizes(rows)
+    memory = any(r.get("peak_rss_kib") is not None for r in rows)
+    if not sizes and not memory:
+        return []
+    t = info["recipe"]["benchmark"]["threads"][0]
+    out = ["", "## Throughput by batch size and peak memory", "",
+           f"LiteRT interpreter, {t} thread{'s' if t != 1 else ''}: images per second at each "
+           "batch size, mean ± std over the interleaved rounds (each round's median invoke). "
+           "Peak memory: how much a fresh process's resident set grows while it loads the file, "
+           "allocates the interpreter's arena and runs it at batch 1 (process RSS delta; the "
+           "Python API exposes no arena size).", "",
+           "| variant | " + " | ".join(f"batch {b} img/s" for b in sizes)
+           + (" | peak RSS growth |" if memory else " |"),
+           "|---|" + "---|" * (len(sizes) + memory)]
+    for r in rows:
+        cells = [f"{r[f'images_per_s_b{b}']:,.0f} ± {r[f'images_per_s_b{b}_std']:,.0f}"
+                 if f"images_per_s_b{b}" in r else "-" for b in sizes]
+        if memory:
+            kib = r.get("peak_rss_kib")
+            cells.append("-" if kib is None else f"{kib / 1024:,.1f} MiB")
+        out.append(f"| `{r['variant']}` | " + " | ".join(cells) + " |")
+    return out
+
+
+def _pm(mean: float, std: float, scale: float = 100.0, digits: int = 2) -> str:
+    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
+
+
+def curve_section(curves: list[dict[str, Any]]) -> list[str]:
+    """Accuracy (mean ± std over seeds) and forward time per ratio, one column per group and
+    criterion; then, for two groups, the difference of their means with its standard error."""
+    from tfcompress.prune.curve import aggregate
+
+    agg = aggregate(curves)
+    cols = [(g, c) for g, by in agg.items() for c in by]
+    first = agg[cols[0][0]][cols[0][1]]
+    out = ["", "## Pruned without retraining", "",
+           f"Each unpruned model pruned one-shot ({curves[0]['scope']} scope, "
+           f"{curves[0]['weights']:,} prunable weights) to each ratio, no retraining. Test "
+           f"accuracy (%) as mean ± std over the seeds of each group (n = models).", "",
+           "| ratio | " + " | ".join(f"`{g}` {c} (n={len(agg[g][c]['seeds'])})"
+                                    for g, c in cols) + " |",
+           "|---|" + "---|" * len(cols)]
+    for i, r in enumerate(first["ratios"]):
+        out.append(f"| {r:.2f} | " + " | ".join(
+            _pm(agg[g][c]["accuracy_mean"][i], agg[g][c]["accuracy_std"][i])
+            for g, c in cols) + " |")
+    if len(cols) == 2:
+        (ga, ca), (gb, cb) = cols
+        a, b = agg[ga][ca], agg[gb][cb]
+        diffs = []
+        for i, r in enumerate(first["ratios"]):
+            d = a["accuracy_mean"][i] - b["accuracy_mean"][i]
+            se = float(np.sqrt(a["accuracy_std"][i] ** 2 / len(a["seeds"])
+                               + b["accuracy_std"][i] ** 2 / len(b["seeds"])))
+            diffs.append(f"{r:.2f}: {100 * d:+.2f} ± {100 * se:.2f}"
+                         + (" *" if se > 0 and abs(d) > 2 * se else ""))
+        out += ["", f"`{ga}` {ca} minus `{gb}` {cb} (points, ± standard error; * where the "
+                f"difference exceeds two standard errors): " + "; ".join(diffs) + "."]
+    if "ms_mean" in first:
+        t = curves[0]["timing"]
+        out += ["", f"Keras forward time of a batch of {t['batch']} on this CPU (ms, mean ± "
+                f"std over {t['rounds']} interleaved rounds of every model; the median of "
+                f"{t['runs']} passes per round), and relative to the unpruned model in the "
+                f"same round:", "",
+                "| ratio | " + " | ".join(f"`{g}` {c} ms | relative" for g, c in cols) + " |",
+                "|---|" + "---|---|" * len(cols)]
+        for i, r in enumerate(first["ratios"]):
+            cells = []
+            for g, c in cols:
+                e = agg[g][c]
+                rel = (_pm(e["relative_mean"][i], e["relative_std"][i], 1.0, 3)
+                       if "relative_mean" in e else "-")
+                cells.append(f"{_pm(e['ms_mean'][i], e['ms_std'][i], 1.0, 1)} | {rel}")
+            out.append(f"| {r:.2f} | " + " | ".join(cells) + " |")
     return out
 
 

@@ -162,6 +162,86 @@ def sensitivity(analysis: dict[str, Any], out_dir: Path) -> list[str]:
                    "validation accuracy (%)")
 
 
+def lottery(rows: list[dict[str, Any]], tickets: dict[str, list[dict[str, Any]]],
+            out_dir: Path) -> list[str]:
+    """``lottery.png``: test accuracy against the weights remaining (Pm, log axis, falling
+    to the right), each ticket group's rounds as a line (± std over seeds), and every other
+    group (dense, random re-initialisation) as a point at its sparsity."""
+    from tfcompress.report.table import groups
+
+    if not tickets:
+        return []
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for group, rs in tickets.items():
+        ax.errorbar([100 * r["remaining"] for r in rs], [100 * r["accuracy_mean"] for r in rs],
+                    yerr=[100 * r["accuracy_std"] for r in rs], marker="o", ms=3, capsize=3,
+                    label=f"{group} (tickets, each round)")
+    by_group = {g["group"]: g for g in groups(rows)}
+    singles = {r["group"]: r for r in rows if r["group"] not in by_group}
+    for name, g in by_group.items():
+        if name not in tickets:
+            ax.errorbar([100 * (1 - g["sparsity"])], [100 * g["accuracy_mean"]],
+                        yerr=[100 * g["accuracy_std"]], marker="s", ms=5, capsize=3,
+                        ls="none", label=f"{name} (n={g['n']})")
+    for name, r in singles.items():
+        if name not in tickets:
+            ax.plot([100 * (1 - r["sparsity"])], [100 * r["tflite_accuracy"]], "s", ms=5,
+                    label=name)
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    return _finish(fig, ax, out_dir, "lottery.png", "weights remaining, Pm (%)",
+                   "test accuracy (%)")
+
+
+def throughput(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+    """``throughput.png``: images/s against batch size (log axes), one line per variant with
+    ± std over the rounds."""
+    from tfcompress.report.markdown import batch_sizes
+
+    sizes = batch_sizes(rows)
+    if not sizes:
+        return []
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for r in rows:
+        have = [b for b in sizes if f"images_per_s_b{b}" in r]
+        ax.errorbar(have, [r[f"images_per_s_b{b}"] for b in have],
+                    yerr=[r[f"images_per_s_b{b}_std"] for b in have], marker="o", ms=3,
+                    capsize=3, label=r["variant"])
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(b) for b in sizes])
+    return _finish(fig, ax, out_dir, "throughput.png", "batch size", "images / s")
+
+
+def curve(curves: list[dict[str, Any]], out_dir: Path) -> list[str]:
+    """``prune_curve.png``: test accuracy (mean ± std over seeds) and Keras forward time
+    against the pruning ratio, one line per group and criterion (no retraining)."""
+    from tfcompress.prune.curve import aggregate
+
+    agg = aggregate(curves)
+    timed = "timing" in curves[0]
+    fig, axes = plt.subplots(1, 2 if timed else 1, figsize=(11.0 if timed else 6.4, 4.0),
+                             squeeze=False)
+    for g, by in agg.items():
+        for c, e in by.items():
+            xs = [100 * r for r in e["ratios"]]
+            label = f"{g} {c}" if len(by) > 1 or c != "magnitude" else g
+            label += f" (n={len(e['seeds'])})"
+            axes[0][0].errorbar(xs, [100 * a for a in e["accuracy_mean"]],
+                                yerr=[100 * s for s in e["accuracy_std"]], marker="o", ms=3,
+                                capsize=3, label=label)
+            if timed:
+                axes[0][1].errorbar(xs, e["ms_mean"], yerr=e["ms_std"], marker="o", ms=3,
+                                    capsize=3, label=label)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    if timed:
+        axes[0][1].set_ylim(bottom=0)  # a flat line must look flat
+        axes[0][1].set_xlabel("weights pruned (%)")
+        axes[0][1].set_ylabel(f"Keras forward time, batch {curves[0]['timing']['batch']} (ms)")
+        axes[0][1].grid(alpha=0.3)
+    return _finish(fig, axes[0][0], out_dir, "prune_curve.png", "weights pruned (%)",
+                   "test accuracy (%)")
+
+
 def schedules(curves: list[dict[str, Any]], out_dir: Path) -> list[str]:
     """``schedule.png``: the sparsity each gradual pruning schedule imposes along the
     fine-tuning steps (a staircase: masks change every ``frequency`` steps)."""

@@ -39,11 +39,13 @@ def reference(recipe: Recipe, variant: VariantResult,
 
 def method_label(prune: dict[str, Any]) -> str:
     """``polynomial_decay`` for tfmot's gradual pruning (its schedule), else the method with
-    its scope and rounds, e.g. ``iterative global x4``, ``lottery reinit``."""
+    its criterion, scope and rounds, e.g. ``iterative global x4``, ``lottery reinit``,
+    ``filters taylor``."""
     method = prune.get("method", "gradual")
     if method == "gradual":
         return prune["schedule"]
-    label = method + (" global" if prune.get("scope") == "global" else "")
+    label = method + (f" {prune['criterion']}" if prune.get("criterion", "l1") != "l1" else "")
+    label += " global" if prune.get("scope") == "global" else ""
     if prune.get("rounds", 1) > 1:
         label += f" x{prune['rounds']}"
     return label + (" reinit" if prune.get("reinit") else "")
@@ -99,7 +101,20 @@ def groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)),
                     "errors_mean": float(np.mean([r["test_errors"] for r in rs])),
                     "errors_std": float(np.std([r["test_errors"] for r in rs], ddof=1))})
+        before = [r.get("accuracy_before_finetune") for r in rs]
+        if all(b is not None for b in before):
+            out[-1].update(before_mean=float(np.mean(before)),
+                           before_std=float(np.std(before, ddof=1)))
     return out
+
+
+def batch_throughput(lat: dict[str, Any]) -> tuple[float, float]:
+    """Images/s at a batch size: mean and std over the rounds (each round's median invoke)."""
+    per_round = [lat["batch"] / (ms / 1e3) for ms in lat["round_p50_ms"]]
+    if not per_round:
+        return lat["images_per_s"], 0.0
+    return (float(np.mean(per_round)),
+            float(np.std(per_round, ddof=1)) if len(per_round) > 1 else 0.0)
 
 
 def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
@@ -120,6 +135,7 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
             "group": v.group,
             "target_sparsity": 0.0 if v.prune is None else v.prune["target_sparsity"],
             "keras_accuracy": src["keras_test_accuracy"],
+            "accuracy_before_finetune": src.get("accuracy_before_finetune"),
             "tflite_accuracy": lite["tflite_accuracy"],
             "test_errors": round((1 - lite["tflite_accuracy"]) * v.test_examples),
             "accuracy_delta_pts": 100 * (lite["tflite_accuracy"]
@@ -138,6 +154,10 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
                 row[f"{stat}_ms_{t}t"] = lat[f"{stat}_ms"]
             row[f"images_per_s_{t}t"] = v.throughput[t]["images_per_s"]
         row["throughput_batch"] = next(iter(v.throughput.values()))["batch"]
+        for b, lat in (v.batches or {}).items():
+            row[f"images_per_s_b{b}"], row[f"images_per_s_b{b}_std"] = batch_throughput(lat)
+        if v.memory is not None:
+            row["peak_rss_kib"] = v.memory.get("peak_rss_kib")
         row["speedup_p50"] = (base.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"])
         vs_base = speed(v, base, t_ref)
         row["speed_vs_baseline"] = vs_base.verdict if v is not base else SAME
@@ -174,3 +194,34 @@ def speedup_cell(row: dict[str, Any]) -> str:
     if row.get("speed_vs_baseline", FASTER) == SAME and row["variant"] != row.get("reference"):
         return "same"
     return f"{row['speedup_p50']:.2f}x"
+
+
+def lottery_rounds(variants: list[VariantResult]) -> dict[str, list[dict[str, Any]]]:
+    """Per group of lottery variants that measured their rounds: each round's fraction of
+    weights remaining and test accuracy (mean ± std over the seeds), early-stopping epoch
+    and validation accuracy there (means)."""
+    by: dict[str, list[list[dict[str, Any]]]] = {}
+    for v in variants:
+        if v.source.get("rounds") and (v.prune or {}).get("method") == "lottery":
+            by.setdefault(v.group, []).append(v.source["rounds"])
+    out = {}
+    for group, runs in by.items():
+        n = min(len(r) for r in runs)
+        rows = []
+        for i in range(n):
+            rs = [run[i] for run in runs]
+
+            def stat(key: str, rs=rs) -> tuple[float | None, float | None]:
+                vals = [r[key] for r in rs if r.get(key) is not None]
+                if not vals:
+                    return None, None
+                return float(np.mean(vals)), (float(np.std(vals, ddof=1)) if len(vals) > 1
+                                              else 0.0)
+
+            acc, acc_std = stat("test_accuracy")
+            rows.append({"round": rs[0]["round"], "remaining": stat("remaining")[0],
+                         "accuracy_mean": acc, "accuracy_std": acc_std, "n": len(rs),
+                         "early_stop_epoch": stat("early_stop_epoch")[0],
+                         "early_stop_val_accuracy": stat("early_stop_val_accuracy")[0]})
+        out[group] = rows
+    return out

@@ -21,6 +21,8 @@ class VariantResult:
         MACs, file sizes, per-layer sparsity, channels kept, ...).
       tflite: facts of its .tflite file (accuracy, bytes, gzip bytes, op coverage, weights).
       latency, throughput: per thread count (as a string), the measured ``Latency`` dicts.
+      batches: per batch size (as a string), the ``Latency`` of the throughput sweep.
+      memory: peak run-time memory (``benchmark.memory.peak_rss``).
       tflite_path, keras_path: the files in the cache; tflite_file, keras_file: their copies
         in the run folder (relative), set when published.
     """
@@ -38,6 +40,8 @@ class VariantResult:
     tflite: dict[str, Any]
     latency: dict[str, dict[str, Any]]
     throughput: dict[str, dict[str, Any]]
+    batches: dict[str, dict[str, Any]] | None = None
+    memory: dict[str, Any] | None = None
     tflite_path: str = ""
     keras_path: str | None = None
     tflite_file: str | None = None

@@ -4,6 +4,13 @@
   producers (a residual stream is scored by all the convolutions that write into it).
 - ``bn_gamma``: |gamma| of the group's batch norms (network slimming, Liu et al. 2017; train
   with ``slimming_penalty`` so that unimportant channels' gammas shrink towards zero).
+- ``taylor``: first-order Taylor expansion of the loss (Molchanov et al. 2019, "Importance
+  Estimation for Neural Network Pruning"): a channel's importance is (sum over its filter's
+  weights and bias of g * w)^2, the squared change of the loss if that filter were zeroed,
+  accumulated over ``TAYLOR_BATCHES`` mini-batches of training data and summed over the
+  group's producers.
+- ``random``: uniform random scores (seeded): the baseline every criterion must beat (Liu et
+  al. 2019, "Rethinking the Value of Network Pruning", find it often close).
 
 ``select`` keeps, per group, the highest-scored channels: the same ratio in every group
 (``scope="layer"``), or the lowest ``ratio`` of all channels by score normalised by their
@@ -21,14 +28,76 @@ from typing import Any
 import numpy as np
 
 from tfcompress.errors import InputError
+from tfcompress.prune import STRUCTURED_CRITERIA
 from tfcompress.structured import layers as L
 from tfcompress.structured.graph import Analysis, kind
 
-CRITERIA = ("l1", "bn_gamma")
+CRITERIA = STRUCTURED_CRITERIA
+#: criteria that need training data
+NEEDS_DATA = ("taylor",)
+#: mini-batches (of 64) the Taylor importance is accumulated over
+TAYLOR_BATCHES = 8
 
 
-def scores(model: Any, a: Analysis, criterion: str,
-           groups: Sequence[int]) -> dict[int, np.ndarray]:
+def _kernel(layer: Any) -> Any:
+    """The variable whose filters make the layer's output channels (a separable
+    convolution's pointwise kernel)."""
+    return layer.pointwise_kernel if kind(layer) in L.SEPARABLE else layer.kernel
+
+
+def _per_filter(layer: Any, values: np.ndarray) -> np.ndarray:
+    """``values`` shaped like ``_kernel(layer)`` as (weights per filter, output channels)."""
+    if kind(layer) not in L.SEPARABLE:  # a pointwise kernel's outputs are already last
+        values = np.moveaxis(values, L.kernel_axes(kind(layer))[1], -1)
+    return values.reshape(-1, values.shape[-1])
+
+
+def taylor(model: Any, a: Analysis, groups: Sequence[int], x: np.ndarray, y: np.ndarray,
+           seed: int = 0, batches: int = TAYLOR_BATCHES, batch_size: int = 64
+           ) -> dict[int, np.ndarray]:
+    """Molchanov et al. 2019's importance of each channel of ``groups``: per mini-batch,
+    (sum of g * w over the output filter and its bias)^2, summed over batches and over the
+    group's producers."""
+    import tensorflow as tf
+
+    from tfcompress.train.loop import loss_for
+
+    producers = sorted({p for g in groups for p in a.groups[g].producers})
+    layers = {n: model.get_layer(n) for n in producers}
+    variables = {n: (_kernel(layers[n]), getattr(layers[n], "bias", None)) for n in producers}
+    flat = [v for pair in variables.values() for v in pair if v is not None]
+    from tfcompress import flavor
+
+    loss_fn = flavor.module(model).losses.get(loss_for(model))  # a name or a loss object
+    rng = np.random.default_rng(seed)
+    per_layer = {n: 0.0 for n in producers}
+    for _ in range(batches):
+        idx = np.sort(rng.choice(len(x), size=min(batch_size, len(x)), replace=False))
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(loss_fn(y[idx], model(x[idx], training=False)))
+        grads = dict(zip(map(id, flat), tape.gradient(loss, flat)))
+        for n, (kernel, bias) in variables.items():
+            gw = np.asarray(grads[id(kernel)]) * np.asarray(kernel)
+            contrib = _per_filter(layers[n], gw).sum(axis=0)
+            if bias is not None:
+                contrib = contrib + np.asarray(grads[id(bias)]) * np.asarray(bias)
+            per_layer[n] = per_layer[n] + contrib.astype(np.float64) ** 2
+    return {g: np.sum([per_layer[p] for p in a.groups[g].producers], axis=0)
+            for g in groups}
+
+
+def scores(model: Any, a: Analysis, criterion: str, groups: Sequence[int],
+           data: tuple[np.ndarray, np.ndarray] | None = None,
+           seed: int = 0) -> dict[int, np.ndarray]:
+    """Per-channel importance of each group by ``criterion`` (``data``: training inputs and
+    labels, for ``taylor``; ``seed``: for ``random`` and ``taylor``'s batches)."""
+    if criterion == "taylor":
+        if data is None:
+            raise ValueError("criterion taylor needs training data")
+        return taylor(model, a, groups, *data, seed=seed)
+    if criterion == "random":
+        rng = np.random.default_rng(seed)
+        return {g: rng.random(a.groups[g].size) for g in groups}
     out = {}
     for g in groups:
         grp = a.groups[g]
@@ -36,12 +105,7 @@ def scores(model: Any, a: Analysis, criterion: str,
         if criterion == "l1":
             for name in grp.producers:
                 layer = model.get_layer(name)
-                if kind(layer) in L.SEPARABLE:  # the pointwise kernel makes the outputs
-                    kernel = layer.get_weights()[1]
-                else:
-                    kernel = np.moveaxis(layer.get_weights()[0],
-                                         L.kernel_axes(kind(layer))[1], -1)
-                total += np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(axis=0)
+                total += np.abs(_per_filter(layer, np.asarray(_kernel(layer)))).sum(axis=0)
         elif criterion == "bn_gamma":
             bns = [n for n in grp.channelwise
                    if kind(model.get_layer(n)) == "BatchNormalization"]

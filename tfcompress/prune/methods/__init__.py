@@ -71,11 +71,12 @@ def preflight(model: keras.Model, spec: PruneSpec, finetune_steps: int) -> None:
         slim = spec.method == "slimming"
         from tfcompress.structured.flatten import flatten
 
-        _, chosen = structured_groups(flatten(model), spec.skip, "bn_gamma" if slim else "l1")
+        _, chosen = structured_groups(flatten(model), spec.skip,
+                                      "bn_gamma" if slim else spec.criterion)
         if not chosen:  # found before any training (slimming trains before it ranks)
             raise InputError("no channel group of the model can be pruned (all frozen or "
-                             "skipped" + (", or passing no batch norm: slimming ranks "
-                                          "channels by batch norm gamma; use filters)"
-                                          if slim else ")"))
+                             "skipped" + (", or passing no batch norm: this ranks "
+                                          "channels by batch norm gamma; use l1)"
+                                          if slim or spec.criterion == "bn_gamma" else ")"))
     else:
         masks_lib.prunable(model, spec.skip)

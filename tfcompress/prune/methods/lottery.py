@@ -1,13 +1,21 @@
 """``lottery``: Frankle & Carbin 2019: prune the trained model, rewind the surviving weights to
 their values at initialisation (or after ``rewind_epoch`` epochs), retrain with ``train`` under
 the mask; ``rounds`` > 1 repeats it. ``reinit`` is the control: the same final mask on a fresh
-random initialisation."""
+random initialisation.
+
+``rates`` gives the paper's per-layer rates (e.g. conv 10%, dense 20%, output 10% of the
+remaining weights each round) instead of one sparsity for every layer. Every round's ticket is
+measured (``rounds`` in the step's facts): the fraction of weights remaining (Pm), its test
+accuracy after retraining, and the epoch of its lowest validation loss (the paper's
+early-stopping iteration, at epoch granularity) with the validation accuracy there."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from tfcompress._keras import keras
 from tfcompress.prune import masks as masks_lib
@@ -32,10 +40,14 @@ def lottery(job: Job) -> Outcome:
     model, masks, history = job.trained(), None, {}
     rewind = _rewound(job, job.seed)
     start = [w.copy() for w in rewind.get_weights()]
+    measured = []
     for i in range(1, s.rounds + 1):
         def produce(model=model, masks=masks, i=i):
-            target = round_sparsity(s.target_sparsity, i, s.rounds)
-            new = masks_lib.magnitude(model, target, s.scope, s.skip, keep=masks)
+            if s.rates:
+                new = rated_masks(model, dict(s.rates), i, s.skip, keep=masks)
+            else:
+                target = round_sparsity(s.target_sparsity, i, s.rounds)
+                new = masks_lib.magnitude(model, target, s.scope, s.skip, keep=masks)
             ticket = job.initial(job.seed)
             ticket.set_weights(start)
             masks_lib.apply(ticket, new)
@@ -46,9 +58,47 @@ def lottery(job: Job) -> Outcome:
 
         model, masks, h = run_round(job, f"round{i}", produce, job.trained)
         history[f"round{i}"] = h
+        measured.append(round_facts(job, i, model, masks, h))
     if not s.reinit:
-        return Outcome(model, history, masks)
+        return Outcome(model, history, masks, {"rounds": measured})
     return _reinit(job, masks, history)
+
+
+def kind_of(layer: Any, last: str) -> str:
+    """``output`` (the last prunable layer), ``conv`` or ``dense``."""
+    if layer.name == last:
+        return "output"
+    return "conv" if len(masks_lib.kernel(layer).shape) > 2 else "dense"
+
+
+def rated_masks(model: keras.Model, rates: dict[str, float], i: int, skip: Any,
+                keep: masks_lib.Masks | None) -> masks_lib.Masks:
+    """Round ``i``'s masks with a rate per layer kind: each layer at 1 - (1 - rate)^i (a kind
+    not in ``rates`` at the dense rate), the weights pruned before staying pruned."""
+    layers = masks_lib.prunable(model, skip)
+    scores = masks_lib.magnitude_scores(layers)
+    out = {}
+    for layer in layers:
+        rate = rates.get(kind_of(layer, layers[-1].name), rates["dense"])
+        out.update(masks_lib.select({layer.name: scores[layer.name]}, 1 - (1 - rate) ** i,
+                                    "layer", {layer.name: keep[layer.name]} if keep else None))
+    return out
+
+
+def round_facts(job: Job, i: int, model: keras.Model, masks: masks_lib.Masks,
+                history: dict[str, Any]) -> dict[str, Any]:
+    """A round's ticket: weights remaining, test accuracy, and its early-stopping epoch (the
+    lowest validation loss; None when the round was loaded after an interruption)."""
+    from tfcompress.train.loop import accuracy
+
+    val = history.get("val_loss") or []
+    best = int(np.argmin(val)) if val else None
+    return {"round": i, "remaining": 1 - masks_lib.overall(masks),
+            "test_accuracy": accuracy(model, job.data.x_test, job.data.y_test),
+            "early_stop_epoch": None if best is None else best + 1,
+            "early_stop_val_accuracy": (None if best is None
+                                        else history["val_accuracy"][best]),
+            "epochs": len(val) or None}
 
 
 def _reinit(job: Job, masks: masks_lib.Masks, history: dict[str, Any]) -> Outcome:

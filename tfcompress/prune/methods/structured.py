@@ -1,5 +1,6 @@
 """``filters`` / ``slimming``: structured pruning (``tfcompress.structured``): whole channels
-removed by filter L1 norm or by batch norm gamma after L1-penalised training; the model is rebuilt
+removed by a criterion (filter L1 norm, batch norm gamma, Taylor importance, random) or by
+batch norm gamma after L1-penalised training; the model is rebuilt
 smaller (a nested backbone flattened first, so it is pruned inside), its batch norm statistics
 measured again on training inputs (``structured.batchnorm``), then fine-tuned."""
 
@@ -59,7 +60,8 @@ def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
     s = job.spec
     model = flatten.flatten(model)  # a transfer model's backbone is pruned inside
     a, chosen = structured_groups(model, s.skip, criterion)
-    scored = criteria.scores(model, a, criterion, chosen)
+    data = (job.data.x_train, job.data.y_train) if criterion in criteria.NEEDS_DATA else None
+    scored = criteria.scores(model, a, criterion, chosen, data=data, seed=job.seed)
     keep = criteria.select(scored, s.target_sparsity, s.scope,
                            split={g: a.groups[g].split for g in chosen})
     small = rebuild.rebuild(model, a, keep)
@@ -68,12 +70,17 @@ def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
     recalibrated = batchnorm.recalibrate(small, x[np.sort(pick)])
     log.info("[prune] batch norm statistics of %d layers measured again on %d training inputs",
              recalibrated, len(pick))
+    from tfcompress.train.loop import accuracy
+
+    before = accuracy(small, job.data.x_test, job.data.y_test)
+    log.info("[prune] test accuracy after the rebuild, before fine-tuning: %.2f%%",
+             100 * before)
     channels = {"/".join(a.groups[g].producers): [a.groups[g].size, int(len(k))]
                 for g, k in keep.items()}
     log.info("[prune] %s: %d -> %d parameters", criterion, model.count_params(),
              small.count_params())
     return small, {"channels": channels, "structured_unsupported": a.unsupported,
-                   "batchnorm_recalibrated": recalibrated}
+                   "batchnorm_recalibrated": recalibrated, "accuracy_before_finetune": before}
 
 
 def _penalise(model: Any, gammas: list[Any], penalty: float) -> None:
@@ -92,8 +99,9 @@ def _penalise(model: Any, gammas: list[Any], penalty: float) -> None:
 
 def filters(job: Job) -> Outcome:
     """Li et al. 2017: remove the channels with the smallest filter L1 norms from each group
-    (or globally), rebuild a smaller dense model, fine-tune it."""
-    small, facts = _shrink(job, job.trained(), "l1")
+    (or globally), rebuild a smaller dense model, fine-tune it. ``prune.criterion`` ranks by
+    batch norm |gamma|, first-order Taylor importance or at random instead."""
+    small, facts = _shrink(job, job.trained(), job.spec.criterion)
     history = fit(job, small, job.finetune, "finetune", None)
     return Outcome(small, history, facts=facts)
 
