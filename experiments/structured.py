@@ -38,6 +38,18 @@ def comparison(methods: dict[str, PruneSpec]) -> tuple[Variant, ...]:
     return tuple(out)
 
 
+#: each structured method at its own paper's operating point on CIFAR, float32: Li et al.'s
+#: ResNet-56-pruned-A (10% of the filters of every block's first convolution, except the
+#: sensitive layers 16, 20, 38 and 54: conv1 of blocks 8, 10, 19 and 27) and Liu et al.'s
+#: 40% of the channels by one global threshold (their ResNet-164 point)
+PAPER_POINTS = (
+    Variant("filters10_pruned_a_float32", ExportSpec("float32"), PruneSpec(
+        0.1, method="filters", skip=("residual", "s1b8_conv1", "s2b1_conv1", "s3b1_conv1",
+                                     "s3b9_conv1"))),
+    Variant("slimming40_float32", ExportSpec("float32"), PruneSpec(
+        0.4, method="slimming", scope="global", skip=("residual",), slimming_penalty=1e-4)),
+)
+
 #: the thesis's MLMark-style measurements: throughput at batch 1 to 128, peak memory
 MLMARK = {"benchmark.batches": (1, 8, 32, 128), "benchmark.memory": True}
 
@@ -47,13 +59,16 @@ RESNET56_COMPARISON = register_experiment(derive(
     "(50% of the channels inside each block), same fine-tuning budget, float32 and int8, "
     "latency at 1 and 2 threads, throughput at batch 1-128 and peak memory.",
     profiles={**RESNET56.profiles,
-              "tiny": {**RESNET56.profiles["tiny"], "benchmark.batches": [1, 4]}},
+              "tiny": {**RESNET56.profiles["tiny"], "benchmark.batches": [1, 4],
+                       "variants": RESNET56.variants[:2] + comparison({
+                           "filters50": PruneSpec(0.5, method="filters",
+                                                  skip=("residual",))})[2:]}},
     **{"variants": comparison({
         "magnitude50": PruneSpec(0.5, frequency=50),
         "filters50": PruneSpec(0.5, method="filters", skip=("residual",)),
         "slimming50": PruneSpec(0.5, method="slimming", scope="global", skip=("residual",),
                                 slimming_penalty=1e-4),
-    }), **MLMARK},
+    }) + PAPER_POINTS, **MLMARK},
 ))
 
 PREACT_COMPARISON = register_experiment(derive(
