@@ -314,3 +314,24 @@ def test_snip_curve_at_tiny(data_dir, tmp_path):
         got = [r["sparsity"] for r in rows if r["group"] == f"snip{round(s * 100)}"]
         assert len(got) == 2 and all(abs(g - s) < 0.01 for g in got)
     assert (result.run_dir / "plots" / "sparsity.png").is_file()
+
+
+def test_conv_lottery_recipes_carry_the_papers_rates_and_schedules():
+    for name, conv_rate, lr in (("conv2", 0.1, 2e-4), ("conv4", 0.1, 3e-4),
+                                ("conv6", 0.15, 3e-4)):
+        recipe = registry.experiment(f"{name}_lottery_ticket")
+        assert recipe.model.name == name and recipe.train.learning_rate == lr
+        tickets = [v for v in recipe.variants if v.group == "tickets"]
+        assert len(tickets) == 3 and dict(tickets[0].prune.rates) == {
+            "conv": conv_rate, "dense": 0.2, "output": 0.1}
+        full = recipe.for_profile("full")
+        assert full.data.train_limit == 45_000 and full.train.batch_size == 60
+        assert {v.prune.rounds for v in full.variants if v.prune} == {15}
+
+
+@pytest.mark.parametrize("name", ["lenet5_snip", "lenet_lottery_rates"])
+def test_the_other_new_studies_run_at_tiny(name, data_dir, tmp_path):
+    recipe = registry.experiment(name).for_profile("tiny")
+    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+    pruned = [r for r in result.rows if r["target_sparsity"] > 0]
+    assert pruned and all(abs(r["sparsity"] - r["target_sparsity"]) < 0.05 for r in pruned)
