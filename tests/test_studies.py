@@ -102,20 +102,22 @@ def test_structured_criterion_is_checked_and_only_for_filters():
         PruneSpec(0.5, method="oneshot", criterion="random")
 
 
-def _conv_net(seed=0):
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((8, 8, 3))
-    x = L.Conv2D(6, 3, padding="same", name="c1")(inp)
-    x = L.ReLU(name="r1")(L.BatchNormalization(name="bn1")(x))
-    x = L.SeparableConv2D(5, 3, padding="same", name="sep")(x)
-    x = L.GlobalAveragePooling2D(name="gap")(L.ReLU(name="r2")(x))
-    return keras.Model(inp, L.Dense(3, activation="softmax", name="out")(x))
+def _conv_net(seed=0, k=keras):
+    k.utils.set_random_seed(seed)
+    inp = k.Input((8, 8, 3))
+    x = k.layers.Conv2D(6, 3, padding="same", name="c1")(inp)
+    x = k.layers.ReLU(name="r1")(k.layers.BatchNormalization(name="bn1")(x))
+    x = k.layers.SeparableConv2D(5, 3, padding="same", name="sep")(x)
+    x = k.layers.GlobalAveragePooling2D(name="gap")(k.layers.ReLU(name="r2")(x))
+    return k.Model(inp, k.layers.Dense(3, activation="softmax", name="out")(x))
 
 
-def test_taylor_importance_is_the_squared_first_order_change_of_the_loss():
+@pytest.mark.parametrize("flavor", ["tf_keras", "keras3"])
+def test_taylor_importance_is_the_squared_first_order_change_of_the_loss(flavor):
+    from tfcompress._keras3 import keras as keras3
     from tfcompress.structured import criteria, graph
 
-    model = _conv_net()
+    model = _conv_net(k=keras if flavor == "tf_keras" else keras3)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 8, 8, 3)).astype("float32")
     y = rng.integers(0, 3, size=40)
