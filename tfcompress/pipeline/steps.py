@@ -119,6 +119,8 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
         name += f"_seed{seed}"
     if model_spec is not None and model_spec != r.model:
         name = f"{baseline.meta['name']}_{name}"
+    elif baseline.meta["name"].startswith("baseline_lr"):  # a variant's own training schedule
+        name = f"{baseline.meta['name'].split('_seed')[0].removeprefix('baseline_')}_{name}"
 
     # A Keras 3 run prunes natively where the method can (KERAS3_NATIVE), else on the twin;
     # a transfer recipe's backbone freezing is tf_keras code: on the twin too.
