@@ -62,6 +62,9 @@ def test_curve_aggregates_seeds_per_group_with_times_relative_to_the_dense_round
     assert a["accuracy_mean"] == pytest.approx([0.85, 0.6])
     assert a["accuracy_std"] == pytest.approx([np.std([0.9, 0.8], ddof=1),
                                                np.std([0.5, 0.7], ddof=1)])
+    # each model against its own unpruned accuracy: -0.4 and -0.1
+    assert a["drop_mean"] == pytest.approx([0.0, -0.25])
+    assert a["drop_std"] == pytest.approx([0.0, np.std([-0.4, -0.1], ddof=1)])
     assert a["ms_mean"] == pytest.approx([np.mean([10, 20, 10, 10]), np.mean([11, 22, 10, 12])])
     # each round against the dense time of the same round and model
     assert a["relative_mean"] == pytest.approx([1.0, np.mean([1.1, 1.1, 1.0, 1.2])])
@@ -182,7 +185,8 @@ def test_resnet18_learning_rate_study_at_tiny(data_dir, tmp_path):
         "keras_accuracy"]
     report = (result.run_dir / "report.md").read_text()
     assert "## Pruned without retraining" in report
-    assert "`lr0.001` magnitude minus `lr0.01` magnitude" in report
+    assert "Accuracy, `lr0.001` magnitude minus `lr0.01` magnitude" in report
+    assert "Change from unpruned, `lr0.001` magnitude minus `lr0.01` magnitude" in report
     assert (result.run_dir / "plots" / "prune_curve.png").is_file()
 
 
@@ -202,7 +206,7 @@ def test_structured_criteria_comparison_at_tiny(data_dir, tmp_path):
     assert {c for e in info["curve"] for c in e["criteria"]} == {"magnitude", "random"}
     report = (result.run_dir / "report.md").read_text()
     assert "| `filters50_taylor` | filters taylor 50% |" in report
-    assert "`dense` magnitude minus `dense` random" in report
+    assert "Accuracy, `dense` magnitude minus `dense` random" in report
 
 
 def test_conv_networks_have_frankle_and_carbins_layout():

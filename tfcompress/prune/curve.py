@@ -84,7 +84,8 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 
 def aggregate(curves: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
     """Curves of one group (e.g. the seeds of one learning rate) together, per criterion and
-    ratio: accuracy mean and std over the models; forward time mean and std over every round
+    ratio: accuracy mean and std over the models, and of each model's change from its own
+    unpruned accuracy (ratio 0, if measured); forward time mean and std over every round
     of every model; and the time relative to the unpruned model's in the same round (ratio 0,
     if measured), which cancels the load of that moment."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -100,6 +101,11 @@ def aggregate(curves: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any
             g["ratios"] = curves[0]["ratios"]
             cols = list(zip(*[e["accuracy"] for e in entries]))
             g["accuracy_mean"], g["accuracy_std"] = map(list, zip(*map(_mean_std, cols)))
+            if 0 in g["ratios"]:  # robustness: each model's loss against its own accuracy
+                i0 = g["ratios"].index(0)
+                drops = [[e["accuracy"][i] - e["accuracy"][i0] for e in entries]
+                         for i in range(len(g["ratios"]))]
+                g["drop_mean"], g["drop_std"] = map(list, zip(*map(_mean_std, drops)))
             if all("ms_rounds" in e for e in entries):
                 per_ratio = list(zip(*[e["ms_rounds"] for e in entries]))
                 g["ms_mean"], g["ms_std"] = map(list, zip(

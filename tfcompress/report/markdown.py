@@ -273,18 +273,31 @@ def curve_section(curves: list[dict[str, Any]]) -> list[str]:
         out.append(f"| {r:.2f} | " + " | ".join(
             _pm(agg[g][c]["accuracy_mean"][i], agg[g][c]["accuracy_std"][i])
             for g, c in cols) + " |")
+    if "drop_mean" in first:
+        out += ["", "Change from each model's own unpruned accuracy (points, mean ± std): how "
+                "robust to pruning each group is, whatever it started from.", "",
+                "| ratio | " + " | ".join(f"`{g}` {c}" for g, c in cols) + " |",
+                "|---|" + "---|" * len(cols)]
+        for i, r in enumerate(first["ratios"]):
+            out.append(f"| {r:.2f} | " + " | ".join(
+                _pm(agg[g][c]["drop_mean"][i], agg[g][c]["drop_std"][i]) for g, c in cols)
+                + " |")
     if len(cols) == 2:
         (ga, ca), (gb, cb) = cols
         a, b = agg[ga][ca], agg[gb][cb]
-        diffs = []
-        for i, r in enumerate(first["ratios"]):
-            d = a["accuracy_mean"][i] - b["accuracy_mean"][i]
-            se = float(np.sqrt(a["accuracy_std"][i] ** 2 / len(a["seeds"])
-                               + b["accuracy_std"][i] ** 2 / len(b["seeds"])))
-            diffs.append(f"{r:.2f}: {100 * d:+.2f} ± {100 * se:.2f}"
-                         + (" *" if se > 0 and abs(d) > 2 * se else ""))
-        out += ["", f"`{ga}` {ca} minus `{gb}` {cb} (points, ± standard error; * where the "
-                f"difference exceeds two standard errors): " + "; ".join(diffs) + "."]
+        for key, what in (("accuracy", "accuracy"), ("drop", "change from unpruned")):
+            if f"{key}_mean" not in a:
+                continue
+            diffs = []
+            for i, r in enumerate(first["ratios"]):
+                d = a[f"{key}_mean"][i] - b[f"{key}_mean"][i]
+                se = float(np.sqrt(a[f"{key}_std"][i] ** 2 / len(a["seeds"])
+                                   + b[f"{key}_std"][i] ** 2 / len(b["seeds"])))
+                diffs.append(f"{r:.2f}: {100 * d:+.2f} ± {100 * se:.2f}"
+                             + (" *" if se > 0 and abs(d) > 2 * se else ""))
+            out += ["", f"{what.capitalize()}, `{ga}` {ca} minus `{gb}` {cb} (points, ± "
+                    f"standard error; * where the difference exceeds two standard errors): "
+                    + "; ".join(diffs) + "."]
     if "ms_mean" in first:
         t = curves[0]["timing"]
         out += ["", f"Keras forward time of a batch of {t['batch']} on this CPU (ms, mean ± "
