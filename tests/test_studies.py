@@ -67,7 +67,9 @@ def test_curve_aggregates_seeds_per_group_with_times_relative_to_the_dense_round
     assert a["drop_std"] == pytest.approx([0.0, np.std([-0.4, -0.1], ddof=1)])
     assert a["ms_mean"] == pytest.approx([np.mean([10, 20, 10, 10]), np.mean([11, 22, 10, 12])])
     # each round against the dense time of the same round and model
-    assert a["relative_mean"] == pytest.approx([1.0, np.mean([1.1, 1.1, 1.0, 1.2])])
+    assert a["relative_mean"] == pytest.approx(
+        [1.0, float(np.prod([1.1, 1.1, 1.0, 1.2]) ** 0.25)])
+    assert a["relative_std"][1] == pytest.approx(np.std([1.1, 1.1, 1.0, 1.2], ddof=1))
     assert agg["b"]["magnitude"]["accuracy_std"] == [0.0, 0.0]
 
 

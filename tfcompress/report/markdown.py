@@ -303,7 +303,7 @@ def curve_section(curves: list[dict[str, Any]]) -> list[str]:
         out += ["", f"Keras forward time of a batch of {t['batch']} on this CPU (ms, mean ± "
                 f"std over {t['rounds']} interleaved rounds of every model; the median of "
                 f"{t['runs']} passes per round), and relative to the unpruned model in the "
-                f"same round:", "",
+                f"same round (geometric mean ± std of the per-round ratios):", "",
                 "| ratio | " + " | ".join(f"`{g}` {c} ms | relative" for g, c in cols) + " |",
                 "|---|" + "---|---|" * len(cols)]
         for i, r in enumerate(first["ratios"]):
