@@ -68,12 +68,18 @@ def build(input_shape: Sequence[int], num_classes: int, *, depth: int = 20,
         raise InputError(f"model.options.depth must be 6n + 2 (8, 20, 32, 44, 56, 110, ...); "
                          f"received {depth}")
     n = (depth - 2) // 6
-    kind = "preact_resnet" if preact else "resnet"
+    return _network(input_shape, num_classes, list(widths), [n] * len(widths), preact)
+
+
+def _network(input_shape: Sequence[int], num_classes: int, widths: list[int],
+             blocks: list[int], preact: bool) -> keras.Model:
+    """Stem, ``blocks[i]`` basic blocks of ``widths[i]`` filters per stage (each later stage
+    halving the map), global pooling and the classifier; named by its depth."""
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = _conv(widths[0], 1, "stem_conv")(inputs)
     if not preact:
         x = layers.ReLU(name="stem_relu")(_bn("stem_bn")(x))
-    for stage, filters in enumerate(widths):
+    for stage, (filters, n) in enumerate(zip(widths, blocks)):
         for block in range(n):
             stride = 2 if stage > 0 and block == 0 else 1
             x = _block(x, filters, stride, f"s{stage + 1}b{block + 1}", preact)
@@ -82,7 +88,8 @@ def build(input_shape: Sequence[int], num_classes: int, *, depth: int = 20,
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dense(num_classes, kernel_initializer="he_normal", name="logits")(x)
     outputs = layers.Softmax(name="probs")(x)
-    return keras.Model(inputs, outputs, name=f"{kind}{depth}")
+    depth = 2 + 2 * sum(blocks)
+    return keras.Model(inputs, outputs, name=f"{'preact_' if preact else ''}resnet{depth}")
 
 
 def resnet18(input_shape: Sequence[int], num_classes: int, *,
@@ -100,21 +107,7 @@ def resnet18(input_shape: Sequence[int], num_classes: int, *,
         raise InputError(f"model.options widths and blocks must be lists of positive integers "
                          f"of one length (e.g. [64, 128, 256, 512] and [2, 2, 2, 2]); received "
                          f"widths={widths}, blocks={blocks}")
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
-    x = _conv(widths[0], 1, "stem_conv")(inputs)
-    if not preact:
-        x = layers.ReLU(name="stem_relu")(_bn("stem_bn")(x))
-    for stage, (filters, n) in enumerate(zip(widths, blocks)):
-        for block in range(n):
-            stride = 2 if stage > 0 and block == 0 else 1
-            x = _block(x, filters, stride, f"s{stage + 1}b{block + 1}", preact)
-    if preact:
-        x = layers.ReLU(name="final_relu")(_bn("final_bn")(x))
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dense(num_classes, kernel_initializer="he_normal", name="logits")(x)
-    outputs = layers.Softmax(name="probs")(x)
-    depth = 2 + 2 * sum(blocks)
-    return keras.Model(inputs, outputs, name=f"{'preact_' if preact else ''}resnet{depth}")
+    return _network(input_shape, num_classes, widths, blocks, preact)
 
 
 resnet20 = partial(build, depth=20)
