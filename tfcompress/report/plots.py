@@ -13,6 +13,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from tfcompress import atomic  # noqa: E402
 
@@ -175,7 +176,7 @@ def lottery(rows: list[dict[str, Any]], tickets: dict[str, list[dict[str, Any]]]
     for group, rs in tickets.items():
         ax.errorbar([100 * r["remaining"] for r in rs], [100 * r["accuracy_mean"] for r in rs],
                     yerr=[100 * r["accuracy_std"] for r in rs], marker="o", ms=3, capsize=3,
-                    label=f"{group} (tickets, each round)")
+                    label=f"{group} (each round)")
     by_group = {g["group"]: g for g in groups(rows)}
     singles = {r["group"]: r for r in rows if r["group"] not in by_group}
     for name, g in by_group.items():
@@ -189,6 +190,11 @@ def lottery(rows: list[dict[str, Any]], tickets: dict[str, list[dict[str, Any]]]
                     label=name)
     ax.set_xscale("log")
     ax.invert_xaxis()
+    # ticks at the measured Pm values, written as percentages (not 6x10^1)
+    pm = sorted({100.0, *(round(100 * r["remaining"], 1) for rs in tickets.values()
+                          for r in rs)}, reverse=True)
+    ax.set_xticks(pm, [f"{p:.0f}" if p >= 10 else f"{p:.1f}" for p in pm], fontsize=8)
+    ax.xaxis.set_minor_formatter(NullFormatter())
     return _finish(fig, ax, out_dir, "lottery.png", "weights remaining, Pm (%)",
                    "test accuracy (%)")
 
