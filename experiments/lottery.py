@@ -8,13 +8,13 @@ last round's mask on a fresh random initialisation, trained the same way.
 Paper: tickets match or beat the dense network down to Pm of a few percent and stop early
 sooner; random re-initialisations of the same masks fall behind as Pm shrinks.
 
-Quick profile: 5 epochs a training, 5 rounds (dense layers at Pm 33%, convolutions at 59%),
-3 seeds, on a 5,000-image subset for Conv-2 and 2,500 for Conv-4 and Conv-6. An image costs
-Conv-4 2.0x and Conv-6 2.2x Conv-2's training time here (``python scripts/epoch_time.py``:
-2.6 / 5.2 / 5.8 s an epoch of 1,200 images at batch 60 on 2 cores), so at 5,000 images Conv-4
-and Conv-6 would take about 85-95 min against Conv-2's 43; the halved subset keeps them near
-45-50 min. Full profile: the paper's schedule (45,000 training
-images, batch 60, Adam; 20K / 25K / 30K iterations) and 15 rounds (dense Pm 3.5%).
+Quick profile: 5 epochs a training, 5 rounds (dense layers at Pm 33%, convolutions at 59%, 44%
+for Conv-6), 3 seeds, on a 5,000-image subset for Conv-2 and 2,500 for Conv-4 and Conv-6. An
+image costs Conv-4 2.0x and Conv-6 2.2x Conv-2's training time here (``python
+scripts/epoch_time.py``: 2.6 / 5.2 / 5.8 s an epoch of 1,200 images at batch 60 on 2 cores),
+so at 5,000 images they would take 85-95 min; on 2,500 the quick runs took 40 min (Conv-4) and
+58 min (Conv-6) sharing the CPU with another run. Full profile: the paper's schedule (45,000
+training images, batch 60, Adam; 20K / 25K / 30K iterations) and 15 rounds (dense Pm 3.5%).
 """
 
 from __future__ import annotations
