@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tfcompress
-from conftest import HANG, REPO
+from support import HANG, REPO
 
 
 def test_the_public_api_is_visible_to_dir_and_tab_completion():

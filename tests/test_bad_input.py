@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO
+from support import REPO
 
 # What TensorFlow's C++ runtime prints on import, before any of our code runs.
 RUNTIME = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl|To enable the "
@@ -209,4 +209,4 @@ def test_a_tar_archive_error_spanning_lines_becomes_one(tmp_path):
     with pytest.raises(InputError) as e:
         image_folder.unpack(bogus)
     assert "\n" not in str(e.value)
-    tarfile.is_tarfile(bogus)  # stdlib agrees it is no archive
+    assert not tarfile.is_tarfile(bogus)  # stdlib agrees it is no archive

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from conftest import HANG, REPO
+from support import HANG, REPO
 from test_image_data import make_folder
 from tfcompress import registry
 from tfcompress._keras import keras

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HANG, REPO
+from support import HANG, REPO
 
 
 def run_cli(*args, env=None, timeout=HANG):

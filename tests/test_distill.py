@@ -24,7 +24,7 @@ def _kl(p, q):
 @pytest.fixture(scope="module")
 def pair():
     """A trained digits teacher, a fresh smaller student, and their data."""
-    from conftest import trained_digits_cnn
+    from support import trained_digits_cnn
 
     teacher, data = trained_digits_cnn([8, 16], 32, epochs=3)
     keras.utils.set_random_seed(1)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import HANG, REPO
+from support import HANG, REPO
 from tfcompress import registry
 from tfcompress.pipeline import Pipeline
 from tfcompress.recipe import apply_overrides

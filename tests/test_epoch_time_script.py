@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from conftest import REPO
+from support import REPO
 
 spec = importlib.util.spec_from_file_location("epoch_time", REPO / "scripts" / "epoch_time.py")
 epoch_time = importlib.util.module_from_spec(spec)

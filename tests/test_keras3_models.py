@@ -242,7 +242,7 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
     assert {"filters50_layer", "slimming50_global"} <= set(native)
     made = [s for s in result.steps if s.kind in ("prune", "distill")]
     for step in made:  # every pruning method and the student were made by Keras 3
-        saved = pipeline.runner.store.path(step.kind, step.key) / "model.keras"
+        saved = pipeline.context.runner.store.path(step.kind, step.key) / "model.keras"
         assert flavor.of_file(saved) == flavor.KERAS3, step.name
     assert any(s.kind == "distill" for s in made)
     assert variants["kd"]["source"]["teacher_accuracy"] is not None
@@ -255,7 +255,7 @@ def test_a_keras3_run_covers_every_stage_natively_or_on_the_exact_twin(tmp_path)
     m = keras.saving.load_model(run_dir / "keras" / "m_by_n.keras")
     assert check_m_by_n(m.get_layer("conv2").kernel.numpy(), 2, 4)
     baseline = next(s for s in result.steps if s.name == "baseline")
-    saved = pipeline.runner.store.path(baseline.kind, baseline.key) / "model.keras"
+    saved = pipeline.context.runner.store.path(baseline.kind, baseline.key) / "model.keras"
     assert flavor.of_file(saved) == flavor.KERAS3  # trained by Keras 3
     dense = keras.saving.load_model(run_dir / "keras" / "float32.keras").count_params()
     for name in ("filters", "slimming"):

@@ -5,25 +5,24 @@ real client of every shipped image-classification file."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import HANG, REPO
+from support import HANG, REPO, missing
 from tfcompress import litert, mediapipe
 from tfcompress.quantize import metadata
 
+
 def needs_mediapipe() -> None:
     """MediaPipe lives in its own environment (``make mediapipe-env``); ``make test`` sets
-    TFCOMPRESS_REQUIRE_MEDIAPIPE, so there its tests fail rather than skip without it."""
+    TFCOMPRESS_REQUIRE_MEDIAPIPE (and CI sets CI), so there its tests fail rather than skip
+    without it."""
     if not mediapipe.available():
-        why = f"MediaPipe's environment is missing ({mediapipe.python()}): make mediapipe-env"
-        if os.environ.get("TFCOMPRESS_REQUIRE_MEDIAPIPE"):
-            pytest.fail(why)
-        pytest.skip(why)
+        missing("MEDIAPIPE",
+                f"MediaPipe's environment is missing ({mediapipe.python()}): make mediapipe-env")
 
 
 @pytest.fixture(scope="module")

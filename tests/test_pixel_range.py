@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import HANG, REPO
+from support import HANG, REPO
 from tfcompress.data import load
 from tfcompress.errors import InputError
 from tfcompress.models import pixel_range

@@ -241,7 +241,7 @@ def test_the_lottery_control_reuses_the_tickets_mask(methods_run):
 
 
 def test_layer_sensitivity_prunes_one_layer_at_a_time_and_restores_it():
-    from conftest import trained_digits_cnn
+    from support import trained_digits_cnn
     from tfcompress.prune import sensitivity
     from tfcompress.recipe import SensitivitySpec
 

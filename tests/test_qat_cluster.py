@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import trained_digits_cnn
+from support import trained_digits_cnn
 from tfcompress import litert
 from tfcompress._keras import keras
 from tfcompress.errors import InputError

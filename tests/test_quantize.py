@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import trained_digits_cnn
+from support import trained_digits_cnn
 from tfcompress import litert
 from tfcompress._keras import keras
 from tfcompress.quantize import coverage, tflite

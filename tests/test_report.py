@@ -70,7 +70,7 @@ def test_readme_table_script_prints_one_row_per_variant(digits_run):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from support import REPO
 
     recipe, _, result = digits_run
     for args in ([], ["--macs"], ["--stages"]):

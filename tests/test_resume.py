@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO
+from support import REPO
 
 OVERRIDES = ["train.epochs=3", "finetune.epochs=3", "benchmark.threads=[1]",
              "variants.*.prune.frequency=1"]

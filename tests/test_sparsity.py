@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import HANG, REPO
+from support import HANG, REPO
 from tfcompress import sparsity
 from tfcompress.errors import InputError
 from tfcompress.prune import criteria

@@ -127,7 +127,7 @@ def test_sweep_runs_the_pipeline_per_trial_and_chooses_within_budget(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from support import REPO
 
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_table.py"), "--sweep",
                            str(result.run_dir / "sweep_trials.csv")],

@@ -167,7 +167,7 @@ def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_p
 
     recipe = apply_overrides(registry.experiment("mobilenet_prune_quant").for_profile("tiny"),
                              {"transfer.unfreeze_from": "conv_dw_13"})
-    pipe = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir)
+    ctx = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).context
     data = load(recipe.data, data_dir, offline=True)
     # ImageNet weights: a random backbone with frozen batch norm gives ~0 features (no gradient)
     weights = str(data_dir / "mobilenet_7_5_224_tf_no_top.h5")
@@ -183,7 +183,7 @@ def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_p
               for n in ("conv1", "conv_pw_12", "conv_pw_13")}
     bn_before = base.get_layer("conv_pw_13_bn").moving_mean.numpy().copy()
     head_before = model.get_layer("logits").get_weights()[0].copy()
-    history = steps.train_transfer(pipe, model, data, tmp_path / "work")
+    history = steps.train_transfer(ctx, model, data, tmp_path / "work")
     assert set(history) == {"head", "finetune"}
     assert (tmp_path / "work" / "head_weights.h5").is_file()
     assert not np.array_equal(model.get_layer("logits").get_weights()[0], head_before)
@@ -195,7 +195,7 @@ def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_p
     np.testing.assert_array_equal(base.get_layer("conv_pw_13_bn").moving_mean.numpy(),
                                   bn_before)
     # A repeated (resumed) step loads the head phase's weights instead of training it again.
-    again = steps.train_transfer(pipe, pretrained(), data, tmp_path / "work")
+    again = steps.train_transfer(ctx, pretrained(), data, tmp_path / "work")
     assert set(again) == {"finetune"}
 
 

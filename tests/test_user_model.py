@@ -146,7 +146,7 @@ def test_an_image_folder_is_resized_to_the_model_input_when_no_size_is_given(tmp
                              {"model.path": str(tmp_path / "m.keras"),
                               "data.name": "image_folder", "data.path": str(tmp_path / "imgs")})
     fitted = preflight.image_size_from_model(Pipeline(recipe, profile="tiny",
-                                                      output_dir=tmp_path / "out"))
+                                                      output_dir=tmp_path / "out").context)
     assert fitted.data.image_size == (24, 24)
     data = load(fitted.data)
     assert data.input_shape == (24, 24, 3)

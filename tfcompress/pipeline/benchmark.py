@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.pipeline import provenance
@@ -12,17 +13,26 @@ from tfcompress.pipeline.runner import StepRecord
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
-    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.pipeline.context import RunContext
     from tfcompress.pipeline.runner import Artifact
 
 log = logging.getLogger("tfcompress")
 
 
-def measure(ctx: Pipeline, data: Dataset,
-            exports: dict[str, Artifact]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Measured:
+    """What the benchmark measured: per variant ``latency`` and ``throughput`` per thread
+    count (and ``batches``, ``memory`` when asked), and the load averages around it."""
+
+    of: dict[str, dict[str, Any]]
+    load_average: dict[str, list[float] | None]
+
+
+def measure(ctx: RunContext, data: Dataset, exports: dict[str, Artifact]) -> Measured:
     """Latency (batch 1) and throughput (batch ``throughput_batch``) per variant and threads,
     every file timed interleaved with the others (``latency.measure_all``); then throughput
-    at each of ``batches`` and each file's peak memory, if the recipe asks."""
+    at each of ``batches`` and each file's peak memory, if the recipe asks. The benchmark is
+    recorded as a step of the run (never cached)."""
     from tfcompress.benchmark import verdict
     from tfcompress.benchmark.latency import measure_all
     from tfcompress.progress import progress
@@ -33,7 +43,7 @@ def measure(ctx: Pipeline, data: Dataset,
     out: dict[str, dict[str, Any]] = {n: {"latency": {}, "throughput": {}} for n in exports}
     jobs = [(t, kind) for t in spec.threads for kind in ("latency", "throughput")]
     t0 = time.perf_counter()
-    ctx.load_average["before_benchmark"] = provenance.load_average()
+    load_average = {"before_benchmark": provenance.load_average()}
     x = data.x_test[:max(1, spec.throughput_batch, *spec.batches)]
     # one run's files all take pixels, or none do
     metas = [getattr(a, "meta", {}) for a in exports.values()]
@@ -70,9 +80,7 @@ def measure(ctx: Pipeline, data: Dataset,
                   f"varied by more than {verdict.DISTURBED}x (another process was using "
                   f"the CPU); differences within that noise are reported as the same "
                   f"speed. Rerun on an idle machine for finer comparisons.")
-    ctx.load_average["after_benchmark"] = provenance.load_average()
-    ctx.runner.records.append(StepRecord("all variants", "benchmark", "-", False,
+    load_average["after_benchmark"] = provenance.load_average()
+    ctx.runner.record(StepRecord("all variants", "benchmark", "-", False,
                                  time.perf_counter() - t0))
-    return out
-
-# ------------------------------------------------------------------ results
+    return Measured(out, load_average)

@@ -15,7 +15,7 @@ from tfcompress.recipe import fingerprint
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
-    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.pipeline.context import RunContext
     from tfcompress.pipeline.runner import Artifact
     from tfcompress.recipe import ModelSpec, Recipe, Variant
 
@@ -36,7 +36,7 @@ def seed_of(recipe: Recipe, v: Variant) -> int:
     return recipe.seed if v.seed is None else v.seed
 
 
-def source(ctx: Pipeline, data: Dataset, v: Variant) -> Artifact:
+def source(ctx: RunContext, data: Dataset, v: Variant) -> Artifact:
     """The trained model variant ``v`` exports: the baseline (trained with ``v.train`` when
     set), then its stages in order, each made once per run. A distilled variant's seed is its
     student's; the teacher is the recipe-seed baseline."""

@@ -14,18 +14,20 @@ from tfcompress.recipe import fingerprint
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
-    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.recipe import Recipe
+    from tfcompress.pipeline.context import RunContext
 
 
-def model_source(ctx: Pipeline) -> None:
-    """A missing or wrong model file is reported before any data is loaded."""
+def model_source(ctx: RunContext) -> Recipe:
+    """A missing or wrong model file is reported before any data is loaded. Returns the
+    recipe to run (a bare SavedModel's: its conversions only)."""
     from tfcompress.models import MODELS, user_file
 
     r = ctx.recipe
     if r.model.path:
         user_file.check(r.model.path)
-        _only_conversions(ctx)
-    elif r.model.name == "file":
+        return _only_conversions(ctx)
+    if r.model.name == "file":
         MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
     else:
         from tfcompress.models import check_options
@@ -40,13 +42,14 @@ def model_source(ctx: Pipeline) -> None:
             for w in check(dict(r.model.options), r.data.image_size, ctx.data_dir,
                            ctx.offline):
                 ctx.warn(w)
+    return r
 
 
 #: datasets whose images are resized to data.image_size
 RESIZED = ("image_folder", "cats_vs_dogs")
 
 
-def image_size_from_model(ctx: Pipeline) -> Any:
+def image_size_from_model(ctx: RunContext) -> Recipe:
     """The recipe, with ``data.image_size`` taken from the user's model input when the dataset
     resizes its images and no size is given (a 160x160 model gets 160x160 images)."""
     import dataclasses
@@ -73,12 +76,12 @@ def image_size_from_model(ctx: Pipeline) -> Any:
     return dataclasses.replace(r, data=dataclasses.replace(r.data, image_size=size))
 
 
-def _only_conversions(ctx: Pipeline) -> None:
+def _only_conversions(ctx: RunContext) -> Recipe:
     """A bare SavedModel can be converted, not trained: its training variants are left
     out, each with a line saying why (a recipe that trains it: exit 2)."""
     r = ctx.recipe
     if not ctx.bare_savedmodel:
-        return
+        return r
     why = (f"{r.model.path} is a SavedModel without a Keras model (Keras 3 export()): it "
            "can only be converted; pass the .keras file to prune, distill, cluster or QAT "
            "it")
@@ -87,11 +90,10 @@ def _only_conversions(ctx: Pipeline) -> None:
     for v in r.variants:
         if v.stages:
             ctx.warn(f"variant {v.name} left out: {why}")
-    ctx.recipe = replace(
-        r, variants=tuple(v for v in r.variants if not v.stages))
+    return replace(r, variants=tuple(v for v in r.variants if not v.stages))
 
 
-def variants(ctx: Pipeline, data: Dataset) -> None:
+def variants(ctx: RunContext, data: Dataset) -> None:
     """Checks what can be checked before any training: the model fits the data, every
     layer can be compressed as the variants ask, every schedule reaches its target."""
     from tfcompress.prune import methods
@@ -112,7 +114,7 @@ def variants(ctx: Pipeline, data: Dataset) -> None:
 
         t = ctx.recipe.transfer
         freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
-    total = ctx._finetune_steps(data)
+    total = ctx.finetune_steps(data)
     students: dict[Any, Any] = {}
     sweep = ctx.recipe.sweep
     for v in (*ctx.recipe.variants, *([sweep.trial] if sweep is not None else [])):
@@ -143,7 +145,7 @@ def variants(ctx: Pipeline, data: Dataset) -> None:
             raise InputError(f"variant {v.name}: {e}") from None
 
 
-def _gradual_enough(ctx: Pipeline, v: Any, total: int) -> None:
+def _gradual_enough(ctx: RunContext, v: Any, total: int) -> None:
     """A warning (in the report) when a gradual schedule makes so few mask updates over the
     fine-tuning steps that it is about one-shot pruning."""
     from tfcompress.prune import schedule

@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
-    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.pipeline.context import RunContext
 
 
-def run_info(ctx: Pipeline, data: Dataset, started: float) -> dict[str, Any]:
+def run_info(ctx: RunContext, data: Dataset, started: float, *, profile: str,
+             overrides: list[str], load_average: dict[str, Any]) -> dict[str, Any]:
+    """``run.json``: what was run, on what, and how long each step took."""
     return {
         "experiment": ctx.recipe.name,
         "description": ctx.recipe.description,
-        "profile": ctx.profile,
+        "profile": profile,
         "warnings": list(ctx.warnings),
-        "overrides": ctx.overrides,
+        "overrides": overrides,
         "recipe": ctx.recipe.to_dict(),
         "seed": ctx.recipe.seed,
         "data": data.summary(),
@@ -28,7 +30,7 @@ def run_info(ctx: Pipeline, data: Dataset, started: float) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 1),
         "steps": [vars(s) for s in ctx.runner.records],
-        "load_average": dict(ctx.load_average),
+        "load_average": dict(load_average),
         "machine": machine(),
         "versions": versions(),
     }

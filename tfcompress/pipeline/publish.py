@@ -11,20 +11,22 @@ from typing import TYPE_CHECKING, Any
 from tfcompress import atomic
 
 if TYPE_CHECKING:
-    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.pipeline.context import RunContext
     from tfcompress.report.variant import VariantResult
 
 
-def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None:
-    """Copies the deliverables into the (temporary) run folder: TFLite files, Keras models
-    (``keras/``: in the Keras the recipe's model is in; a Keras 3 run also keeps the tf_keras
-    twins tfmot worked on, in ``keras2/``), log links."""
+def publish(ctx: RunContext, run_dir: Path, variants: list[VariantResult],
+            input_card: dict[str, Any], final_dir: Path) -> None:
+    """Copies the deliverables into the (temporary) run folder ``run_dir``, which becomes
+    ``final_dir``: TFLite files with their input cards, Keras models (``keras/``: in the Keras
+    the recipe's model is in; a Keras 3 run also keeps the tf_keras twins tfmot worked on, in
+    ``keras2/``), links to each step's TensorBoard logs."""
     keras3 = ctx.recipe.model.keras_out() == "3"
     for v in variants:
         dst = run_dir / "tflite" / f"{v.variant}.tflite"
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(v.tflite_path, dst)
-        atomic.write_json(dst.with_suffix(".json"), card(ctx.input_card, v))
+        atomic.write_json(dst.with_suffix(".json"), card(input_card, v))
         v.tflite_file = str(dst.relative_to(run_dir))
         if v.keras_path:  # the compressed Keras model (a QAT one has none)
             keras_file = run_dir / "keras" / f"{v.variant}.keras"
@@ -45,7 +47,7 @@ def publish(ctx: Pipeline, run_dir: Path, variants: list[VariantResult]) -> None
         if link.is_symlink():  # two steps of one name (e.g. over seeds): tell them apart
             link = tb / f"{step.name}_{step.key}"
         if logs.is_dir():
-            link.symlink_to(os.path.relpath(logs, ctx.run_dir / "tensorboard"))
+            link.symlink_to(os.path.relpath(logs, final_dir / "tensorboard"))
 
 
 def card(input_card: dict[str, Any], v: VariantResult) -> dict[str, Any]:

@@ -9,23 +9,23 @@ from tfcompress.pipeline import plan
 from tfcompress.report.variant import VariantResult
 
 if TYPE_CHECKING:
-    from tfcompress.pipeline.core import Pipeline
     from tfcompress.pipeline.runner import Artifact
-    from tfcompress.recipe import Variant
+    from tfcompress.recipe import Recipe, Variant
 
 
-def variant_result(ctx: Pipeline, v: Variant, source: Artifact, export: Artifact,
-                   measured: dict[str, Any]) -> VariantResult:
+def variant_result(recipe: Recipe, v: Variant, source: Artifact, export: Artifact,
+                   measured: dict[str, Any], test_examples: int) -> VariantResult:
     """The record the report reads for variant ``v``: its stages, the facts its steps
-    recorded, and ``measured`` (``latency`` and ``throughput`` per thread count)."""
+    recorded, ``measured`` (``latency`` and ``throughput`` per thread count) and how many
+    test examples its accuracies are over."""
     src = source.meta
     exp = export.meta
     return VariantResult(**{
         "variant": v.name,
         "export_mode": v.export.mode,
-        "seed": plan.seed_of(ctx.recipe, v),
+        "seed": plan.seed_of(recipe, v),
         "group": v.group or v.name,
-        "test_examples": ctx.test_examples,
+        "test_examples": test_examples,
         "prune": None if v.prune is None else {
             "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity,
             "method": v.prune.method, "scope": v.prune.scope, "rounds": v.prune.rounds,

@@ -53,6 +53,10 @@ class Runner:
         self.records.clear()
         self._memo.clear()
 
+    def record(self, step: StepRecord) -> None:
+        """Records a step that did not go through ``run`` (the benchmark: never cached)."""
+        self.records.append(step)
+
     def once(self, key: tuple[Any, ...], make: Callable[[], Artifact]) -> Artifact:
         """``make()`` the first time ``key`` is asked for in this run, then its artifact."""
         if key not in self._memo:

@@ -1,5 +1,5 @@
 """The cached step kinds: each names its output, states what its cache key depends on, and
-says how it produces the output (``ctx.runner.run``). ``ctx`` is the run (``Pipeline``): the
+says how it produces the output (``ctx.runner.run``). ``ctx`` is the run's ``RunContext``: the
 recipe, the data directory, the runner, warnings, and how models are built.
 
 A new step kind is one function here; a new stage of a variant is a step plus its place in
@@ -20,7 +20,7 @@ from tfcompress.pipeline import artifacts
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
-    from tfcompress.pipeline.core import Pipeline
+    from tfcompress.pipeline.context import RunContext
     from tfcompress.pipeline.runner import Artifact
     from tfcompress.recipe import (ClusterSpec, DistillSpec, ExportSpec, ModelSpec, PruneSpec,
                                    QatSpec, TrainSpec, Variant)
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tfcompress")
 
 
-def train_config(ctx: Pipeline, seed: int, schedule: TrainSpec | None = None
+def train_config(ctx: RunContext, seed: int, schedule: TrainSpec | None = None
                  ) -> dict[str, Any]:
     r = ctx.recipe
     config = {"data": r.data, "model": r.model, "train": schedule or r.train, "seed": seed}
@@ -41,7 +41,7 @@ def train_config(ctx: Pipeline, seed: int, schedule: TrainSpec | None = None
     return config
 
 
-def train(ctx: Pipeline, data: Dataset, seed: int | None = None,
+def train(ctx: RunContext, data: Dataset, seed: int | None = None,
           schedule: TrainSpec | None = None) -> Artifact:
     """Builds (or loads) the model and trains it for ``train.epochs`` (0: as it is): the
     reference every variant is compared with (one per seed when variants repeat over
@@ -71,7 +71,7 @@ def train(ctx: Pipeline, data: Dataset, seed: int | None = None,
     return ctx.runner.run("train", name, config, produce, schedule.strategy)
 
 
-def train_transfer(ctx: Pipeline, model: Any, data: Dataset, work: Path,
+def train_transfer(ctx: RunContext, model: Any, data: Dataset, work: Path,
                     seed: int | None = None) -> dict[str, Any]:
     """Phase 1 trains the head on a frozen backbone, phase 2 fine-tunes its top layers.
     Phase 1's weights are kept in the work folder, so an interrupted phase 2 resumes
@@ -101,7 +101,7 @@ def train_transfer(ctx: Pipeline, model: Any, data: Dataset, work: Path,
     return history
 
 
-def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
+def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
           seed: int | None = None, model_spec: ModelSpec | None = None) -> Artifact:
     """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
     ``spec.method`` (``tfcompress.prune.methods``)."""
@@ -167,7 +167,7 @@ def prune(ctx: Pipeline, data: Dataset, baseline: Artifact, spec: PruneSpec,
     return ctx.runner.run("prune", name, config, produce, r.finetune.strategy)
 
 
-def distill(ctx: Pipeline, data: Dataset, teacher: Artifact, spec: DistillSpec,
+def distill(ctx: RunContext, data: Dataset, teacher: Artifact, spec: DistillSpec,
             seed: int) -> Artifact:
     """Trains ``spec.student`` from its seeded initialisation, taught by the trained
     ``teacher`` (``alpha`` 0: from the labels alone, the teacher is not used)."""
@@ -207,7 +207,7 @@ def distill(ctx: Pipeline, data: Dataset, teacher: Artifact, spec: DistillSpec,
     return ctx.runner.run("distill", name, config, produce, train.strategy)
 
 
-def cluster(ctx: Pipeline, data: Dataset, source: Artifact, spec: ClusterSpec,
+def cluster(ctx: RunContext, data: Dataset, source: Artifact, spec: ClusterSpec,
             seed: int) -> Artifact:
     """Clusters the source's kernels to ``spec.clusters`` values, fine-tunes, strips."""
     from tfcompress._keras import keras
@@ -234,7 +234,7 @@ def cluster(ctx: Pipeline, data: Dataset, source: Artifact, spec: ClusterSpec,
     return ctx.runner.run("cluster", name, config, produce, train.strategy)
 
 
-def qat(ctx: Pipeline, data: Dataset, source: Artifact, spec: QatSpec, seed: int) -> Artifact:
+def qat(ctx: RunContext, data: Dataset, source: Artifact, spec: QatSpec, seed: int) -> Artifact:
     """Quantization-aware fine-tuning of the source (tfmot), saved with its fake-quant
     ranges for the int8 export."""
     from tfcompress._keras import keras
@@ -259,7 +259,7 @@ def qat(ctx: Pipeline, data: Dataset, source: Artifact, spec: QatSpec, seed: int
     return ctx.runner.run("qat", name, config, produce, train.strategy)
 
 
-def export(ctx: Pipeline, data: Dataset, source: Artifact, variant: Variant) -> Artifact:
+def export(ctx: RunContext, data: Dataset, source: Artifact, variant: Variant) -> Artifact:
     """Converts a trained model to the TFLite file an app runs (pixels in, normalization
     folded, TFLite metadata and labels inside: ``quantize/serving.py``, ``metadata.py``),
     checks its ops and measures its accuracy on the test images' pixels."""
@@ -298,7 +298,7 @@ def export(ctx: Pipeline, data: Dataset, source: Artifact, variant: Variant) -> 
     return ctx.runner.run("export", variant.name, config, produce)
 
 
-def sensitivity(ctx: Pipeline, data: Dataset, baseline: Artifact) -> dict[str, Any]:
+def sensitivity(ctx: RunContext, data: Dataset, baseline: Artifact) -> dict[str, Any]:
     """Each layer of the baseline pruned alone at each ratio (validation accuracy)."""
     from tfcompress.prune import sensitivity
 
@@ -312,7 +312,7 @@ def sensitivity(ctx: Pipeline, data: Dataset, baseline: Artifact) -> dict[str, A
     return ctx.runner.run("sensitivity", "layer sensitivity", config, produce).meta["analysis"]
 
 
-def curve(ctx: Pipeline, data: Dataset, source: Artifact, seed: int) -> dict[str, Any]:
+def curve(ctx: RunContext, data: Dataset, source: Artifact, seed: int) -> dict[str, Any]:
     """A trained, unpruned model pruned to each of ``curve.ratios`` without retraining: test
     accuracy and Keras forward time per ratio (``tfcompress.prune.curve``)."""
     from tfcompress.prune import curve
