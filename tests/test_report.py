@@ -8,9 +8,9 @@ def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
            "p90_ms": p50, "p99_ms": p50 * 1.5, "images_per_s": 1000 / p50, "batch": 1}
     return VariantResult(**{
         "variant": name, "export_mode": mode, "seed": 0, "group": name, "test_examples": 100,
-        "distill": None, "cluster": None, "qat": None,
-        "prune": None if prune is None else {"schedule": "polynomial_decay",
-                                             "target_sparsity": prune},
+        "stages": {"prune": None if prune is None else {"schedule": "polynomial_decay",
+                                                        "target_sparsity": prune}},
+        "stage_labels": [] if prune is None else [f"polynomial_decay {prune:.0%}"],
         "source": {"keras_test_accuracy": acc, "params": 100,
                    "nonzero_params": 100 if prune is None else 20},
         "tflite": {"tflite_accuracy": acc, "bytes": gzip_bytes * 2, "gzip_bytes": gzip_bytes,

@@ -1,16 +1,14 @@
-"""The order of a variant's stages and the step each one runs.
-
-A variant's model is the baseline, then each stage it sets, in ``Variant.stages`` order
-(distill -> prune -> cluster -> qat), each a cached step keyed by the one before. A stage is one
-entry here: its name and how it calls its step.
+"""The models a variant is made of: its baseline, then each stage it sets, in ``Variant.stages``
+order (distill -> prune -> cluster -> qat), each a cached step keyed by the one before, run by the
+registered ``Stage`` (``stages``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.pipeline import steps
+from tfcompress.pipeline.stages import STAGES
 from tfcompress.recipe import fingerprint
 
 if TYPE_CHECKING:
@@ -18,18 +16,6 @@ if TYPE_CHECKING:
     from tfcompress.pipeline.context import RunContext
     from tfcompress.pipeline.runner import Artifact
     from tfcompress.recipe import ModelSpec, Recipe, Variant
-
-#: stage -> step(ctx, data, parent artifact, variant, seed, model spec of the parent)
-STAGES: dict[str, Callable[..., Artifact]] = {
-    "distill": lambda ctx, data, parent, v, seed, spec: steps.distill(ctx, data, parent,
-                                                                     v.distill, seed),
-    "prune": lambda ctx, data, parent, v, seed, spec: steps.prune(ctx, data, parent, v.prune,
-                                                                 seed, spec),
-    "cluster": lambda ctx, data, parent, v, seed, spec: steps.cluster(ctx, data, parent,
-                                                                     v.cluster, seed),
-    "qat": lambda ctx, data, parent, v, seed, spec: steps.qat(ctx, data, parent, v.qat, seed),
-}
-
 
 def seed_of(recipe: Recipe, v: Variant) -> int:
     """A variant's own seed (repeats over seeds), else the recipe's."""
@@ -39,19 +25,19 @@ def seed_of(recipe: Recipe, v: Variant) -> int:
 def source(ctx: RunContext, data: Dataset, v: Variant) -> Artifact:
     """The trained model variant ``v`` exports: the baseline (trained with ``v.train`` when
     set), then its stages in order, each made once per run. A distilled variant's seed is its
-    student's; the teacher is the recipe-seed baseline."""
+    student's; the teacher is the recipe-seed baseline (a stage that ``teaches``)."""
     r = ctx.recipe
     seed = seed_of(r, v)
-    key: tuple[Any, ...] = ("baseline", r.seed if v.distill is not None else seed)
+    teaches = any(STAGES[kind].teaches for kind in v.stages)
+    key: tuple[Any, ...] = ("baseline", r.seed if teaches else seed)
     if v.train is not None:  # a baseline of its own schedule (e.g. a learning-rate study)
         key = (*key, fingerprint(v.train))
     made = ctx.runner.once(key, lambda: steps.train(ctx, data, key[1], v.train))
     model_spec: ModelSpec = r.model
-    for stage in v.stages:
-        parent = made
-        key = (*key, stage, fingerprint(getattr(v, stage)), seed)
+    for kind in v.stages:
+        stage, parent = STAGES[kind], made
+        key = (*key, kind, fingerprint(getattr(v, kind)), seed)
         made = ctx.runner.once(key, lambda stage=stage, parent=parent, spec=model_spec:
-                               STAGES[stage](ctx, data, parent, v, seed, spec))
-        if stage == "distill":
-            model_spec = v.distill.student
+                               stage.run(ctx, data, parent, v, seed, spec))
+        model_spec = stage.model_spec(getattr(v, kind), model_spec)
     return made

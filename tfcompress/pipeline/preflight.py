@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.errors import InputError
-from tfcompress.recipe import fingerprint
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -94,9 +93,10 @@ def _only_conversions(ctx: RunContext) -> Recipe:
 
 
 def variants(ctx: RunContext, data: Dataset) -> None:
-    """Checks what can be checked before any training: the model fits the data, every
-    layer can be compressed as the variants ask, every schedule reaches its target."""
-    from tfcompress.prune import methods
+    """Checks what can be checked before any training: the model fits the data, and each
+    stage of each variant fits the model it will receive (``Stage.check``: every layer can be
+    compressed as asked, every schedule reaches its target)."""
+    from tfcompress.pipeline.stages import STAGES
 
     if ctx.bare_savedmodel:
         from tfcompress.models import user_file
@@ -115,50 +115,15 @@ def variants(ctx: RunContext, data: Dataset) -> None:
         t = ctx.recipe.transfer
         freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
     total = ctx.finetune_steps(data)
-    students: dict[Any, Any] = {}
+    memo: dict[Any, Any] = {}
     sweep = ctx.recipe.sweep
     for v in (*ctx.recipe.variants, *([sweep.trial] if sweep is not None else [])):
         try:
             m = model
-            if v.distill is not None:
-                spec = v.distill.student
-                key = fingerprint(spec)
-                if key not in students:
-                    students[key] = ctx.initial_model(data, spec, keras="2")
-                    check_fits(students[key], data, "student ")
-                m = students[key]
-            if v.prune is not None:
-                methods.preflight(m, v.prune, total)
-                _gradual_enough(ctx, v, total)
-            if v.cluster is not None:
-                from tfcompress.prune import masks
-
-                masks.prunable(m, v.cluster.skip)
-            if v.qat is not None:
-                from tfcompress.quantize import qat
-
-                for u in qat.check(m, v.qat.skip):
-                    if u["why"] != "qat.skip":
-                        ctx.warn(f"variant {v.name}: layer {u['name']} ({u['type']}) "
-                                   f"stays in float: {u['why']}")
+            for kind in v.stages:
+                m = STAGES[kind].check(ctx, data, m, v, total, memo)
         except InputError as e:
             raise InputError(f"variant {v.name}: {e}") from None
-
-
-def _gradual_enough(ctx: RunContext, v: Any, total: int) -> None:
-    """A warning (in the report) when a gradual schedule makes so few mask updates over the
-    fine-tuning steps that it is about one-shot pruning."""
-    from tfcompress.prune import schedule
-
-    if v.prune.method != "gradual" or v.prune.schedule == "constant":
-        return
-    p = schedule.plan(v.prune, total)
-    n = schedule.updates(p)
-    if n < schedule.FEWEST_UPDATES:
-        ctx.warn(f"variant {v.name}: gradual pruning makes only {n} mask update(s) in "
-                 f"{total} fine-tuning steps (frequency {p.frequency}), with "
-                 f"{total - p.end_step - 1} step(s) to recover after the last: hardly gradual; "
-                 f"raise finetune.epochs or lower prune.frequency")
 
 
 def check_fits(model: Any, data: Dataset, what: str = "") -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.pipeline import plan
+from tfcompress.pipeline.stages import STAGES
 from tfcompress.report.variant import VariantResult
 
 if TYPE_CHECKING:
@@ -26,16 +27,10 @@ def variant_result(recipe: Recipe, v: Variant, source: Artifact, export: Artifac
         "seed": plan.seed_of(recipe, v),
         "group": v.group or v.name,
         "test_examples": test_examples,
-        "prune": None if v.prune is None else {
-            "schedule": v.prune.schedule, "target_sparsity": v.prune.target_sparsity,
-            "method": v.prune.method, "scope": v.prune.scope, "rounds": v.prune.rounds,
-            "reinit": v.prune.reinit, "criterion": v.prune.criterion},
-        "distill": None if v.distill is None else {
-            "student": v.distill.student.name, "alpha": v.distill.alpha,
-            "temperature": v.distill.temperature},
-        "cluster": None if v.cluster is None else {
-            "clusters": v.cluster.clusters, "preserve_sparsity": v.cluster.preserve_sparsity},
-        "qat": None if v.qat is None else {"scheme": v.qat.scheme},
+        "stages": {kind: (None if getattr(v, kind) is None
+                          else stage.summary(getattr(v, kind)))
+                   for kind, stage in STAGES.items()},
+        "stage_labels": [STAGES[kind].label(getattr(v, kind)) for kind in v.stages],
         "source": {k: src.get(k) for k in (
             "name", "key", "keras_test_accuracy", "params", "nonzero_params", "macs",
             "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",

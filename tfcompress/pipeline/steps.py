@@ -1,19 +1,16 @@
-"""The cached step kinds: each names its output, states what its cache key depends on, and
-says how it produces the output (``ctx.runner.run``). ``ctx`` is the run's ``RunContext``: the
-recipe, the data directory, the runner, warnings, and how models are built.
-
-A new step kind is one function here; a new stage of a variant is a step plus its place in
-``plan.STAGES``.
+"""The cached steps that are not a variant's stages: the baseline's training, the export to
+TFLite, the sensitivity analysis and the pruning curves. Each names its output, states what its
+cache key depends on, and says how it produces the output (``ctx.runner.run``). ``ctx`` is the
+run's ``RunContext``: the recipe, the data directory, the runner, warnings, and how models are
+built. The stages (distill, prune, cluster, qat) are objects of their own, in ``stages/``.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from tfcompress import atomic
 from tfcompress.pipeline import artifacts
@@ -22,8 +19,7 @@ if TYPE_CHECKING:
     from tfcompress.data import Dataset
     from tfcompress.pipeline.context import RunContext
     from tfcompress.pipeline.runner import Artifact
-    from tfcompress.recipe import (ClusterSpec, DistillSpec, ExportSpec, ModelSpec, PruneSpec,
-                                   QatSpec, TrainSpec, Variant)
+    from tfcompress.recipe import ExportSpec, TrainSpec, Variant
 
 log = logging.getLogger("tfcompress")
 
@@ -99,164 +95,6 @@ def train_transfer(ctx: RunContext, model: Any, data: Dataset, work: Path,
         history["finetune"] = loop.fit(model, data, t.train, work_dir=work, phase="finetune",
                                        seed=seed)
     return history
-
-
-def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
-          seed: int | None = None, model_spec: ModelSpec | None = None) -> Artifact:
-    """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
-    ``spec.method`` (``tfcompress.prune.methods``)."""
-    from tfcompress import flavor
-    from tfcompress.prune import KERAS3_NATIVE, PRUNE_METHODS, RETRAINS, STRUCTURED, magnitude
-    from tfcompress.prune.methods import Job
-
-    r = ctx.recipe
-    seed = r.seed if seed is None else seed
-    pct = round(spec.target_sparsity * 100)
-    name = (f"pruned{pct}_{spec.schedule}" if spec.method == "gradual" else
-            f"{spec.method}{pct}_{spec.scope}" + ("_reinit" if spec.reinit else "")
-            + (f"_{spec.criterion}" if spec.criterion != "l1" else ""))
-    if seed != r.seed:
-        name += f"_seed{seed}"
-    if model_spec is not None and model_spec != r.model:
-        name = f"{baseline.meta['name']}_{name}"
-    elif baseline.meta["name"].startswith("baseline_lr"):  # a variant's own training schedule
-        name = f"{baseline.meta['name'].split('_seed')[0].removeprefix('baseline_')}_{name}"
-
-    # A Keras 3 run prunes natively where the method can (KERAS3_NATIVE), else on the twin;
-    # a transfer recipe's backbone freezing is tf_keras code: on the twin too.
-    native = ctx.keras == "3" and spec.method in KERAS3_NATIVE and r.transfer is None
-    keras = "3" if native else "2"
-
-    def trained() -> Any:
-        model = artifacts.load(baseline, keras)
-        if r.transfer is not None:  # every pruned layer must learn to recover
-            from tfcompress.train import freeze
-
-            freeze.unfreeze(model, r.transfer.backbone)
-        return model
-
-    def masks_of(other: PruneSpec) -> dict[str, np.ndarray]:
-        """The masks of this source pruned by ``other`` (a cached step of its own)."""
-        with np.load(prune(ctx, data, baseline, other, seed, model_spec).path
-                     / "masks.npz") as saved:
-            return dict(saved)
-
-    def produce(work: Path) -> dict[str, Any]:
-        flavor.module(flavor.KERAS3 if keras == "3" else flavor.KERAS2).utils.set_random_seed(
-            seed)
-        job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
-                  work=work, trained=trained, masks_of=masks_of,
-                  initial=lambda s: ctx.seeded_model(data, s, model_spec, keras))
-        out = PRUNE_METHODS.get(spec.method)(job)
-        if out.masks is not None:
-            atomic.write_with(work / "masks.npz", lambda tmp: np.savez(tmp, **out.masks))
-        return artifacts.save_model(out.model, work, data, history=out.history,
-                                    layer_sparsity=magnitude.layer_sparsity(out.model),
-                                    **out.facts)
-
-    config: dict[str, Any] = {"baseline": baseline.meta["key"], "prune": spec,
-                              "finetune": r.finetune, "seed": seed}
-    if spec.method in RETRAINS:  # they train with the baseline's budget
-        config["train"] = r.train
-    if spec.method in STRUCTURED:  # what the rebuild does has changed since the first ones
-        from tfcompress.prune.methods.structured import REBUILD
-
-        config["rebuild"] = REBUILD
-    if r.transfer is not None:
-        config["transfer"] = r.transfer
-    return ctx.runner.run("prune", name, config, produce, r.finetune.strategy)
-
-
-def distill(ctx: RunContext, data: Dataset, teacher: Artifact, spec: DistillSpec,
-            seed: int) -> Artifact:
-    """Trains ``spec.student`` from its seeded initialisation, taught by the trained
-    ``teacher`` (``alpha`` 0: from the labels alone, the teacher is not used)."""
-    from tfcompress.distill import distiller_of
-    from tfcompress.train import loop
-
-    r = ctx.recipe
-    train = spec.train or r.train
-    student_name = spec.student.name if not spec.student.path else "student"
-    name = (f"{student_name}_scratch" if spec.alpha == 0 else
-            f"{student_name}_kd_T{spec.temperature:g}_a{spec.alpha:g}") + f"_seed{seed}"
-
-    def produce(work: Path) -> dict[str, Any]:
-        student = ctx.seeded_model(data, seed, spec.student)  # in the run's Keras
-        facts: dict[str, Any] = {"teacher_accuracy": None}
-        if spec.alpha == 0:
-            history = loop.fit(student, data, train, work_dir=work, seed=seed)
-        else:
-            teacher_model = artifacts.load(teacher, keras=ctx.keras)
-            facts["teacher_accuracy"] = teacher.meta["keras_test_accuracy"]
-            distiller = distiller_of(student)(student, teacher_model, alpha=spec.alpha,
-                                              temperature=spec.temperature)
-            history = loop.fit(distiller, data, train, work_dir=work, seed=seed)
-        return artifacts.save_model(student, work, data, history=history, **facts)
-
-    config: dict[str, Any] = {"student": spec.student, "train": train, "data": r.data,
-                              "seed": seed}
-    if spec.alpha:
-        config.update(teacher=teacher.meta["key"], alpha=spec.alpha,
-                      temperature=spec.temperature)
-    if ctx.keras == "3":  # a Keras 3 student (the tf_keras path's keys stay as they were)
-        config["keras"] = "3"
-    if spec.student.path:
-        from tfcompress.models.user_file import file_digest
-
-        config["student_file_sha256"] = file_digest(spec.student.path)
-    return ctx.runner.run("distill", name, config, produce, train.strategy)
-
-
-def cluster(ctx: RunContext, data: Dataset, source: Artifact, spec: ClusterSpec,
-            seed: int) -> Artifact:
-    """Clusters the source's kernels to ``spec.clusters`` values, fine-tunes, strips."""
-    from tfcompress._keras import keras
-    from tfcompress.prune import magnitude
-    from tfcompress.quantize import cluster
-    from tfcompress.train import loop
-
-    train = spec.train or ctx.recipe.finetune
-    name = f"{source.meta['name']}_cluster{spec.clusters}"
-
-    def produce(work: Path) -> dict[str, Any]:
-        keras.utils.set_random_seed(seed)
-        model = artifacts.load(source, keras="2")  # tfmot's clustering
-        clustered = cluster.apply(model, spec.clusters, spec.init,
-                                  preserve_sparsity=spec.preserve_sparsity, skip=spec.skip)
-        history = (loop.fit(clustered, data, train, work_dir=work, seed=seed)
-                   if train.epochs else {})
-        plain = cluster.strip(clustered)
-        return artifacts.save_model(plain, work, data, history=history,
-                                    unique_values=cluster.unique_values(plain),
-                                    layer_sparsity=magnitude.layer_sparsity(plain))
-
-    config = {"source": source.meta["key"], "cluster": spec, "train": train, "seed": seed}
-    return ctx.runner.run("cluster", name, config, produce, train.strategy)
-
-
-def qat(ctx: RunContext, data: Dataset, source: Artifact, spec: QatSpec, seed: int) -> Artifact:
-    """Quantization-aware fine-tuning of the source (tfmot), saved with its fake-quant
-    ranges for the int8 export."""
-    from tfcompress._keras import keras
-    from tfcompress.quantize import qat
-    from tfcompress.train import loop
-
-    train = spec.train or ctx.recipe.finetune
-    name = f"{source.meta['name']}_qat_{spec.scheme}"
-
-    def produce(work: Path) -> dict[str, Any]:
-        keras.utils.set_random_seed(seed)
-        model = artifacts.load(source, keras="2")  # tfmot's QAT
-        quantized, left = qat.apply(model, spec.scheme, spec.skip)
-        history = (loop.fit(quantized, data, train, work_dir=work, seed=seed)
-                   if train.epochs else {})
-        shutil.copyfile(source.path / "model.keras", work / "float_model.keras")
-        return artifacts.save_model(quantized, work, data, counted=model, history=history,
-                                    qat_float_layers=left, qat_scheme=spec.scheme,
-                                    qat_skip=list(spec.skip))
-
-    config = {"source": source.meta["key"], "qat": spec, "train": train, "seed": seed}
-    return ctx.runner.run("qat", name, config, produce, train.strategy)
 
 
 def export(ctx: RunContext, data: Dataset, source: Artifact, variant: Variant) -> Artifact:

@@ -3,6 +3,7 @@ qat), each a spec, and how it is exported."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from tfcompress.errors import unknown_name
@@ -301,6 +302,13 @@ class QatSpec:
                  "a list of layer names", self.skip)
 
 
+def stage(after: tuple[str, ...] = (), later: bool = True) -> object:
+    """A ``Variant`` field that is a stage: its spec, or None. ``after``: the stages it follows
+    when a variant sets them too (``Variant.stages`` orders by it); ``later``: added after the
+    first recipes (its default stays out of cache keys)."""
+    return field(default=None, metadata={**(LATER if later else {}), "stage": tuple(after)})
+
+
 @dataclass(frozen=True)
 class Variant:
     """One row of the comparison: the baseline, or a model made from it by the stages set
@@ -312,12 +320,12 @@ class Variant:
 
     name: str
     export: ExportSpec = field(default_factory=ExportSpec)
-    prune: PruneSpec | None = None
+    prune: PruneSpec | None = stage(after=("distill",), later=False)
     seed: int | None = field(default=None, metadata=LATER)
     group: str | None = field(default=None, metadata=LATER)
-    distill: DistillSpec | None = field(default=None, metadata=LATER)
-    cluster: ClusterSpec | None = field(default=None, metadata=LATER)
-    qat: QatSpec | None = field(default=None, metadata=LATER)
+    distill: DistillSpec | None = stage()
+    cluster: ClusterSpec | None = stage(after=("distill", "prune"))
+    qat: QatSpec | None = stage(after=("distill", "prune", "cluster"))
     train: TrainSpec | None = field(default=None, metadata=LATER)
 
     def __post_init__(self) -> None:
@@ -351,6 +359,24 @@ class Variant:
 
     @property
     def stages(self) -> tuple[str, ...]:
-        """The stages this variant runs after the baseline, in order."""
-        return tuple(s for s in ("distill", "prune", "cluster", "qat")
-                     if getattr(self, s) is not None)
+        """The stages this variant runs after the baseline, in order (``STAGE_FIELDS``)."""
+        return tuple(s for s in STAGE_FIELDS if getattr(self, s) is not None)
+
+
+def _stage_order() -> tuple[str, ...]:
+    """The stage fields of ``Variant``, each after those it follows (declaration order among
+    the ones free to go)."""
+    after = {f.name: f.metadata["stage"] for f in dataclasses.fields(Variant)
+             if "stage" in f.metadata}
+    order: list[str] = []
+    while len(order) < len(after):
+        ready = [n for n, a in after.items()
+                 if n not in order and all(x in order or x not in after for x in a)]
+        if not ready:
+            raise TypeError(f"Variant's stages follow each other in a circle: {after}")
+        order.append(ready[0])
+    return tuple(order)
+
+
+#: The stages a variant can have, in the order they run: distill, prune, cluster, qat.
+STAGE_FIELDS = _stage_order()

@@ -57,23 +57,9 @@ def pruning_label(prune: dict[str, Any] | None) -> str:
 
 
 def stages_label(v: VariantResult) -> str:
-    """The compression a variant went through, in order, e.g.
+    """The compression a variant went through, in order (each stage's ``label``), e.g.
     ``KD lenet_300_100 T=4 > polynomial_decay 80% > 16 clusters > QAT pqat``."""
-    parts = []
-    d = v.distill
-    if d:
-        parts.append(f"{d['student']} from scratch" if d["alpha"] == 0 else
-                     f"KD {d['student']} T={d['temperature']:g} a={d['alpha']:g}")
-    if v.prune is not None:
-        parts.append(pruning_label(v.prune))
-    c = v.cluster
-    if c:
-        parts.append(f"{c['clusters']} clusters" + (" (sparsity kept)"
-                                                    if c["preserve_sparsity"] else ""))
-    q = v.qat
-    if q:
-        parts.append(f"QAT {q['scheme']}")
-    return " > ".join(parts) or "-"
+    return " > ".join(v.stage_labels) or "-"
 
 
 def weight_stats(v: VariantResult) -> dict[str, Any]:

@@ -16,7 +16,9 @@ class VariantResult:
       variant, export_mode, seed, group: its name, TFLite mode, seed, and the configuration
         it repeats over seeds (its own name if none).
       test_examples: how many test examples its accuracy is over.
-      prune, distill, cluster, qat: the stages it went through (None: not that one).
+      stages: what each stage it went through keeps of its spec, by kind (``prune``,
+        ``distill``, ...: ``Stage.summary``); ``prune`` etc. read one (None: not that one).
+      stage_labels: how the report names each of them, in the order they ran.
       source: facts of the Keras model it was converted from (accuracy, parameters, non-zeros,
         MACs, file sizes, per-layer sparsity, channels kept, ...).
       tflite: facts of its .tflite file (accuracy, bytes, gzip bytes, op coverage, weights).
@@ -32,10 +34,8 @@ class VariantResult:
     seed: int
     group: str
     test_examples: int
-    prune: dict[str, Any] | None
-    distill: dict[str, Any] | None
-    cluster: dict[str, Any] | None
-    qat: dict[str, Any] | None
+    stages: dict[str, dict[str, Any]]
+    stage_labels: list[str]
     source: dict[str, Any]
     tflite: dict[str, Any]
     latency: dict[str, dict[str, Any]]
@@ -47,6 +47,24 @@ class VariantResult:
     tflite_file: str | None = None
     keras_file: str | None = None
 
+    @property
+    def prune(self) -> dict[str, Any] | None:
+        return self.stages.get("prune")
+
+    @property
+    def distill(self) -> dict[str, Any] | None:
+        return self.stages.get("distill")
+
+    @property
+    def cluster(self) -> dict[str, Any] | None:
+        return self.stages.get("cluster")
+
+    @property
+    def qat(self) -> dict[str, Any] | None:
+        return self.stages.get("qat")
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data, as ``results.json`` keeps it."""
-        return dataclasses.asdict(self)
+        """Plain data, as ``results.json`` keeps it: each stage under its kind."""
+        out = dataclasses.asdict(self)
+        stages = out.pop("stages")
+        return {**out, **stages}

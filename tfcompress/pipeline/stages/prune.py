@@ -1,0 +1,137 @@
+"""Pruning, by any registered method (``tfcompress.prune.methods``): the baseline (or a
+distilled student) pruned and fine-tuned, its masks kept for the methods that build on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tfcompress import atomic
+from tfcompress.pipeline import artifacts
+from tfcompress.pipeline.stages.base import Stage
+
+if TYPE_CHECKING:
+    from tfcompress.data import Dataset
+    from tfcompress.pipeline.context import RunContext
+    from tfcompress.pipeline.runner import Artifact
+    from tfcompress.recipe import ModelSpec, PruneSpec, Variant
+
+
+class Prune(Stage):
+    kind = "prune"
+
+    def check(self, ctx: RunContext, data: Dataset, model: Any, variant: Variant,
+              total_steps: int, memo: dict[Any, Any]) -> Any:
+        """The method can prune every layer it is asked to, its schedule reaches its target
+        (``methods.preflight``); a gradual schedule with too few mask updates is named."""
+        from tfcompress.prune import methods
+
+        methods.preflight(model, variant.prune, total_steps)
+        _gradual_enough(ctx, variant, total_steps)
+        return model
+
+    def run(self, ctx: RunContext, data: Dataset, parent: Artifact, variant: Variant,
+            seed: int, model_spec: ModelSpec) -> Artifact:
+        return prune(ctx, data, parent, variant.prune, seed, model_spec)
+
+    def summary(self, spec: PruneSpec) -> dict[str, Any]:
+        return {"schedule": spec.schedule, "target_sparsity": spec.target_sparsity,
+                "method": spec.method, "scope": spec.scope, "rounds": spec.rounds,
+                "reinit": spec.reinit, "criterion": spec.criterion}
+
+    def label(self, spec: PruneSpec) -> str:
+        from tfcompress.report.table import pruning_label
+
+        return pruning_label(self.summary(spec))
+
+
+def step_name(spec: PruneSpec, seed: int, parent: Artifact, model_spec: ModelSpec | None,
+              recipe_seed: int, recipe_model: ModelSpec) -> str:
+    """The cached step's name, e.g. ``pruned80_polynomial_decay``, ``filters50_layer_taylor``,
+    ``lr0.01_oneshot70_global_seed2``."""
+    pct = round(spec.target_sparsity * 100)
+    name = (f"pruned{pct}_{spec.schedule}" if spec.method == "gradual" else
+            f"{spec.method}{pct}_{spec.scope}" + ("_reinit" if spec.reinit else "")
+            + (f"_{spec.criterion}" if spec.criterion != "l1" else ""))
+    if seed != recipe_seed:
+        name += f"_seed{seed}"
+    if model_spec is not None and model_spec != recipe_model:
+        name = f"{parent.meta['name']}_{name}"
+    elif parent.meta["name"].startswith("baseline_lr"):  # a variant's own training schedule
+        name = f"{parent.meta['name'].split('_seed')[0].removeprefix('baseline_')}_{name}"
+    return name
+
+
+def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
+          seed: int | None = None, model_spec: ModelSpec | None = None) -> Artifact:
+    """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
+    ``spec.method`` (``tfcompress.prune.methods``)."""
+    from tfcompress import flavor
+    from tfcompress.prune import KERAS3_NATIVE, PRUNE_METHODS, RETRAINS, STRUCTURED, magnitude
+    from tfcompress.prune.methods import Job
+
+    r = ctx.recipe
+    seed = r.seed if seed is None else seed
+    name = step_name(spec, seed, baseline, model_spec, r.seed, r.model)
+
+    # A Keras 3 run prunes natively where the method can (KERAS3_NATIVE), else on the twin;
+    # a transfer recipe's backbone freezing is tf_keras code: on the twin too.
+    native = ctx.keras == "3" and spec.method in KERAS3_NATIVE and r.transfer is None
+    keras = "3" if native else "2"
+
+    def trained() -> Any:
+        model = artifacts.load(baseline, keras)
+        if r.transfer is not None:  # every pruned layer must learn to recover
+            from tfcompress.train import freeze
+
+            freeze.unfreeze(model, r.transfer.backbone)
+        return model
+
+    def masks_of(other: PruneSpec) -> dict[str, np.ndarray]:
+        """The masks of this source pruned by ``other`` (a cached step of its own)."""
+        with np.load(prune(ctx, data, baseline, other, seed, model_spec).path
+                     / "masks.npz") as saved:
+            return dict(saved)
+
+    def produce(work: Path) -> dict[str, Any]:
+        flavor.module(flavor.KERAS3 if keras == "3" else flavor.KERAS2).utils.set_random_seed(
+            seed)
+        job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
+                  work=work, trained=trained, masks_of=masks_of,
+                  initial=lambda s: ctx.seeded_model(data, s, model_spec, keras))
+        out = PRUNE_METHODS.get(spec.method)(job)
+        if out.masks is not None:
+            atomic.write_with(work / "masks.npz", lambda tmp: np.savez(tmp, **out.masks))
+        return artifacts.save_model(out.model, work, data, history=out.history,
+                                    layer_sparsity=magnitude.layer_sparsity(out.model),
+                                    **out.facts)
+
+    config: dict[str, Any] = {"baseline": baseline.meta["key"], "prune": spec,
+                              "finetune": r.finetune, "seed": seed}
+    if spec.method in RETRAINS:  # they train with the baseline's budget
+        config["train"] = r.train
+    if spec.method in STRUCTURED:  # what the rebuild does has changed since the first ones
+        from tfcompress.prune.methods.structured import REBUILD
+
+        config["rebuild"] = REBUILD
+    if r.transfer is not None:
+        config["transfer"] = r.transfer
+    return ctx.runner.run("prune", name, config, produce, r.finetune.strategy)
+
+
+def _gradual_enough(ctx: RunContext, v: Variant, total: int) -> None:
+    """A warning (in the report) when a gradual schedule makes so few mask updates over the
+    fine-tuning steps that it is about one-shot pruning."""
+    from tfcompress.prune import schedule
+
+    if v.prune.method != "gradual" or v.prune.schedule == "constant":
+        return
+    p = schedule.plan(v.prune, total)
+    n = schedule.updates(p)
+    if n < schedule.FEWEST_UPDATES:
+        ctx.warn(f"variant {v.name}: gradual pruning makes only {n} mask update(s) in "
+                 f"{total} fine-tuning steps (frequency {p.frequency}), with "
+                 f"{total - p.end_step - 1} step(s) to recover after the last: hardly gradual; "
+                 f"raise finetune.epochs or lower prune.frequency")
