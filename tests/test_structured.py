@@ -371,6 +371,17 @@ def test_a_grouped_convolution_keeps_as_many_channels_in_each_group():
     scores = {g: np.r_[np.full(3, 9.0), np.zeros(9)]}  # the best three all in group 0
     kept = criteria.select(scores, 0.5, split={g: 4})[g]
     assert [int(np.sum((kept >= 3 * i) & (kept < 3 * i + 3))) for i in range(4)] == [2] * 4
+    rebuild.check_keep(a, {g: kept})  # buildable
+    # without split= the best three (all in the first convolution group) would be kept:
+    # rebuild refuses that in one line instead of Keras' "filters must be divisible by groups"
+    from tfcompress.errors import InputError
+
+    unsplit = criteria.select(scores, 0.5)[g]
+    with pytest.raises(InputError, match=r"grouped convolution of 4 groups.*kept \[3, 3, 0, 0\]"):
+        rebuild.rebuild(_grouped(keras), a, {g: unsplit})
+    for bad, why in (([], "keeps no channel"), ([0, 0, 1], "distinct"), ([0, 12], r"\[0, 12\)")):
+        with pytest.raises(InputError, match=why):
+            rebuild.check_keep(a, {g: np.array(bad, int)})
 
 
 def test_global_selection_with_tied_scores_removes_exactly_the_ratio():
@@ -434,3 +445,41 @@ def test_batch_norm_statistics_are_measured_again_in_graph_order(k):
     gamma, beta = model.get_layer("bn2").get_weights()[:2]
     np.testing.assert_allclose(out.mean(axis=0), beta, atol=1e-3)
     np.testing.assert_allclose(out.std(axis=0), np.abs(gamma), rtol=1e-2)
+
+
+def test_a_criterion_of_ones_own_is_registered_once_and_named_by_a_recipe():
+    """Torch-Pruning's Importance: a user's criterion ranks channels like the built-in ones,
+    a recipe names it, and a second registration under the same name is refused."""
+    import tfcompress
+    from tfcompress.prune import STRUCTURED_CRITERIA
+    from tfcompress.recipe import PruneSpec
+    from tfcompress.structured import criteria
+    from tfcompress.errors import InputError
+
+    class Reverse(criteria.Importance):  # the opposite of l1: keeps the weakest filters
+        def __call__(self, model, a, groups, data, seed):
+            return {g: -s for g, s in criteria.L1_NORM(model, a, groups, data, seed).items()}
+
+    name = "reverse_l1_for_test"
+    if name not in STRUCTURED_CRITERIA:
+        tfcompress.register_criterion(name, Reverse())
+    with pytest.raises(ValueError, match="registered twice"):
+        tfcompress.register_criterion(name, Reverse())
+    with pytest.raises(TypeError, match="callable"):
+        tfcompress.register_criterion("not_callable_for_test", 3)
+    assert PruneSpec(0.5, method="filters", criterion=name).criterion == name
+    with pytest.raises(InputError, match="reverse_l1_for_test"):
+        PruneSpec(0.5, method="filters", criterion="reverse_l1_for_tst")
+
+    keras.utils.set_random_seed(0)
+    model = _sequential()
+    a = graph.analyse(model)
+    groups = [g for g in a.groups if a.groups[g].producers][:2]
+    assert groups
+    mine = criteria.scores(model, a, name, groups)
+    l1 = criteria.scores(model, a, "l1", groups)
+    for g in groups:
+        np.testing.assert_array_equal(mine[g], -l1[g])
+        kept = criteria.select({g: mine[g]}, 0.5)[g]
+        assert set(kept) == set(np.argsort(l1[g], kind="stable")[:len(kept)])
+    assert not criteria.needs_data(name) and criteria.needs_data("taylor")

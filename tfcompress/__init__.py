@@ -39,6 +39,7 @@ _API = {
     "experiment_names": "tfcompress.registry",
     "register_experiment": "tfcompress.registry",
     "load_config": "tfcompress.registry",
+    "register_criterion": "tfcompress.prune",
 }
 
 __all__ = sorted(_API)

@@ -21,8 +21,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from tfcompress.errors import InputError
+from tfcompress.registry import Registry
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
+#: ``train.strategy`` -> a maker of the ``tf.distribute`` strategy (None: no strategy)
+STRATEGIES: Registry = Registry(
+    "strategy",
+    {
+        "default": "tfcompress.distribute:no_strategy",
+        "mirrored": "tfcompress.distribute:mirrored",
+        "multi_worker": "tfcompress.distribute:multi_worker",
+    },
+)
 
 log = logging.getLogger("tfcompress")
 
@@ -67,20 +76,33 @@ def strategy(name: str) -> Any:
         raise InputError("train.strategy multi_worker needs TF_CONFIG (the cluster's workers "
                          "and this task's type and index); it is not set")
     if name not in _made:
-        from tfcompress._keras import tf
-
-        _made[name] = (tf.distribute.MirroredStrategy() if name == "mirrored" else
-                       tf.distribute.MultiWorkerMirroredStrategy())
+        _made[name] = STRATEGIES.get(name)()
         log.info("tf.distribute %s: %d replica(s) in sync", name,
                  _made[name].num_replicas_in_sync)
     return _made[name]
 
 
+def no_strategy() -> None:
+    return None
+
+
+def mirrored() -> Any:
+    from tfcompress._keras import tf
+
+    return tf.distribute.MirroredStrategy()
+
+
+def multi_worker() -> Any:
+    from tfcompress._keras import tf
+
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
 @contextlib.contextmanager
 def scope(name: str) -> Iterator[None]:
     """Variables made inside (models built, loaded or wrapped for pruning, optimizers) are
-    distributed by the strategy ``name``; ``default`` does nothing."""
-    if name == "default":
+    distributed by the strategy ``name``; ``default`` (no strategy) does nothing."""
+    if STRATEGIES.get(name) is no_strategy:
         yield
         return
     with strategy(name).scope():

@@ -69,6 +69,9 @@ class Distiller(keras.Model):
     Distiller calls the student, and ``student`` is the plain model to save.
     """
 
+    #: its ``compile`` takes the student's loss on probabilities (``train.loop.loss_for``)
+    outputs_probabilities = True
+
     def __init__(self, student: keras.Model, teacher: keras.Model, *, alpha: float = 1.0,
                  temperature: float = 4.0, **kwargs: Any):
         super().__init__(**kwargs)

@@ -44,9 +44,28 @@ TFMOT = _having("tfmot")
 RETRAINS = _having("retrains")
 KERAS3_NATIVE = _having("keras3")
 
-#: how ``filters`` ranks channels (``tfcompress.structured.criteria``): filter L1 norm, batch
-#: norm |gamma|, first-order Taylor importance, or at random (the control)
-STRUCTURED_CRITERIA = ("l1", "bn_gamma", "taylor", "random")
+#: how ``filters`` ranks channels (``prune.criterion``) -> an ``Importance``
+#: (``tfcompress.structured.criteria``): filter L1 norm, batch norm |gamma|, first-order Taylor
+#: importance, or at random (the control); ``register_criterion`` adds a user's own.
+STRUCTURED_CRITERIA: Registry = Registry(
+    "structured criterion",
+    {
+        "l1": "tfcompress.structured.criteria:L1_NORM",
+        "bn_gamma": "tfcompress.structured.criteria:BN_GAMMA",
+        "taylor": "tfcompress.structured.criteria:TAYLOR",
+        "random": "tfcompress.structured.criteria:RANDOM",
+    },
+)
+
+
+def register_criterion(name: str, importance: object) -> None:
+    """Adds a structured criterion of your own: ``importance(model, analysis, groups, data,
+    seed) -> {group: per-channel scores}`` (subclass ``tfcompress.structured.criteria.
+    Importance``; set ``needs_data`` if it reads training batches). Recipes then name it as
+    ``prune.criterion``."""
+    if not callable(importance):
+        raise TypeError(f"criterion {name!r} must be callable; received {importance!r}")
+    STRUCTURED_CRITERIA.register(name, importance)
 
 __all__ = ["KERAS3_NATIVE", "METHODS", "PRUNE_METHODS", "RETRAINS", "SCHEDULES", "STRUCTURED",
-           "STRUCTURED_CRITERIA", "TFMOT"]
+           "STRUCTURED_CRITERIA", "TFMOT", "register_criterion"]

@@ -32,11 +32,29 @@ IO_TYPES = {
 #: the ranges it learned).
 QAT_MODES = frozenset({"int8", "int8_sparse"})
 
-#: QAT schemes (``qat.scheme``): what the fake-quantized fine-tuning keeps of earlier stages.
-QAT_SCHEMES = ("default", "pqat", "cqat", "pcqat")
+#: QAT schemes (``qat.scheme``) -> a maker of tfmot's quantize scheme: what the fake-quantized
+#: fine-tuning keeps of earlier stages.
+QAT_SCHEMES: Registry = Registry(
+    "qat.scheme",
+    {
+        "default": "tfcompress.quantize.qat:default_scheme",
+        "pqat": "tfcompress.quantize.qat:prune_preserving_scheme",
+        "cqat": "tfcompress.quantize.qat:cluster_preserving_scheme",
+        "pcqat": "tfcompress.quantize.qat:sparse_cluster_preserving_scheme",
+    },
+)
 
-#: k-means centroid initialisations of weight clustering (``cluster.init``), tfmot's names.
-CLUSTER_INITS = ("kmeans_plus_plus", "linear", "density", "random")
+#: k-means centroid initialisations of weight clustering (``cluster.init``), tfmot's names ->
+#: tfmot's ``CentroidInitialization`` value.
+CLUSTER_INITS: Registry = Registry(
+    "cluster.init",
+    {
+        "kmeans_plus_plus": "tfcompress.quantize.cluster:KMEANS_PLUS_PLUS",
+        "linear": "tfcompress.quantize.cluster:LINEAR",
+        "density": "tfcompress.quantize.cluster:DENSITY_BASED",
+        "random": "tfcompress.quantize.cluster:RANDOM",
+    },
+)
 
 __all__ = ["EXPORT_MODES", "CALIBRATED_MODES", "IO_TYPES", "QAT_MODES", "QAT_SCHEMES",
            "CLUSTER_INITS"]

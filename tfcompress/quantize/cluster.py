@@ -13,14 +13,14 @@ import numpy as np
 
 from tfcompress._keras import keras, tfmot
 from tfcompress.prune import masks
+from tfcompress.quantize import CLUSTER_INITS
 
 _C = tfmot.clustering.keras
-INITS = {
-    "kmeans_plus_plus": _C.CentroidInitialization.KMEANS_PLUS_PLUS,
-    "linear": _C.CentroidInitialization.LINEAR,
-    "density": _C.CentroidInitialization.DENSITY_BASED,
-    "random": _C.CentroidInitialization.RANDOM,
-}
+# tfmot's centroid initialisations ``cluster.init`` names (``quantize.CLUSTER_INITS``)
+KMEANS_PLUS_PLUS = _C.CentroidInitialization.KMEANS_PLUS_PLUS
+LINEAR = _C.CentroidInitialization.LINEAR
+DENSITY_BASED = _C.CentroidInitialization.DENSITY_BASED
+RANDOM = _C.CentroidInitialization.RANDOM
 
 
 def apply(model: keras.Model, clusters: int, init: str = "kmeans_plus_plus", *,
@@ -36,7 +36,7 @@ def apply(model: keras.Model, clusters: int, init: str = "kmeans_plus_plus", *,
 
         raise InputError("cluster: the model has a nested model; tfmot clusters flat models "
                          "only")
-    params = {"number_of_clusters": clusters, "cluster_centroids_init": INITS[init],
+    params = {"number_of_clusters": clusters, "cluster_centroids_init": CLUSTER_INITS.get(init),
               "preserve_sparsity": preserve_sparsity}
     # cluster_weights wraps (and later changes) the very layer it is given: wrap the layers
     # of a copy, which holds the trained weights the centroids are computed from

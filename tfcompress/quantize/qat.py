@@ -17,17 +17,29 @@ from collections.abc import Iterator, Sequence
 
 from tfcompress._keras import keras, tfmot
 from tfcompress.errors import InputError, unknown_name
+from tfcompress.quantize import QAT_SCHEMES
 
 _Q = tfmot.quantization.keras
 _COMBINE = tfmot.experimental.combine
 
-#: ``qat.scheme`` -> the tfmot quantize scheme
-SCHEMES = {
-    "default": lambda: _Q.default_8bit.Default8BitQuantizeScheme(),
-    "pqat": lambda: _COMBINE.Default8BitPrunePreserveQuantizeScheme(),
-    "cqat": lambda: _COMBINE.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=False),
-    "pcqat": lambda: _COMBINE.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True),
-}
+
+
+# The tfmot quantize schemes ``qat.scheme`` names (``quantize.QAT_SCHEMES``).
+def default_scheme() -> object:
+    return _Q.default_8bit.Default8BitQuantizeScheme()
+
+
+def prune_preserving_scheme() -> object:
+    return _COMBINE.Default8BitPrunePreserveQuantizeScheme()
+
+
+def cluster_preserving_scheme() -> object:
+    return _COMBINE.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=False)
+
+
+def sparse_cluster_preserving_scheme() -> object:
+    return _COMBINE.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True)
+
 
 _IGNORED = (keras.layers.InputLayer,)
 
@@ -55,14 +67,13 @@ def apply(model: keras.Model, scheme: str = "default",
 
     Args:
       model: a trained plain Keras model (pruning / clustering wrappers stripped).
-      scheme: a ``SCHEMES`` name.
+      scheme: a ``quantize.QAT_SCHEMES`` name.
       skip: layer names to leave in float.
 
     Raises:
       InputError: a nested model, or an unknown name in ``skip``.
     """
-    if scheme not in SCHEMES:
-        raise unknown_name("qat.scheme", scheme, SCHEMES)
+    QAT_SCHEMES.check(scheme)
     names = [l.name for l in model.layers if not isinstance(l, _IGNORED)]
     for name in skip:
         if name not in names:
@@ -89,7 +100,7 @@ def apply(model: keras.Model, scheme: str = "default",
         annotated.set_weights(model.get_weights())
         try:
             with scope():
-                return _Q.quantize_apply(annotated, SCHEMES[scheme]()), left
+                return _Q.quantize_apply(annotated, QAT_SCHEMES.get(scheme)()), left
         except RuntimeError as e:
             found = _UNSUPPORTED.search(str(e))
             if not found or found.group(1) in floating:
@@ -110,6 +121,6 @@ def is_qat(model: keras.Model) -> bool:
     return any(isinstance(l, _Q.QuantizeWrapper) for l in model.layers)
 
 
-__all__ = ["SCHEMES", "apply", "check", "scope", "is_qat"]
+__all__ = ["apply", "check", "scope", "is_qat"]
 
 

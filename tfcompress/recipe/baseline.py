@@ -168,8 +168,7 @@ class TrainSpec:
         LR_SCHEDULES.check(self.lr_schedule)
         _require(_number(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
                  "a number >= 0", self.weight_decay)
-        if self.strategy not in STRATEGIES:
-            raise unknown_name("strategy", self.strategy, STRATEGIES)
+        STRATEGIES.check(self.strategy)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ class PruneSpec:
         if self.rates:
             self._check_rates()
         if self.criterion not in STRUCTURED_CRITERIA:
-            raise unknown_name("prune.criterion", self.criterion, STRUCTURED_CRITERIA)
+            raise unknown_name("prune.criterion", self.criterion, STRUCTURED_CRITERIA.names())
         _require(self.criterion == "l1" or self.method == "filters", "prune.criterion",
                  "l1 unless method is filters (slimming ranks by bn_gamma)", self.criterion)
         _require(_number(self.slimming_penalty) and self.slimming_penalty >= 0,
@@ -271,8 +271,7 @@ class ClusterSpec:
         _as_tuples(self, "skip")
         _require(isinstance(self.clusters, int) and not isinstance(self.clusters, bool)
                  and self.clusters >= 2, "cluster.clusters", "an integer >= 2", self.clusters)
-        if self.init not in CLUSTER_INITS:
-            raise unknown_name("cluster.init", self.init, CLUSTER_INITS)
+        CLUSTER_INITS.check(self.init)
         _require(isinstance(self.preserve_sparsity, bool), "cluster.preserve_sparsity",
                  "true or false", self.preserve_sparsity)
 
@@ -296,8 +295,7 @@ class QatSpec:
 
     def __post_init__(self) -> None:
         _as_tuples(self, "skip")
-        if self.scheme not in QAT_SCHEMES:
-            raise unknown_name("qat.scheme", self.scheme, QAT_SCHEMES)
+        QAT_SCHEMES.check(self.scheme)
         _require(all(isinstance(n, str) for n in self.skip), "qat.skip",
                  "a list of layer names", self.skip)
 

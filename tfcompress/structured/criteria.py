@@ -32,9 +32,6 @@ from tfcompress.prune import STRUCTURED_CRITERIA
 from tfcompress.structured import layers as L
 from tfcompress.structured.graph import Analysis, kind
 
-CRITERIA = STRUCTURED_CRITERIA
-#: criteria that need training data
-NEEDS_DATA = ("taylor",)
 #: mini-batches (of 64) the Taylor importance is accumulated over
 TAYLOR_BATCHES = 8
 
@@ -86,27 +83,46 @@ def taylor(model: Any, a: Analysis, groups: Sequence[int], x: np.ndarray, y: np.
             for g in groups}
 
 
-def scores(model: Any, a: Analysis, criterion: str, groups: Sequence[int],
-           data: tuple[np.ndarray, np.ndarray] | None = None,
-           seed: int = 0) -> dict[int, np.ndarray]:
-    """Per-channel importance of each group by ``criterion`` (``data``: training inputs and
-    labels, for ``taylor``; ``seed``: for ``random`` and ``taylor``'s batches)."""
-    if criterion == "taylor":
-        if data is None:
-            raise ValueError("criterion taylor needs training data")
-        return taylor(model, a, groups, *data, seed=seed)
-    if criterion == "random":
-        rng = np.random.default_rng(seed)
-        return {g: rng.random(a.groups[g].size) for g in groups}
-    out = {}
-    for g in groups:
-        grp = a.groups[g]
-        total = np.zeros(grp.size)
-        if criterion == "l1":
-            for name in grp.producers:
+class Importance:
+    """A structured criterion: per-channel scores of channel groups (Torch-Pruning's
+    ``Importance``). Register your own with ``tfcompress.register_criterion(name, obj)``;
+    ``prune.criterion`` then names it.
+
+    Attributes:
+      needs_data: it reads training batches (``data`` is then (inputs, labels)).
+    """
+
+    needs_data = False
+
+    def __call__(self, model: Any, a: Analysis, groups: Sequence[int],
+                 data: tuple[np.ndarray, np.ndarray] | None, seed: int
+                 ) -> dict[int, np.ndarray]:
+        """Group -> one score per channel (higher: more important) for each of ``groups``."""
+        raise NotImplementedError
+
+
+class L1(Importance):
+    """The L1 norm of each output filter, summed over the group's producers (Li et al. 2017)."""
+
+    def __call__(self, model, a, groups, data, seed):
+        out = {}
+        for g in groups:
+            total = np.zeros(a.groups[g].size)
+            for name in a.groups[g].producers:
                 layer = model.get_layer(name)
                 total += np.abs(_per_filter(layer, np.asarray(_kernel(layer)))).sum(axis=0)
-        elif criterion == "bn_gamma":
+            out[g] = total
+        return out
+
+
+class BnGamma(Importance):
+    """|gamma| of the batch norms the channels pass (network slimming's ranking)."""
+
+    def __call__(self, model, a, groups, data, seed):
+        out = {}
+        for g in groups:
+            grp = a.groups[g]
+            total = np.zeros(grp.size)
             bns = [n for n in grp.channelwise
                    if kind(model.get_layer(n)) == "BatchNormalization"]
             if not bns:
@@ -120,12 +136,44 @@ def scores(model: Any, a: Analysis, criterion: str, groups: Sequence[int],
                         total += np.abs(model.get_layer(name).get_weights()[0]
                                         [offset:offset + s.size])
                     offset += s.size
-        else:
-            from tfcompress.errors import unknown_name
+            out[g] = total
+        return out
 
-            raise unknown_name("structured criterion", criterion, CRITERIA)
-        out[g] = total
-    return out
+
+class Taylor(Importance):
+    """First-order Taylor importance on training batches (Molchanov et al. 2019)."""
+
+    needs_data = True
+
+    def __call__(self, model, a, groups, data, seed):
+        if data is None:
+            raise ValueError("criterion taylor needs training data")
+        return taylor(model, a, groups, *data, seed=seed)
+
+
+class Random(Importance):
+    """Seeded random scores: the control."""
+
+    def __call__(self, model, a, groups, data, seed):
+        rng = np.random.default_rng(seed)
+        return {g: rng.random(a.groups[g].size) for g in groups}
+
+
+L1_NORM, BN_GAMMA, TAYLOR, RANDOM = L1(), BnGamma(), Taylor(), Random()
+
+
+def scores(model: Any, a: Analysis, criterion: str, groups: Sequence[int],
+           data: tuple[np.ndarray, np.ndarray] | None = None,
+           seed: int = 0) -> dict[int, np.ndarray]:
+    """Per-channel importance of each group by the registered ``criterion``
+    (``prune.STRUCTURED_CRITERIA``; ``data``: training inputs and labels, for the criteria
+    that need them; ``seed``: for ``random`` and ``taylor``'s batches)."""
+    return STRUCTURED_CRITERIA.get(criterion)(model, a, groups, data, seed)
+
+
+def needs_data(criterion: str) -> bool:
+    """Whether ``criterion`` reads training batches."""
+    return STRUCTURED_CRITERIA.get(criterion).needs_data
 
 
 def select(scored: dict[int, np.ndarray], ratio: float, scope: str = "layer",

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from tfcompress import flavor
+from tfcompress.errors import InputError
 from tfcompress.structured import layers as L
 from tfcompress.structured.graph import Analysis, Layout, input_shape, kind, operations
 
@@ -77,6 +78,32 @@ def _sliced(layer: Any, weights: list[np.ndarray], in_idx: np.ndarray | None,
     return weights  # a layer on frozen channels (the analysis froze whatever it did not know)
 
 
+def check_keep(a: Analysis, keep: Mapping[int, np.ndarray]) -> None:
+    """Refuses, in one line, a keep set the model cannot be rebuilt with: a frozen group, an
+    index out of range or repeated, a group left empty, or a grouped convolution's group
+    (``Group.split``) keeping unequal counts in its parts (Keras: "filters must be divisible
+    by groups"; ``criteria.select(..., split=)`` keeps them equal)."""
+    for g, kept in keep.items():
+        grp = a.groups[a.root(g)]
+        kept = np.asarray(kept)
+        where = f"channel group {g} ({', '.join(grp.producers) or 'no producer'})"
+        if grp.frozen:
+            raise ValueError(f"{where} is frozen: {grp.frozen}")
+        if kept.size == 0:
+            raise InputError(f"{where}: keeps no channel; every group keeps at least one")
+        if (kept.ndim != 1 or kept.min() < 0 or kept.max() >= grp.size
+                or len(np.unique(kept)) != kept.size):
+            raise InputError(f"{where}: keep must be distinct channel indices in "
+                             f"[0, {grp.size}); received {kept.tolist()}")
+        if grp.split > 1:
+            counts = np.bincount(kept // (grp.size // grp.split), minlength=grp.split)
+            if len(set(counts.tolist())) > 1:
+                raise InputError(
+                    f"{where}: its {grp.size} channels feed a grouped convolution of "
+                    f"{grp.split} groups, which must keep equally many each; kept "
+                    f"{counts.tolist()} (select with split={{group: {grp.split}}})")
+
+
 def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
     """A new model of the same Keras and class (functional or Sequential) with only the kept
     channels of each group, weights copied and sliced.
@@ -84,9 +111,7 @@ def rebuild(model: Any, a: Analysis, keep: Mapping[int, np.ndarray]) -> Any:
     Args:
       keep: group (root id) -> sorted channel indices to keep; groups not listed stay whole.
     """
-    for g in keep:
-        if a.groups[a.root(g)].frozen:
-            raise ValueError(f"group {g} is frozen: {a.groups[a.root(g)].frozen}")
+    check_keep(a, keep)
     out_idx: dict[str, np.ndarray] = {}
     changes: dict[str, dict[str, Any]] = {}  # layer -> config entries that hold its width
     for layer, _ in operations(model):

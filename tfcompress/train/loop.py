@@ -62,11 +62,11 @@ def ends_in_softmax(model: Any) -> bool:
 
 
 def loss_for(model: Any) -> Any:
-    """Sparse cross-entropy on probabilities, or on logits for a model that outputs them."""
-    from tfcompress.distill import Distiller
-
+    """Sparse cross-entropy on probabilities, or on logits for a model that outputs them. A
+    model that trains another (a distiller) says which it takes (``outputs_probabilities``,
+    ``outputs_logits``)."""
     if not getattr(model, "outputs_logits", False) and (
-            isinstance(model, Distiller) or ends_in_softmax(model)):
+            getattr(model, "outputs_probabilities", False) or ends_in_softmax(model)):
         return LOSS
     from tfcompress import flavor
 

@@ -60,7 +60,7 @@ def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
     s = job.spec
     model = flatten.flatten(model)  # a transfer model's backbone is pruned inside
     a, chosen = structured_groups(model, s.skip, criterion)
-    data = (job.data.x_train, job.data.y_train) if criterion in criteria.NEEDS_DATA else None
+    data = (job.data.x_train, job.data.y_train) if criteria.needs_data(criterion) else None
     scored = criteria.scores(model, a, criterion, chosen, data=data, seed=job.seed)
     keep = criteria.select(scored, s.target_sparsity, s.scope,
                            split={g: a.groups[g].split for g in chosen})
