@@ -12,7 +12,7 @@ from __future__ import annotations
 from .common import sparsity_variants, tiny
 from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
                                Variant, derive)
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 #: Per-channel statistics of the CIFAR-10 training set (0..1 pixels).
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)

@@ -19,7 +19,7 @@ from .prune_quant import MNIST
 from .pruning_methods import LIGHT_BENCHMARK, SEEDS
 from tfcompress.recipe import (ClusterSpec, DataSpec, DistillSpec, ExportSpec, ModelSpec,
                                PruneSpec, QatSpec, Recipe, TrainSpec, Variant, derive)
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 F32, INT8 = ExportSpec("float32"), ExportSpec("int8")
 MNIST_TINY = tiny(600, 300, {"filters": [4, 8], "dense_units": 32})

@@ -22,7 +22,7 @@ from __future__ import annotations
 from .cifar import CIFAR_MEAN, CIFAR_STD
 from .pruning_methods import LIGHT_BENCHMARK, dense, repeats
 from tfcompress.recipe import DataSpec, ModelSpec, PruneSpec, Recipe, TrainSpec
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 #: name -> (paper's Adam learning rate, its iterations at batch 60, conv rate per round,
 #: the quick profile's training subset)

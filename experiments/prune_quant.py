@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .common import prune_quant_variants, tiny
 from tfcompress.recipe import DataSpec, ModelSpec, Recipe, TrainSpec, derive
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 DIGITS = register_experiment(Recipe(
     name="digits_prune_quant",

@@ -26,7 +26,7 @@ from .common import tiny
 from .prune_quant import MNIST
 from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec,
                                Recipe, SensitivitySpec, TrainSpec, Variant, derive)
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 SEEDS = (0, 1, 2)
 #: small timing budget: these studies compare accuracy, and many variants are timed

@@ -19,7 +19,7 @@ from .cifar import CIFAR_MEAN, CIFAR_STD
 from .pruning_methods import LIGHT_BENCHMARK, SEEDS
 from tfcompress.recipe import (CurveSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe,
                                TrainSpec, Variant)
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 LEARNING_RATES = (0.001, 0.01)
 SCHEDULE = TrainSpec(epochs=4, batch_size=64, optimizer="sgd", learning_rate=0.01,

@@ -26,7 +26,7 @@ from .prune_quant import MNIST
 from .pruning_methods import LIGHT_BENCHMARK, SEEDS, dense, repeats
 from tfcompress.prune import STRUCTURED_CRITERIA
 from tfcompress.recipe import CurveSpec, ExportSpec, PruneSpec, Variant, derive
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 
 def comparison(methods: dict[str, PruneSpec]) -> tuple[Variant, ...]:

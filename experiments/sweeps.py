@@ -6,7 +6,7 @@ from __future__ import annotations
 from .cifar import RESNET20
 from .prune_quant import MNIST
 from tfcompress.recipe import ExportSpec, Param, PruneSpec, SweepSpec, Variant, derive
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 #: The trial template: gradual pruning, int8 export. The space sets its fields.
 TRIAL = Variant("pruned_int8", ExportSpec("int8"), PruneSpec(0.8, frequency=100))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .common import sparsity_variants, tiny
 from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe,
                                TrainSpec, TransferSpec, Variant, derive)
-from tfcompress.registry import register_experiment
+from tfcompress.catalogue import register_experiment
 
 SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
 #: whole filters removed inside the backbone (the nested model is flattened): 30% and 50% of

@@ -17,12 +17,12 @@ def main(argv: list[str]) -> int:
         print("usage: mediapipe_check.py EXPERIMENT PROFILE", file=sys.stderr)
         return 2
     import tfcompress
-    from tfcompress import mediapipe, registry
+    from tfcompress import mediapipe, catalogue
     from tfcompress.data import load
 
     experiment, profile = argv[1], argv[2]
     result = tfcompress.run(experiment, profile=profile)
-    data = load(registry.experiment(experiment).for_profile(profile).data)
+    data = load(catalogue.experiment(experiment).for_profile(profile).data)
     rows = mediapipe.compare(sorted(result.tflite.values()), data)
     print(f"\n{experiment} ({profile}): MediaPipe ImageClassifier vs LiteRT interpreter, "
           f"{len(data.y_test)} test images")

@@ -27,13 +27,68 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def digits_run(tmp_path_factory):
-    """The tiny digits experiment, run once for the whole session."""
-    from tfcompress import registry
-    from tfcompress.pipeline import Pipeline
+def shared_cache(tmp_path_factory) -> Path:
+    """One step cache for the whole test session, shared by pytest-xdist's workers (the store
+    locks each step, so a step two workers need is made once): tests that read a tiny run, and
+    do not test the cache itself, take their trained models from here."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder every worker's basetemp lives in
+    path = root / "shared-step-cache"
+    path.mkdir(exist_ok=True)
+    return path
 
-    out = tmp_path_factory.mktemp("saved_models")
-    recipe = registry.experiment("digits_prune_quant").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=out).run()
-    return recipe, out, result
+
+def output_dir_sharing(cache: Path, folder: Path) -> Path:
+    """``folder`` made an output folder whose step cache is ``cache``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "cache").exists():
+        (folder / "cache").symlink_to(cache, target_is_directory=True)
+    return folder
+
+
+@pytest.fixture
+def cached_out(shared_cache, tmp_path) -> Path:
+    """A test's own output folder over the session's step cache: its runs reuse every step
+    another test made (the run folder is its own)."""
+    return output_dir_sharing(shared_cache, tmp_path / "out")
+
+
+class TinyRuns:
+    """Every registered experiment run at most once at the tiny profile for the session, in
+    one output folder per worker over the shared step cache; tests read them, never write."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self._results: dict[str, object] = {}
+
+    def __call__(self, name: str):
+        """The ``tfcompress.Result`` of experiment ``name`` at tiny (real data from
+        ``$TFCOMPRESS_DATA_DIR``)."""
+        if name not in self._results:
+            import tfcompress
+
+            if (tfcompress.experiment(name).data.name != "digits"  # scikit-learn ships digits
+                    and not (DATA_DIR / "mnist.npz").is_file()):
+                missing("DATA", f"real data not found in {DATA_DIR}; set TFCOMPRESS_DATA_DIR")
+            self._results[name] = tfcompress.run(name, profile="tiny", output_dir=self.out,
+                                                 data_dir=DATA_DIR)
+        return self._results[name]
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(shared_cache, tmp_path_factory) -> TinyRuns:
+    return TinyRuns(output_dir_sharing(shared_cache, tmp_path_factory.mktemp("tiny_runs")))
+
+
+@pytest.fixture(scope="session")
+def digits_run(tiny_runs):
+    """The tiny digits experiment, run once for the whole session: its recipe, output folder
+    (over the shared step cache) and result. Read it; a test that runs it again does so in its
+    own folder over the same cache (``cached_out``)."""
+    from tfcompress import catalogue
+
+    result = tiny_runs("digits_prune_quant")
+    recipe = catalogue.experiment("digits_prune_quant").for_profile("tiny")
+    return recipe, tiny_runs.out, result
 

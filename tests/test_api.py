@@ -110,9 +110,25 @@ def test_bad_arguments_raise_one_input_error(model, data, kwargs, words, tmp_pat
     assert not (tmp_path / "compress").exists()
 
 
-def test_run_takes_a_name_or_a_recipe(tmp_path):
-    result = tfcompress.run("digits_prune_quant", profile="tiny", output_dir=tmp_path,
+def test_run_takes_a_name_or_a_recipe(cached_out):
+    result = tfcompress.run("digits_prune_quant", profile="tiny", output_dir=cached_out,
                             overrides={"benchmark.threads": [1]})
     assert result.report.is_file() and len(result.rows) == 6
     assert result.tflite["pruned80_int8"].is_file()
     assert set(result.keras_files) == {r["variant"] for r in result.rows}
+    # a Recipe of one's own (derived, two variants): run as it is, under its own name
+    import dataclasses
+
+    from tfcompress.recipe import derive
+
+    base = tfcompress.experiment("digits_prune_quant")
+    mine = dataclasses.replace(derive(base, "my_digits", "two variants"), variants=tuple(
+        v for v in base.variants if v.name in ("float32", "pruned80_int8")))
+    own = tfcompress.run(mine, profile="tiny", output_dir=cached_out,
+                         overrides={"benchmark.threads": [1]})
+    assert own.run_dir == cached_out / "my_digits" / "tiny"
+    assert [r["variant"] for r in own.rows] == ["float32", "pruned80_int8"]
+    assert own.row("pruned80_int8")["tflite_accuracy"] == result.row(
+        "pruned80_int8")["tflite_accuracy"]  # the same steps, found in the cache
+    with pytest.raises(tfcompress.InputError, match="a Recipe or an experiment name"):
+        tfcompress.run(42, profile="tiny", output_dir=cached_out)

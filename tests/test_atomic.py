@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from support import QUICK
 from tfcompress import atomic
 from tfcompress.store import Store
 
@@ -64,7 +65,7 @@ CHILD = textwrap.dedent("""
 
 def child(action, root, version, point=10**9, when="before"):
     return subprocess.run([sys.executable, "-c", CHILD, action, str(root), version, str(point),
-                           when], capture_output=True, text=True)
+                           when], capture_output=True, text=True, timeout=QUICK)
 
 
 def hidden(folder: Path) -> list[str]:
@@ -113,7 +114,7 @@ def test_two_processes_publishing_the_same_folder_both_succeed(tmp_path):
     final = tmp_path / "exp" / "quick"
     procs = [subprocess.Popen([sys.executable, "-c", loop, str(final), name],
                               stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
-    errors = [p.communicate()[1] for p in procs]
+    errors = [p.communicate(timeout=QUICK)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     texts = {(final / f"f{j}").read_text() for j in range(20)}
     assert len(texts) == 1 and texts <= {"a", "b"}  # one publisher's whole folder
@@ -122,7 +123,7 @@ def test_two_processes_publishing_the_same_folder_both_succeed(tmp_path):
 
 def test_sweep_removes_only_what_dead_processes_of_this_host_left(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+                          capture_output=True, text=True, timeout=QUICK).stdout.strip()
     host = atomic.socket.gethostname()
     left = tmp_path / f".quick.~{host}~{dead}~abc"
     mine = tmp_path / f".quick.~{host}~{os.getpid()}~abc"
@@ -146,7 +147,7 @@ def test_exchange_swaps_two_folders_in_one_step(tmp_path):
 
 def test_a_store_sweeps_on_open(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+                          capture_output=True, text=True, timeout=QUICK).stdout.strip()
     trash = tmp_path / f".train-k.~{atomic.socket.gethostname()}~{dead}~trash"
     trash.mkdir(parents=True)
     Store(tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support import REPO
+from support import HANG, QUICK, REPO
 
 # What TensorFlow's C++ runtime prints on import, before any of our code runs.
 RUNTIME = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl|To enable the "
@@ -19,7 +19,7 @@ RUNTIME = re.compile(r"^([IWE]\d{4} |WARNING: All log messages before absl|To en
 
 def run_cli(*args, cwd=REPO):
     return subprocess.run([sys.executable, "-m", "tfcompress.run", *args], cwd=cwd,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, timeout=HANG)
 
 
 def only_line(proc) -> str:
@@ -101,7 +101,8 @@ x = keras.layers.Flatten()(keras.layers.Lambda(f, name="evil")(inp))
 keras.Model(inp, keras.layers.Dense(10, activation="softmax")(x)).save(
     {str(tmp_path / "sm")!r}, save_format="tf")
 """
-    assert subprocess.run([sys.executable, "-c", make], capture_output=True).returncode == 0
+    assert subprocess.run([sys.executable, "-c", make], capture_output=True,
+                          timeout=QUICK).returncode == 0
     marker.unlink()  # written while saving (tracing), not by us
     out = tmp_path / "out"
     proc = run_cli("--experiment=user_model_prune_quant", f"--model_path={tmp_path / 'sm'}",
@@ -175,7 +176,8 @@ def test_classify_script_refuses_a_bad_card_in_one_line(card, words, tmp_path, d
 
     Image.new("L", (8, 8)).save(image)
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "classify_tflite.py"),
-                           str(model), str(image)], capture_output=True, text=True)
+                           str(model), str(image)], capture_output=True, text=True,
+                          timeout=QUICK)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     for w in words:
         assert w in proc.stderr
@@ -187,7 +189,8 @@ def test_classify_script_refuses_a_model_that_is_not_tflite(tmp_path):
     model.with_suffix(".json").write_text('{"input_shape": [8, 8, 1], "class_names": ["a", "b"],'
                                           ' "pixel_max": 16}')
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "classify_tflite.py"),
-                           str(model), str(tmp_path)], capture_output=True, text=True)
+                           str(model), str(tmp_path)], capture_output=True, text=True,
+                          timeout=QUICK)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "not a readable .tflite" in proc.stderr
 
@@ -195,7 +198,7 @@ def test_classify_script_refuses_a_model_that_is_not_tflite(tmp_path):
 @pytest.mark.parametrize("args", [[], ["/nonexistent.tflite"], [str(Path(__file__))]])
 def test_coverage_refusals_carry_its_prefix(args):
     proc = subprocess.run([sys.executable, "-m", "tfcompress.quantize.coverage", *args],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, timeout=QUICK)
     ours = [line for line in proc.stderr.splitlines() if line and not RUNTIME.match(line)]
     assert proc.returncode == 2 and len(ours) == 1 and ours[0].startswith("coverage: error: ")
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from support import HANG, REPO
 from test_image_data import make_folder
-from tfcompress import registry
+from tfcompress import catalogue
 from tfcompress._keras import keras
 from tfcompress.models import MODELS
 from tfcompress.pipeline import Pipeline
@@ -23,7 +23,7 @@ def test_script_matches_the_report_on_the_same_images(tmp_path):
     model_path = tmp_path / "m.keras"
     MODELS.get("resnet")((16, 16, 3), 2, depth=8, widths=[2, 2, 2]).save(model_path)
     recipe = apply_overrides(
-        registry.experiment("user_model_prune_quant").for_profile("tiny"),
+        catalogue.experiment("user_model_prune_quant").for_profile("tiny"),
         {"model.path": str(model_path), "data.name": "image_folder", "data.path": str(folder),
          "data.mean": [0.5, 0.5, 0.5], "data.std": [0.25, 0.25, 0.25],
          "benchmark.threads": [1], "finetune.batch_size": 4})

@@ -8,25 +8,26 @@ import json
 
 import pytest
 
-from tfcompress import registry
-from tfcompress.pipeline import Pipeline
+from tfcompress import catalogue
 
 pytestmark = pytest.mark.real_data
 
 
-def _run(name, data_dir, out):
-    recipe = registry.experiment(name).for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=out, data_dir=data_dir).run()
-    return recipe, result, {r["variant"]: r for r in result.rows}
+def _run(name, tiny_runs):
+    """The session's tiny run of ``name`` (``conftest.tiny_runs``), its steps read back."""
+    recipe = catalogue.experiment(name).for_profile("tiny")
+    result = tiny_runs(name)
+    steps = json.loads((result.run_dir / "run.json").read_text())["steps"]
+    return recipe, result, steps, {r["variant"]: r for r in result.rows}
 
 
-def test_mnist_distill_tiny(data_dir, tmp_path):
-    recipe, result, rows = _run("mnist_distill", data_dir, tmp_path)
+def test_mnist_distill_tiny(tiny_runs):
+    recipe, result, steps, rows = _run("mnist_distill", tiny_runs)
     assert set(rows) == {v.name for v in recipe.variants}
     # one teacher for every seed; each student trained once per seed and temperature
-    trained = [s for s in result.steps if s.kind == "train"]
+    trained = [s for s in steps if s["kind"] == "train"]
     assert len(trained) == 1
-    distilled = [s for s in result.steps if s.kind == "distill"]
+    distilled = [s for s in steps if s["kind"] == "distill"]
     assert len(distilled) == len(recipe.variants) - 1
     params = {r["params"] for n, r in rows.items() if n != "float32"}
     assert len(params) == 1 and params.pop() < rows["float32"]["params"]
@@ -36,8 +37,8 @@ def test_mnist_distill_tiny(data_dir, tmp_path):
     assert saved["variants"][1]["distill"]["alpha"] == 0.0
 
 
-def test_mnist_kd_prune_quant_tiny(data_dir, tmp_path):
-    recipe, result, rows = _run("mnist_kd_prune_quant", data_dir, tmp_path)
+def test_mnist_kd_prune_quant_tiny(tiny_runs):
+    recipe, result, steps, rows = _run("mnist_kd_prune_quant", tiny_runs)
     kd = rows["kd_pruned80_int8"]
     assert kd["compression"].startswith("KD mnist_cnn T=4") and "80%" in kd["compression"]
     assert kd["fully_quantized"] and kd["params"] < rows["float32"]["params"]
@@ -49,8 +50,8 @@ def test_mnist_kd_prune_quant_tiny(data_dir, tmp_path):
     assert rows["kd_pruned80_int8"]["params"] == rows["kd_int8"]["params"]
 
 
-def test_mnist_qat_vs_ptq_tiny(data_dir, tmp_path):
-    _, result, rows = _run("mnist_qat_vs_ptq", data_dir, tmp_path)
+def test_mnist_qat_vs_ptq_tiny(tiny_runs):
+    _, result, steps, rows = _run("mnist_qat_vs_ptq", tiny_runs)
     assert rows["int8_int8_io"]["fully_quantized"]
     assert rows["qat_int8"]["fully_quantized"] and rows["int8_per_tensor"]["fully_quantized"]
     assert rows["float32"]["float_ops"] and not rows["int16x8"]["float_ops"]
@@ -64,8 +65,8 @@ def test_mnist_qat_vs_ptq_tiny(data_dir, tmp_path):
     assert "## Compression stages" in (result.run_dir / "report.md").read_text()
 
 
-def test_mnist_cluster_quant_tiny(data_dir, tmp_path):
-    _, result, rows = _run("mnist_cluster_quant", data_dir, tmp_path)
+def test_mnist_cluster_quant_tiny(tiny_runs):
+    _, result, steps, rows = _run("mnist_cluster_quant", tiny_runs)
     for name in ("cluster16_float32", "cluster16_int8", "cluster16_cqat_int8",
                  "pruned50_cluster16_int8", "pruned50_cluster16_pcqat_int8"):
         assert rows[name]["file_unique_per_channel_max"] <= 16, name
@@ -78,8 +79,8 @@ def test_mnist_cluster_quant_tiny(data_dir, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet56_to_resnet20_distill", "resnet56_combined"])
-def test_resnet_distill_tiny(name, data_dir, tmp_path):
-    recipe, result, rows = _run(name, data_dir, tmp_path)
+def test_resnet_distill_tiny(name, tiny_runs):
+    recipe, result, steps, rows = _run(name, tiny_runs)
     assert set(rows) == {v.name for v in recipe.variants}
     kd = [r for n, r in rows.items() if n.startswith(("resnet20_kd", "kd_"))]
     assert kd and all(r["params"] < rows["float32"]["params"] for r in kd)

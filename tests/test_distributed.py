@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from support import HANG, REPO
-from tfcompress import registry
+from tfcompress import catalogue
 from tfcompress.pipeline import Pipeline
 from tfcompress.recipe import apply_overrides
 from tfcompress.sweep import tuner
@@ -77,7 +77,7 @@ def test_keras_tuner_chief_and_two_workers_run_every_trial_once(data_dir, tmp_pa
         assert float(t["gzip_kib"]) == r["metrics"]["gzip_kib"]
 
     # the same sweep in one process: same trials, same results (latency aside)
-    recipe = apply_overrides(registry.experiment("mnist_sparsity_sweep").for_profile("tiny"),
+    recipe = apply_overrides(catalogue.experiment("mnist_sparsity_sweep").for_profile("tiny"),
                              {"sweep.max_trials": TRIALS})
     Pipeline(recipe, profile="tiny", output_dir=tmp_path / "local", data_dir=data_dir).run()
     local = {r["trial_id"]: r for r in

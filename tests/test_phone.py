@@ -25,12 +25,6 @@ def needs_mediapipe() -> None:
                 f"MediaPipe's environment is missing ({mediapipe.python()}): make mediapipe-env")
 
 
-@pytest.fixture(scope="module")
-def out_dir(tmp_path_factory):
-    """One output folder for the module: a tiny run made once is cached for the next test."""
-    return tmp_path_factory.mktemp("phone_runs")
-
-
 def _info(**kw):
     base = dict(name="m", description="d", version="1", author="a", height=8, width=8,
                 color_space="RGB", labels=("cat", "dog"), mean=0.0, std=1.0,
@@ -79,7 +73,7 @@ def test_metadata_is_written_and_read_back_and_leaves_the_model_unchanged():
     pytest.param("mobilenet_prune_quant", marks=pytest.mark.slow),  # 80 s: make test-slow
 ])
 def test_every_shipped_file_runs_in_mediapipe_as_in_the_interpreter(experiment, data_dir,
-                                                                     out_dir):
+                                                                     tiny_runs):
     """The tiny profile's files: MediaPipe loads each (metadata, labels, uint8 or float32
     pixels), and its top-1 class agrees with the interpreter's on >= 99% of the test images
     (its score with the interpreter's probability, too); the card says how to feed it."""
@@ -87,8 +81,8 @@ def test_every_shipped_file_runs_in_mediapipe_as_in_the_interpreter(experiment, 
     from tfcompress.data import load
 
     needs_mediapipe()
-    result = tfcompress.run(experiment, profile="tiny", output_dir=out_dir, data_dir=data_dir)
-    recipe = tfcompress.registry.experiment(experiment).for_profile("tiny")
+    result = tiny_runs(experiment)
+    recipe = tfcompress.catalogue.experiment(experiment).for_profile("tiny")
     data = load(recipe.data, data_dir)
     files = sorted(result.tflite.values())
     rows = mediapipe.compare(files, data)
@@ -112,12 +106,9 @@ def test_every_shipped_file_runs_in_mediapipe_as_in_the_interpreter(experiment, 
 
 
 @pytest.mark.real_data
-def test_a_grayscale_file_is_refused_by_mediapipe_and_its_card_says_so(data_dir, tmp_path):
-    import tfcompress
-
-    result = tfcompress.run("digits_prune_quant", profile="tiny", output_dir=tmp_path / "out")
-    path = result.tflite["int8"]
+def test_a_grayscale_file_is_refused_by_mediapipe_and_its_card_says_so(digits_run):
     needs_mediapipe()
+    path = digits_run[2].tflite["int8"]
     said = mediapipe.classify(np.zeros((1, 8, 8, 1), np.uint8), [path])[path.name]
     assert "Only RGB" in said["error"]
     card = json.loads(path.with_suffix(".json").read_text())
@@ -127,7 +118,7 @@ def test_a_grayscale_file_is_refused_by_mediapipe_and_its_card_says_so(data_dir,
 
 @pytest.mark.real_data
 def test_classify_script_and_mediapipe_give_the_same_accuracy_on_the_same_file(data_dir,
-                                                                             out_dir,
+                                                                             tiny_runs,
                                                                              tmp_path):
     """The same images (PNG, lossless) through scripts/classify_tflite.py (PIL + LiteRT, the
     card) and through MediaPipe: the same accuracy, that of the report on those images."""
@@ -137,9 +128,8 @@ def test_classify_script_and_mediapipe_give_the_same_accuracy_on_the_same_file(d
     from tfcompress.data import load
 
     needs_mediapipe()
-    result = tfcompress.run("resnet20_prune_quant", profile="tiny", output_dir=out_dir,
-                            data_dir=data_dir)
-    recipe = tfcompress.registry.experiment("resnet20_prune_quant").for_profile("tiny")
+    result = tiny_runs("resnet20_prune_quant")
+    recipe = tfcompress.catalogue.experiment("resnet20_prune_quant").for_profile("tiny")
     data = load(recipe.data, data_dir)
     images = data.pixels(data.x_test).astype(np.uint8)
     folder = tmp_path / "images"

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from tfcompress import litert, registry
+from tfcompress import litert, catalogue
 from tfcompress.pipeline import Pipeline
 
 
@@ -37,13 +37,25 @@ def test_run_writes_the_report_and_valid_tflite_files(digits_run):
 
 def test_every_variant_is_measured_and_compared(digits_run):
     recipe, _, result = digits_run
+    from tfcompress.data import load
+
     by_name = {r["variant"]: r for r in result.rows}
+    test_examples = len(load(recipe.data).y_test)
     for r in result.rows:
         for t in recipe.benchmark.threads:
             assert r[f"p50_ms_{t}t"] > 0 and r[f"p99_ms_{t}t"] >= r[f"p50_ms_{t}t"]
             assert r[f"images_per_s_{t}t"] > 0
-        assert 0.0 <= r["tflite_accuracy"] <= 1.0
-    assert by_name["float32"]["gzip_x_smaller"] == 1.0 and by_name["float32"]["speedup_p50"] == 1.0
+        n = test_examples  # an accuracy is a count of correct test examples over all of them
+        assert r["test_errors"] == round((1 - r["tflite_accuracy"]) * n)
+        assert r["tflite_accuracy"] * n == pytest.approx(round(r["tflite_accuracy"] * n))
+    # ratios are the reference's figure over the variant's (the baseline's own is 1 by
+    # definition, so check them on the others)
+    base = by_name["float32"]
+    for name in ("int8", "pruned80_int8", "dynamic"):
+        r = by_name[name]
+        assert r["gzip_x_smaller"] == pytest.approx(
+            base["tflite_gzip_bytes"] / r["tflite_gzip_bytes"], rel=0.01)
+        assert r["speedup_p50"] == pytest.approx(base["p50_ms_1t"] / r["p50_ms_1t"], rel=0.01)
     assert by_name["int8"]["fully_quantized"] and not by_name["float32"]["fully_quantized"]
     assert by_name["pruned80_int8"]["sparsity"] > 0.7
     assert by_name["pruned80_int8"]["tflite_gzip_bytes"] < by_name["int8"]["tflite_gzip_bytes"]
@@ -53,21 +65,24 @@ def test_every_variant_is_measured_and_compared(digits_run):
         assert abs(r["tflite_accuracy"] - r["keras_accuracy"]) <= 1 / 200 + 1e-9
 
 
-def test_a_second_run_reuses_every_cached_step(digits_run, monkeypatch):
-    recipe, out, _ = digits_run
+def test_a_second_run_reuses_every_cached_step(digits_run, cached_out, monkeypatch):
+    recipe, _, first = digits_run  # its steps are in the cache cached_out shares
 
     def no_training(*args, **kwargs):
         raise AssertionError("the cached baseline was retrained")
 
     monkeypatch.setattr("tfcompress.train.loop.fit", no_training)
-    result = Pipeline(recipe, profile="tiny", output_dir=out).run()
-    cached = {s.kind: s.cached for s in result.steps if s.kind != "benchmark"}
-    assert cached == {"train": True, "prune": True, "export": True}
+    result = Pipeline(recipe, profile="tiny", output_dir=cached_out).run()
+    made = [(s.kind, s.name) for s in result.steps if s.kind != "benchmark"]
+    assert len(made) == 1 + 2 + len(recipe.variants)  # baseline, two prunes, every export
+    assert all(s.cached for s in result.steps if s.kind != "benchmark"), made
+    assert sorted(made) == sorted((s.kind, s.name) for s in first.steps
+                                  if s.kind != "benchmark")
     assert any(s.kind == "benchmark" and not s.cached for s in result.steps)
 
 
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
-    recipe = registry.experiment("digits_prune_quant").for_profile("tiny")
+    recipe = catalogue.experiment("digits_prune_quant").for_profile("tiny")
     import tfcompress.quantize.tflite as tflite
 
     real_convert, calls = tflite.convert, []
@@ -93,20 +108,19 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert not list((tmp_path / "cache").glob(".*.partial")), "stale work folders left"
 
 
-def test_a_changed_recipe_retrains_only_what_depends_on_it(digits_run):
-    recipe, out, _ = digits_run
+def test_a_changed_recipe_retrains_only_what_depends_on_it(digits_run, cached_out):
+    recipe, _, _ = digits_run
     from tfcompress.recipe import apply_overrides
 
     changed = apply_overrides(recipe, ["variants.int8.export.calibration_samples=8"])
-    result = Pipeline(changed, profile="tiny", output_dir=out).run()
+    result = Pipeline(changed, profile="tiny", output_dir=cached_out).run()
     fresh = [(s.kind, s.name) for s in result.steps if not s.cached and s.kind != "benchmark"]
     assert fresh == [("export", "int8")]
 
 
 @pytest.mark.real_data
-def test_mnist_tiny_smoke(data_dir, tmp_path):
-    recipe = registry.experiment("mnist_prune_quant").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_mnist_tiny_smoke(tiny_runs):
+    result = tiny_runs("mnist_prune_quant")
     rows = {r["variant"]: r for r in result.rows}
     assert rows["pruned80_int8"]["fully_quantized"]
     assert rows["pruned80_int8"]["gzip_x_smaller"] > 2
@@ -114,9 +128,9 @@ def test_mnist_tiny_smoke(data_dir, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.real_data
-def test_resnet_tiny_smoke(data_dir, tmp_path):
-    recipe = registry.experiment("resnet56_prune_quant").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_resnet_tiny_smoke(tiny_runs):
+    recipe = catalogue.experiment("resnet56_prune_quant").for_profile("tiny")
+    result = tiny_runs(recipe.name)
     rows = {r["variant"]: r for r in result.rows}
     assert set(rows) == {v.name for v in recipe.variants}
     assert rows["pruned90_int8"]["fully_quantized"]

@@ -2,20 +2,20 @@ import dataclasses
 
 import pytest
 
-from tfcompress import registry
+from tfcompress import catalogue
 from tfcompress.errors import InputError
 from tfcompress.recipe import (PROFILES, DataSpec, ExportSpec, PruneSpec, TrainSpec,
                                apply_overrides, derive, fingerprint, parse_override)
 
 
 def base():
-    return registry.experiment("digits_prune_quant")
+    return catalogue.experiment("digits_prune_quant")
 
 
-@pytest.mark.parametrize("name", registry.experiment_names())
+@pytest.mark.parametrize("name", catalogue.experiment_names())
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_experiment_builds_at_every_profile(name, profile):
-    recipe = registry.experiment(name).for_profile(profile)
+    recipe = catalogue.experiment(name).for_profile(profile)
     assert recipe.name == name
     assert recipe.variant(recipe.baseline).prune is None
     assert recipe.to_dict()["variants"]
@@ -103,4 +103,4 @@ def test_fingerprint_is_stable_and_sensitive():
 
 def test_unknown_experiment_lists_close_matches():
     with pytest.raises(InputError, match="Did you mean: digits_prune_quant"):
-        registry.experiment("digit_prune_quant")
+        catalogue.experiment("digit_prune_quant")

@@ -1,4 +1,4 @@
-from tfcompress import registry
+from tfcompress import catalogue
 from tfcompress.report import table, to_csv
 from tfcompress.report.variant import VariantResult
 
@@ -21,7 +21,7 @@ def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
 
 
 def test_sparse_but_not_faster_is_judged_against_the_dense_counterpart():
-    recipe = registry.experiment("digits_prune_quant")
+    recipe = catalogue.experiment("digits_prune_quant")
     variants = [
         fake_variant("float32", "float32", None, 1000, 1.0),
         fake_variant("dynamic", "dynamic", None, 300, 1.0),
@@ -52,7 +52,7 @@ def test_csv_has_one_line_per_row_and_all_columns():
 def test_sparsity_figure_is_drawn_for_a_sweep_and_not_for_one_level(tmp_path):
     from tfcompress.report import plots
 
-    recipe = registry.experiment("mobilenet_prune_quant")
+    recipe = catalogue.experiment("mobilenet_prune_quant")
     sweep = [fake_variant("float32", "float32", None, 1000, 1.0),
              fake_variant("int8", "int8", None, 250, 0.5)]
     sweep += [fake_variant(f"pruned{p}_int8", "int8", p / 100, 250 - 2 * p, 0.5)
@@ -70,13 +70,13 @@ def test_readme_table_script_prints_one_row_per_variant(digits_run):
     import subprocess
     import sys
 
-    from support import REPO
+    from support import QUICK, REPO
 
     recipe, _, result = digits_run
     for args in ([], ["--macs"], ["--stages"]):
         proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_table.py"), *args,
                                str(result.run_dir / "results.csv")],
-                              capture_output=True, text=True, check=True)
+                              capture_output=True, text=True, check=True, timeout=QUICK)
         lines = proc.stdout.strip().splitlines()
         assert len(lines) == 2 + len(recipe.variants)
         assert [l.split(" | ")[0] for l in lines[2:]] == [f"| `{v.name}`" for v in recipe.variants]
@@ -85,7 +85,7 @@ def test_readme_table_script_prints_one_row_per_variant(digits_run):
 
 
 def test_a_difference_inside_the_round_to_round_noise_is_reported_as_the_same_speed():
-    recipe = registry.experiment("digits_prune_quant")
+    recipe = catalogue.experiment("digits_prune_quant")
     variants = [fake_variant("float32", "float32", None, 1000, 1.0),
                 fake_variant("int8", "int8", None, 250, 1.0),
                 fake_variant("pruned80_int8", "int8", 0.8, 100, 0.8)]

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from support import REPO
+from support import HANG, REPO
 
 OVERRIDES = ["train.epochs=3", "finetune.epochs=3", "benchmark.threads=[1]",
              "variants.*.prune.frequency=1"]
@@ -16,7 +16,7 @@ OVERRIDES = ["train.epochs=3", "finetune.epochs=3", "benchmark.threads=[1]",
 # no cleanup, as with SIGKILL) in the middle of that epoch of that training.
 CHILD = textwrap.dedent("""
     import os, sys
-    from tfcompress import registry
+    from tfcompress import catalogue
     from tfcompress._keras import keras
     from tfcompress.pipeline import Pipeline
     from tfcompress.recipe import apply_overrides
@@ -41,7 +41,7 @@ CHILD = textwrap.dedent("""
             return fit(*args, callbacks=[*callbacks, *extra], **kwargs)
 
         loop.fit = killing_fit
-    recipe = registry.experiment("digits_prune_quant").for_profile("tiny")
+    recipe = catalogue.experiment("digits_prune_quant").for_profile("tiny")
     recipe = apply_overrides(recipe, overrides)
     Pipeline(recipe, profile="tiny", output_dir=out).run()
 """)
@@ -49,7 +49,7 @@ CHILD = textwrap.dedent("""
 
 def run(out, kill=""):
     return subprocess.run([sys.executable, "-c", CHILD, str(out), " ".join(OVERRIDES), kill],
-                          cwd=REPO, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True, timeout=HANG)
 
 
 def outcome(out):

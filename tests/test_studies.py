@@ -7,10 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from tfcompress import registry
+from tfcompress import catalogue
 from tfcompress._keras import keras, tf
 from tfcompress.errors import InputError
-from tfcompress.pipeline import Pipeline
 from tfcompress.prune import curve
 from tfcompress.recipe import CurveSpec, PruneSpec, TrainSpec, Variant, apply_overrides
 
@@ -81,7 +80,7 @@ def test_curve_aggregates_seeds_per_group_with_times_relative_to_the_dense_round
     ({"curve.timing_rounds": 0}, "curve.timing_rounds must be a positive integer"),
 ])
 def test_curve_settings_are_checked_where_they_enter(override, match):
-    recipe = registry.experiment("resnet18_lr_pruning")
+    recipe = catalogue.experiment("resnet18_lr_pruning")
     with pytest.raises(InputError, match=match):
         apply_overrides(recipe, override)
 
@@ -94,7 +93,7 @@ def test_a_variant_trains_its_own_baseline_schedule_only_where_that_makes_sense(
     with pytest.raises(InputError, match="variants.v.train must be unset with distill"):
         Variant("v", train=TrainSpec(epochs=1),
                 distill=DistillSpec(student=ModelSpec("lenet_300_100")))
-    transfer = registry.experiment("mobilenet_prune_quant")
+    transfer = catalogue.experiment("mobilenet_prune_quant")
     with pytest.raises(InputError, match="variants.float32.train must be unset in a transfer"):
         apply_overrides(transfer, {"variants.float32.train": TrainSpec(epochs=1)})
 
@@ -162,13 +161,13 @@ def test_random_criterion_is_seeded_and_selects_exactly_the_ratio():
                                                     for g in groups}
 
 
-def test_resnet18_learning_rate_study_at_tiny(data_dir, tmp_path):
-    recipe = registry.experiment("resnet18_lr_pruning").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_resnet18_learning_rate_study_at_tiny(tiny_runs):
+    recipe = catalogue.experiment("resnet18_lr_pruning").for_profile("tiny")
+    result = tiny_runs(recipe.name)
     info = json.loads((result.run_dir / "run.json").read_text())
-    trained = [s for s in result.steps if s.kind == "train"]
+    trained = [s for s in info["steps"] if s["kind"] == "train"]
     # two learning rates x two seeds (three in the quick profile): each baseline trained once
-    assert sorted(s.name for s in trained) == sorted(
+    assert sorted(s["name"] for s in trained) == sorted(
         ["baseline", "baseline_seed1", "baseline_lr0.001", "baseline_lr0.001_seed1"])
     curves = info["curve"]
     assert sorted((c["group"], c["seed"]) for c in curves) == sorted(
@@ -192,9 +191,9 @@ def test_resnet18_learning_rate_study_at_tiny(data_dir, tmp_path):
     assert (result.run_dir / "plots" / "prune_curve.png").is_file()
 
 
-def test_structured_criteria_comparison_at_tiny(data_dir, tmp_path):
-    recipe = registry.experiment("resnet20_structured_criteria").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_structured_criteria_comparison_at_tiny(tiny_runs):
+    recipe = catalogue.experiment("resnet20_structured_criteria").for_profile("tiny")
+    result = tiny_runs(recipe.name)
     rows = {r["variant"]: r for r in result.rows}
     for c in ("random", "l1", "bn_gamma", "taylor"):
         for s in (0, 1):
@@ -252,9 +251,9 @@ def test_lottery_rates_are_checked_where_they_enter():
         PruneSpec(0.5, method="lottery", rounds=3, rates=[["dense", 0.2]])
 
 
-def test_conv2_lottery_study_at_tiny_measures_every_round(data_dir, tmp_path):
-    recipe = registry.experiment("conv2_lottery_ticket").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_conv2_lottery_study_at_tiny_measures_every_round(tiny_runs):
+    recipe = catalogue.experiment("conv2_lottery_ticket").for_profile("tiny")
+    result = tiny_runs(recipe.name)
     variants = json.loads((result.run_dir / "results.json").read_text())["variants"]
     by = {v["variant"]: v for v in variants}
     for s in (0, 1, 2):
@@ -276,10 +275,10 @@ def test_conv2_lottery_study_at_tiny_measures_every_round(data_dir, tmp_path):
     assert (result.run_dir / "plots" / "lottery.png").is_file()
 
 
-def test_mlmark_throughput_by_batch_and_peak_memory_at_tiny(data_dir, tmp_path):
-    recipe = registry.experiment("preact_resnet56_pruning_comparison").for_profile("tiny")
+def test_mlmark_throughput_by_batch_and_peak_memory_at_tiny(tiny_runs):
+    recipe = catalogue.experiment("preact_resnet56_pruning_comparison").for_profile("tiny")
     assert recipe.model.options["preact"] is True
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+    result = tiny_runs(recipe.name)
     rows = {r["variant"]: r for r in result.rows}
     for r in rows.values():
         for b in (1, 4):
@@ -314,9 +313,9 @@ def test_peak_memory_grows_with_the_file_it_runs(tmp_path):
     assert sizes[1024] - sizes[16] > 3 * 1024
 
 
-def test_snip_curve_at_tiny(data_dir, tmp_path):
-    recipe = registry.experiment("lenet_snip_curve").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_snip_curve_at_tiny(tiny_runs):
+    recipe = catalogue.experiment("lenet_snip_curve").for_profile("tiny")
+    result = tiny_runs(recipe.name)
     rows = result.rows
     for s in (0.5, 0.9, 0.99):
         got = [r["sparsity"] for r in rows if r["group"] == f"snip{round(s * 100)}"]
@@ -328,7 +327,7 @@ def test_conv_lottery_recipes_carry_the_papers_rates_and_schedules():
     # the quick subset halves for Conv-4/6: an image costs them about twice Conv-2's time
     for name, conv_rate, lr, images in (("conv2", 0.1, 2e-4, 5000), ("conv4", 0.1, 3e-4, 2500),
                                         ("conv6", 0.15, 3e-4, 2500)):
-        recipe = registry.experiment(f"{name}_lottery_ticket")
+        recipe = catalogue.experiment(f"{name}_lottery_ticket")
         assert recipe.model.name == name and recipe.train.learning_rate == lr
         assert recipe.for_profile("quick").data.train_limit == images
         tickets = [v for v in recipe.variants if v.group == "tickets"]
@@ -340,8 +339,8 @@ def test_conv_lottery_recipes_carry_the_papers_rates_and_schedules():
 
 
 @pytest.mark.parametrize("name", ["lenet5_snip", "lenet_lottery_rates"])
-def test_the_other_new_studies_run_at_tiny(name, data_dir, tmp_path):
-    recipe = registry.experiment(name).for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_the_other_new_studies_run_at_tiny(name, tiny_runs):
+    recipe = catalogue.experiment(name).for_profile("tiny")
+    result = tiny_runs(recipe.name)
     pruned = [r for r in result.rows if r["target_sparsity"] > 0]
     assert pruned and all(abs(r["sparsity"] - r["target_sparsity"]) < 0.05 for r in pruned)

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from tfcompress import registry
+from tfcompress import catalogue
 from tfcompress.errors import InputError, SweepFailed
 from tfcompress.pipeline import Pipeline
 from tfcompress.recipe import Param, SweepSpec, apply_overrides, derive
@@ -23,7 +23,7 @@ def digits_sweep(**sweep):
     """The tiny digits recipe with a three-trial sweep (bundled data: no download)."""
     from tfcompress.experiments.sweeps import TRIAL, space
 
-    base = registry.experiment("digits_prune_quant")
+    base = catalogue.experiment("digits_prune_quant")
     recipe = derive(base, "digits_sweep", "test sweep",
                     variants=(base.variant("float32"), base.variant("int8")),
                     sweep=SweepSpec(trial=TRIAL, space=space((1, 2), (1, 2)), max_trials=3,
@@ -127,11 +127,12 @@ def test_sweep_runs_the_pipeline_per_trial_and_chooses_within_budget(tmp_path):
     import subprocess
     import sys
 
-    from support import REPO
+    from support import QUICK, REPO
 
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_table.py"), "--sweep",
                            str(result.run_dir / "sweep_trials.csv")],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True,
+                          timeout=QUICK)
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2 + 3 and "target_sparsity" in lines[0]
     assert lines[2 + int(chosen[0]["trial"])].startswith(f"| **{chosen[0]['trial']}** (chosen)")
@@ -269,9 +270,9 @@ def test_trial_failure_reason_is_one_line():
 
 
 @pytest.mark.real_data
-def test_resnet20_sparsity_sweep_tiny_scores_by_weights(data_dir, tmp_path):
-    recipe = registry.experiment("resnet20_sparsity_sweep").for_profile("tiny")
-    result = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).run()
+def test_resnet20_sparsity_sweep_tiny_scores_by_weights(tiny_runs):
+    recipe = catalogue.experiment("resnet20_sparsity_sweep").for_profile("tiny")
+    result = tiny_runs(recipe.name)
     trials = [t for t in trials_csv(result) if t["status"] == "COMPLETED"]
     assert len(trials) == 3
     spec = recipe.sweep

@@ -161,11 +161,11 @@ def test_freeze_then_unfreeze_top_keeps_lower_layers_and_batch_norm_frozen():
 
 @pytest.mark.real_data
 def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_path):
-    from tfcompress import registry
+    from tfcompress import catalogue
     from tfcompress.pipeline import Pipeline, steps
     from tfcompress.recipe import apply_overrides
 
-    recipe = apply_overrides(registry.experiment("mobilenet_prune_quant").for_profile("tiny"),
+    recipe = apply_overrides(catalogue.experiment("mobilenet_prune_quant").for_profile("tiny"),
                              {"transfer.unfreeze_from": "conv_dw_13"})
     ctx = Pipeline(recipe, profile="tiny", output_dir=tmp_path, data_dir=data_dir).context
     data = load(recipe.data, data_dir, offline=True)

@@ -128,7 +128,7 @@ def test_an_image_folder_is_resized_to_the_model_input_when_no_size_is_given(tmp
     model, and the card names the resize method."""
     from PIL import Image
 
-    from tfcompress import registry
+    from tfcompress import catalogue
     from tfcompress.data import load
     from tfcompress.pipeline import Pipeline, preflight
     from tfcompress.recipe import apply_overrides
@@ -142,7 +142,7 @@ def test_an_image_folder_is_resized_to_the_model_input_when_no_size_is_given(tmp
     inp = keras.Input((24, 24, 3))
     keras.Model(inp, keras.layers.Dense(2, activation="softmax")(
         keras.layers.GlobalAveragePooling2D()(inp))).save(tmp_path / "m.keras")
-    recipe = apply_overrides(registry.experiment("user_model_prune_quant").for_profile("tiny"),
+    recipe = apply_overrides(catalogue.experiment("user_model_prune_quant").for_profile("tiny"),
                              {"model.path": str(tmp_path / "m.keras"),
                               "data.name": "image_folder", "data.path": str(tmp_path / "imgs")})
     fitted = preflight.image_size_from_model(Pipeline(recipe, profile="tiny",

@@ -35,10 +35,10 @@ _API = {
     "apply_overrides": "tfcompress.recipe",
     "derive": "tfcompress.recipe",
     "InputError": "tfcompress.errors",
-    "experiment": "tfcompress.registry",
-    "experiment_names": "tfcompress.registry",
-    "register_experiment": "tfcompress.registry",
-    "load_config": "tfcompress.registry",
+    "experiment": "tfcompress.catalogue",
+    "experiment_names": "tfcompress.catalogue",
+    "register_experiment": "tfcompress.catalogue",
+    "load_config": "tfcompress.catalogue",
     "register_criterion": "tfcompress.prune",
 }
 

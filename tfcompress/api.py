@@ -87,11 +87,11 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
     Raises:
       InputError: an unknown name, a bad value or file; nothing has been written.
     """
-    from tfcompress import registry
+    from tfcompress import catalogue
     from tfcompress.pipeline import Pipeline
 
     if isinstance(recipe, str):
-        recipe = registry.experiment(recipe)
+        recipe = catalogue.experiment(recipe)
     if not isinstance(recipe, Recipe):
         raise InputError(f"recipe must be a Recipe or an experiment name; received "
                          f"{type(recipe).__name__}")

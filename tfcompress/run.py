@@ -69,16 +69,16 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def list_experiments() -> str:
-    from tfcompress import registry
+    from tfcompress import catalogue
 
-    names = registry.experiment_names()
+    names = catalogue.experiment_names()
     width = max(map(len, names), default=0)
 
     def origin(name: str) -> str:
-        where = registry.ORIGINS.get(name, "")
+        where = catalogue.ORIGINS.get(name, "")
         return "" if where.startswith("tfcompress.experiments") else f" [{where}]"
 
-    return "\n".join(f"{n:<{width}}  {registry.experiment(n).description}{origin(n)}"
+    return "\n".join(f"{n:<{width}}  {catalogue.experiment(n).description}{origin(n)}"
                      for n in names)
 
 
@@ -152,10 +152,10 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         _fail(f"unexpected arguments {argv[1:]}; flags look like --name=value")
     try:
-        from tfcompress import registry
+        from tfcompress import catalogue
 
         for path in FLAGS.config:
-            registry.load_config(path)
+            catalogue.load_config(path)
         if FLAGS.list:
             print(list_experiments())
             return 0
@@ -163,7 +163,7 @@ def main(argv: list[str]) -> int:
         from tfcompress.recipe import parse_override
 
         outdir.check(FLAGS.output_dir)  # as typed: '' would otherwise mean the current folder
-        recipe = registry.experiment(FLAGS.experiment)
+        recipe = catalogue.experiment(FLAGS.experiment)
         # the convenience flags first, then --override (which may refine them)
         overrides = {**flag_overrides(), **dict(map(parse_override, FLAGS.override))}
         log.info("running %s (%s profile)", recipe.name, FLAGS.profile)

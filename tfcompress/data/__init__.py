@@ -1,30 +1,6 @@
 """Datasets: a name in a recipe -> arrays split into train / validation / test."""
 
 from tfcompress.data.dataset import Dataset, load
-from tfcompress.registry import Registry
-
-#: Loaders take ``(spec, data_dir, offline)`` and return ``RawData``; see ``dataset.py``.
-DATASETS: Registry = Registry(
-    "dataset",
-    {
-        "digits": "tfcompress.data.digits:load",
-        "mnist": "tfcompress.data.mnist:load",
-        "cifar10": "tfcompress.data.cifar10:load",
-        "cats_vs_dogs": "tfcompress.data.cats_vs_dogs:load",
-        "image_folder": "tfcompress.data.image_folder:load",
-        "arrays": "tfcompress.data.arrays:load",
-    },
-)
-
-#: Training-time augmentation names -> ``f(image, seed) -> image`` mapped over tf.data examples;
-#: see ``augment.py``.
-AUGMENTATIONS: Registry = Registry(
-    "augmentation",
-    {
-        "none": "tfcompress.data.augment:identity",
-        "flip": "tfcompress.data.augment:flip",
-        "crop_flip": "tfcompress.data.augment:crop_flip",
-    },
-)
+from tfcompress.data.names import AUGMENTATIONS, DATASETS
 
 __all__ = ["AUGMENTATIONS", "DATASETS", "Dataset", "load"]

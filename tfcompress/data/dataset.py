@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tfcompress.data.names import DATASETS
 from tfcompress.errors import InputError
 
 if TYPE_CHECKING:
@@ -161,8 +162,6 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
     Raises:
       InputError: the data is missing or corrupt; the message says where to put it.
     """
-    from tfcompress.data import DATASETS
-
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     offline = offline_default() if offline is None else offline
     raw: RawData = DATASETS.get(spec.name)(spec, data_dir, offline)

@@ -5,11 +5,12 @@ SavedModel's variants (it can only be converted)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.errors import InputError
+from tfcompress.pipeline.fits import Shapes, check_fits
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -102,7 +103,7 @@ def variants(ctx: RunContext, data: Dataset) -> None:
         from tfcompress.models import user_file
 
         shape, classes = user_file.savedmodel_signature(Path(ctx.recipe.model.path))
-        check_fits(_Shapes(shape, classes), data)
+        check_fits(Shapes(shape, classes), data)
         return
     model = ctx.initial_model(data, keras="2")  # the checks read tf_keras layers
     check_fits(model, data)
@@ -124,32 +125,3 @@ def variants(ctx: RunContext, data: Dataset) -> None:
                 m = STAGES[kind].check(ctx, data, m, v, total, memo)
         except InputError as e:
             raise InputError(f"variant {v.name}: {e}") from None
-
-
-def check_fits(model: Any, data: Dataset, what: str = "") -> None:
-    """The model's input shape fits the data and its outputs the classes."""
-    want, have = tuple(model.input_shape[1:]), data.input_shape
-    fits = len(want) == len(have) and all(w in (None, h) for w, h in zip(want, have))
-    if not fits:
-        raise InputError(f"{what}model input shape {list(want)} does not match the data "
-                         f"({data.name}: {list(have)}); pick the matching dataset or "
-                         f"data.image_size")
-    if model.output_shape[-1] not in (None, data.num_classes):
-        raise InputError(f"{what}model has {model.output_shape[-1]} outputs but "
-                         f"{data.name} has {data.num_classes} classes")
-
-
-@dataclass
-class _Shapes:
-    """What ``_check_fits`` reads of a model, for a bare SavedModel's signature."""
-
-    input: list[int | None]
-    classes: int | None
-
-    @property
-    def input_shape(ctx) -> tuple[int | None, ...]:
-        return tuple(ctx.input)
-
-    @property
-    def output_shape(ctx) -> tuple[int | None, ...]:
-        return (None, ctx.classes)

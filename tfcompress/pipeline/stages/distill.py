@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.pipeline import artifacts
+from tfcompress.pipeline.fits import check_fits
 from tfcompress.pipeline.stages.base import Stage
 from tfcompress.recipe import fingerprint
 
@@ -24,8 +25,6 @@ class Distill(Stage):
     def check(self, ctx: RunContext, data: Dataset, model: Any, variant: Variant,
               total_steps: int, memo: dict[Any, Any]) -> Any:
         """The student fits the data; the following stages are checked on it."""
-        from tfcompress.pipeline.preflight import check_fits
-
         spec = variant.distill.student
         key = ("student", fingerprint(spec))
         if key not in memo:

@@ -1,0 +1,39 @@
+"""The package's import graph (``scripts/import_graph.py``, read from the source): no cycle at
+import or at run time, no arrow running back up the layers."""
+
+import subprocess
+import sys
+
+from support import QUICK, REPO
+
+
+def test_no_import_cycle_and_no_arrow_back_up_the_layers():
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "import_graph.py"), "--list"],
+                          capture_output=True, text=True, timeout=QUICK)
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.splitlines()
+    assert "import cycles at import time: 0" in lines
+    assert "import cycles at run time (imports in functions too): 0" in lines
+    assert "arrows running back up the layers: 0" in lines, proc.stdout
+
+
+def test_the_graph_script_finds_a_cycle_and_a_back_arrow(tmp_path, monkeypatch):
+    """The check can fail: a made-up package with one."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import import_graph as g
+    finally:
+        sys.path.pop(0)
+    pkg = tmp_path / "tfcompress"
+    (pkg / "recipe").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "registry.py").write_text("def f():\n    from tfcompress.recipe import x\n")
+    (pkg / "recipe" / "__init__.py").write_text("from tfcompress.registry import f\nx = 1\n")
+    monkeypatch.setattr(g, "ROOT", pkg)
+    monkeypatch.setattr(sys, "argv", ["import_graph.py"])
+    assert g.main() == 1
+    files = sorted(pkg.rglob("*.py"))
+    known = {g.module_name(f) for f in files}
+    edges = {g.module_name(f): {t for t, _ in g.imports(f, known)} for f in files}
+    assert g.cycles(edges) == [["tfcompress.recipe", "tfcompress.registry"]]
+    assert g.layer("tfcompress.registry") < g.layer("tfcompress.recipe")
