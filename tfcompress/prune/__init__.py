@@ -2,13 +2,14 @@
 
 from tfcompress.registry import Registry
 
-#: Schedule names -> ``f(spec, plan) -> tfmot PruningSchedule``; see ``schedule.py``.
+#: Schedule names (``prune.schedule``) -> a ``schedules.Schedule``: the schedule for tfmot
+#: (tf_keras) and for ``tfcompress.sparsity`` (Keras 3) from one plan.
 SCHEDULES: Registry = Registry(
     "pruning schedule",
     {
-        "polynomial_decay": "tfcompress.prune.schedule:polynomial_decay",
-        "constant": "tfcompress.prune.schedule:constant",
-        "piecewise": "tfcompress.prune.schedule:piecewise",
+        "polynomial_decay": "tfcompress.prune.schedules:POLYNOMIAL_DECAY",
+        "constant": "tfcompress.prune.schedules:CONSTANT",
+        "piecewise": "tfcompress.prune.schedules:PIECEWISE",
     },
 )
 

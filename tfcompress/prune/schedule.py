@@ -99,30 +99,8 @@ def build(spec: PruneSpec, total_steps: int):
     """The tfmot ``PruningSchedule`` for ``spec`` over ``total_steps`` training steps."""
     from tfcompress.prune import SCHEDULES
 
-    return SCHEDULES.get(spec.schedule)(spec, plan(spec, total_steps))
+    return SCHEDULES.get(spec.schedule).tfmot(spec, plan(spec, total_steps))
 
-
-def polynomial_decay(spec: PruneSpec, p: Plan):
-    from tfcompress._keras import tfmot
-
-    return tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=spec.initial_sparsity, final_sparsity=spec.target_sparsity,
-        begin_step=p.begin_step, end_step=p.end_step, power=spec.power, frequency=p.frequency)
-
-
-def constant(spec: PruneSpec, p: Plan):
-    from tfcompress._keras import tfmot
-
-    # end_step=-1: keep re-applying the mask until training ends.
-    return tfmot.sparsity.keras.ConstantSparsity(
-        target_sparsity=spec.target_sparsity, begin_step=p.begin_step, end_step=-1,
-        frequency=p.frequency)
-
-
-def piecewise(spec: PruneSpec, p: Plan):
-    """The user's schedule: sparsity interpolated linearly between ``spec.points`` (fractions
-    of the fine-tuning steps), the last point moved to the plan's aligned end step."""
-    return _piecewise_class()(piecewise_steps(spec, p), [s for _, s in spec.points], p.frequency)
 
 
 def _piecewise_class():

@@ -110,8 +110,7 @@ class SweepSpec:
                  "sweep.space", "a non-empty list of parameters", self.space)
         paths = [p.path for p in self.space]
         _require(len(set(paths)) == len(paths), "sweep.space", "distinct paths", paths)
-        if self.tuner not in TUNERS:
-            raise unknown_name("sweep.tuner", self.tuner, TUNERS)
+        TUNERS.check(self.tuner)
         if self.objective not in OBJECTIVES:
             raise unknown_name("sweep.objective", self.objective, OBJECTIVES)
         _positive_int("sweep.max_trials", self.max_trials)

@@ -120,16 +120,6 @@ class PiecewiseSparsity(PruningSchedule):
 def from_spec(spec: PruneSpec, total_steps: int) -> PruningSchedule:
     """The schedule of a recipe's ``PruneSpec`` over ``total_steps`` fine-tuning steps: the
     same plan (``tfcompress.prune.schedule.plan``) the tfmot path uses."""
-    p = shared.plan(spec, total_steps)
-    if spec.schedule == "polynomial_decay":
-        return PolynomialDecay(spec.initial_sparsity, spec.target_sparsity, p.begin_step,
-                               p.end_step, spec.power, p.frequency)
-    if spec.schedule == "constant":
-        return ConstantSparsity(spec.target_sparsity, p.begin_step, -1, p.frequency)
-    if spec.schedule == "piecewise":
-        return PiecewiseSparsity(shared.piecewise_steps(spec, p),
-                                 [s for _, s in spec.points], p.frequency)
-    from tfcompress.errors import unknown_name
+    from tfcompress.prune import SCHEDULES
 
-    raise unknown_name("prune.schedule", spec.schedule,
-                       ("polynomial_decay", "constant", "piecewise"))
+    return SCHEDULES.get(spec.schedule).keras3(spec, shared.plan(spec, total_steps))

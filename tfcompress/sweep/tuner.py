@@ -29,7 +29,7 @@ import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
 
 from tfcompress.progress import progress
-from tfcompress.sweep import objective
+from tfcompress.sweep import TUNERS, objective
 
 if TYPE_CHECKING:
     from tfcompress.recipe import Param, SweepSpec
@@ -54,12 +54,21 @@ def role() -> str:
 
 
 def make_oracle(spec: SweepSpec) -> kt.Oracle:
+    """The keras-tuner oracle ``sweep.tuner`` names (``sweep.TUNERS``)."""
     common = {"objective": kt.Objective("score", "max"), "seed": spec.seed,
               "max_consecutive_failed_trials": spec.max_failures}
-    if spec.tuner == "random":
-        return kt.oracles.RandomSearchOracle(max_trials=spec.max_trials, **common)
-    if spec.tuner == "bayesian":
-        return kt.oracles.BayesianOptimizationOracle(max_trials=spec.max_trials, **common)
+    return TUNERS.get(spec.tuner)(spec, **common)
+
+
+def random_oracle(spec: SweepSpec, **common: Any) -> kt.Oracle:
+    return kt.oracles.RandomSearchOracle(max_trials=spec.max_trials, **common)
+
+
+def bayesian_oracle(spec: SweepSpec, **common: Any) -> kt.Oracle:
+    return kt.oracles.BayesianOptimizationOracle(max_trials=spec.max_trials, **common)
+
+
+def hyperband_oracle(spec: SweepSpec, **common: Any) -> kt.Oracle:
     return kt.oracles.HyperbandOracle(max_epochs=spec.hyperband_max_epochs,
                                       factor=spec.hyperband_factor, hyperband_iterations=1,
                                       **common)
