@@ -8,7 +8,8 @@ from tfcompress._keras import keras
 from tfcompress.data import load
 from tfcompress.errors import InputError
 from tfcompress.models import MODELS
-from tfcompress.prune import masks, methods, schedule, snip
+from tfcompress.prune import criteria, masks, schedule, snip
+from tfcompress.prune.methods import base
 from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec,
                                Recipe, TrainSpec, Variant)
 
@@ -79,9 +80,9 @@ def test_hold_masks_keeps_pruned_weights_at_zero_through_training():
 
 
 def test_rounds_share_the_sparsity_and_the_epochs():
-    assert [round(methods.round_sparsity(0.9, i, 3), 4) for i in (1, 2, 3)] == \
+    assert [round(base.round_sparsity(0.9, i, 3), 4) for i in (1, 2, 3)] == \
         [round(1 - 0.1 ** (1 / 3), 4), round(1 - 0.1 ** (2 / 3), 4), 0.9]
-    assert methods.round_epochs(5, 3) == [2, 2, 1] and sum(methods.round_epochs(4, 4)) == 4
+    assert base.round_epochs(5, 3) == [2, 2, 1] and sum(base.round_epochs(4, 4)) == 4
 
 
 def test_snip_scores_are_gradient_times_weight():
@@ -101,10 +102,10 @@ def test_snip_scores_are_gradient_times_weight():
 def test_m_by_n_groups_run_along_input_channels():
     k = np.zeros((3, 3, 8, 2))
     k[..., 0:2, :] = 1.0  # 2 non-zeros in channels 0-3, 0 in 4-7 for every (h, w, out)
-    assert methods.check_m_by_n(k, 2, 4)
+    assert criteria.check_m_by_n(k, 2, 4)
     k[..., 2, :] = 1.0
-    assert not methods.check_m_by_n(k, 2, 4)
-    assert not methods.check_m_by_n(np.zeros((3, 3, 1, 4)), 2, 4)  # no full group
+    assert not criteria.check_m_by_n(k, 2, 4)
+    assert not criteria.check_m_by_n(np.zeros((3, 3, 1, 4)), 2, 4)  # no full group
 
 
 def test_piecewise_schedule_follows_the_users_points_to_the_target():
@@ -182,7 +183,8 @@ def test_every_method_reaches_its_target_from_a_recipe(methods_run):
 
 
 def test_lottery_ticket_rewinds_to_the_initialisation(tmp_path):
-    from tfcompress.prune.methods import Job, lottery
+    from tfcompress.prune.methods.base import Job
+    from tfcompress.prune.methods.lottery import lottery
 
     data = load(DataSpec("digits", train_limit=200, test_limit=50))
     build = lambda seed: (keras.utils.set_random_seed(seed),  # noqa: E731
@@ -206,7 +208,8 @@ def test_lottery_ticket_rewinds_to_the_initialisation(tmp_path):
 
 
 def test_m_by_n_leaves_exactly_two_of_four_and_says_which_layers_cannot(tmp_path):
-    from tfcompress.prune.methods import Job, m_by_n
+    from tfcompress.prune.methods.base import Job
+    from tfcompress.prune.methods.m_by_n import m_by_n
 
     data = load(DataSpec("digits", train_limit=128, test_limit=32))
     keras.utils.set_random_seed(0)
@@ -222,7 +225,7 @@ def test_m_by_n_leaves_exactly_two_of_four_and_says_which_layers_cannot(tmp_path
     assert out.facts["m_by_n_violations"] == []
     assert [l.name for l in rest] == out.facts["m_by_n_layers"]
     for layer in rest:
-        g = methods.groups(layer.kernel.numpy(), 4)
+        g = criteria.groups(layer.kernel.numpy(), 4)
         assert np.all(np.count_nonzero(g, axis=1) == 2), layer.name
 
 
@@ -304,7 +307,7 @@ def test_preflight_refuses_per_method_what_that_method_cannot_do(caplog):
     # slimming: refused before its L1 training when no group passes a batch norm; with some,
     # only those are ranked (the rest stay whole)
     from tfcompress.models import MODELS
-    from tfcompress.prune.methods import structured_groups
+    from tfcompress.prune.methods.structured import structured_groups
 
     with pytest.raises(InputError, match="passing no batch norm"):
         preflight(_mlp(), PruneSpec(0.5, method="slimming"), 0)

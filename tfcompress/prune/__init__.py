@@ -13,37 +13,32 @@ SCHEDULES: Registry = Registry(
     },
 )
 
-#: ``prune.method`` -> (``module:function`` of a ``Job``, its traits). A new method is a module
-#: in ``methods/`` and a line here. Traits: ``tfmot`` prunes with wrappers during fine-tuning
-#: (tfmot's, or tfcompress.sparsity's on Keras 3; so it needs fine-tuning steps); ``structured``
-#: removes whole channels (its models are smaller and dense, not sparse); ``retrains`` trains
-#: with the baseline's budget (``train``); ``keras3`` runs natively on a Keras 3 model (the
-#: others get its exact tf_keras twin, ``models/keras3.py``).
-METHODS: dict[str, tuple[str, frozenset[str]]] = {
-    "gradual": ("tfcompress.prune.methods.gradual:gradual", frozenset({"tfmot", "keras3"})),
-    "oneshot": ("tfcompress.prune.methods.oneshot:oneshot", frozenset({"keras3"})),
-    "iterative": ("tfcompress.prune.methods.iterative:iterative", frozenset({"keras3"})),
-    "lottery": ("tfcompress.prune.methods.lottery:lottery", frozenset({"retrains", "keras3"})),
-    "snip": ("tfcompress.prune.methods.snip:snip", frozenset({"retrains", "keras3"})),
-    "m_by_n": ("tfcompress.prune.methods.m_by_n:m_by_n", frozenset({"tfmot", "keras3"})),
-    "filters": ("tfcompress.prune.methods.structured:filters",
-                frozenset({"structured", "keras3"})),
-    "slimming": ("tfcompress.prune.methods.structured:slimming",
-                 frozenset({"structured", "keras3"})),
-}
-
-PRUNE_METHODS: Registry = Registry("pruning method",
-                                   {name: target for name, (target, _) in METHODS.items()})
+#: ``prune.method`` -> its ``PruneMethod`` (``method.py``): one module in ``methods/`` and a line
+#: here.
+PRUNE_METHODS: Registry = Registry(
+    "pruning method",
+    {
+        "gradual": "tfcompress.prune.methods.gradual:METHOD",
+        "oneshot": "tfcompress.prune.methods.oneshot:METHOD",
+        "iterative": "tfcompress.prune.methods.iterative:METHOD",
+        "lottery": "tfcompress.prune.methods.lottery:METHOD",
+        "snip": "tfcompress.prune.methods.snip:METHOD",
+        "m_by_n": "tfcompress.prune.methods.m_by_n:METHOD",
+        "filters": "tfcompress.prune.methods.structured:FILTERS",
+        "slimming": "tfcompress.prune.methods.structured:SLIMMING",
+    },
+)
 
 
-def _having(trait: str) -> tuple[str, ...]:
-    return tuple(name for name, (_, traits) in METHODS.items() if trait in traits)
+def method(name: str):
+    """The ``PruneMethod`` called ``name``."""
+    return PRUNE_METHODS.get(name)
 
 
-STRUCTURED = _having("structured")
-TFMOT = _having("tfmot")
-RETRAINS = _having("retrains")
-KERAS3_NATIVE = _having("keras3")
+def all_methods() -> dict:
+    """Every registered ``PruneMethod`` by name."""
+    return {n: PRUNE_METHODS.get(n) for n in PRUNE_METHODS.names()}
+
 
 #: how ``filters`` ranks channels (``prune.criterion``) -> an ``Importance``
 #: (``tfcompress.structured.criteria``): filter L1 norm, batch norm |gamma|, first-order Taylor
@@ -68,5 +63,5 @@ def register_criterion(name: str, importance: object) -> None:
         raise TypeError(f"criterion {name!r} must be callable; received {importance!r}")
     STRUCTURED_CRITERIA.register(name, importance)
 
-__all__ = ["KERAS3_NATIVE", "METHODS", "PRUNE_METHODS", "RETRAINS", "SCHEDULES", "STRUCTURED",
-           "STRUCTURED_CRITERIA", "TFMOT", "register_criterion"]
+__all__ = ["PRUNE_METHODS", "SCHEDULES", "STRUCTURED_CRITERIA", "all_methods", "method",
+           "register_criterion"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfcompress.errors import InputError, unknown_name
-from tfcompress.prune import TFMOT
+from tfcompress.prune import PRUNE_METHODS
 from tfcompress.recipe.baseline import DataSpec, ModelSpec, TrainSpec, TransferSpec
 from tfcompress.recipe.checks import (LATER, NAME_PATTERN, _as_tuples, _number,
                                       _positive_int, _require, _seed)
@@ -120,7 +120,8 @@ class Recipe:
         _seed("seed", self.seed)
         _require(_number(self.ship_budget) and self.ship_budget >= 0, "ship_budget",
                  "accuracy points >= 0", self.ship_budget)
-        if any(v.prune is not None and v.prune.method in TFMOT for v in self.variants):
+        if any(v.prune is not None and PRUNE_METHODS.get(v.prune.method).tfmot
+               for v in self.variants):
             _require(self.finetune.epochs > 0, "finetune.epochs",
                      "at least 1 when a variant prunes with tfmot (gradual, m_by_n)",
                      self.finetune.epochs)

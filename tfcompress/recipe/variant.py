@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from tfcompress.errors import unknown_name
-from tfcompress.prune import PRUNE_METHODS, SCHEDULES, STRUCTURED_CRITERIA, TFMOT
+from tfcompress.prune import PRUNE_METHODS, SCHEDULES, STRUCTURED_CRITERIA, all_methods
 from tfcompress.quantize import (CALIBRATED_MODES, CLUSTER_INITS, EXPORT_MODES, IO_TYPES,
                                  QAT_MODES, QAT_SCHEMES)
 from tfcompress.recipe.baseline import ModelSpec, TrainSpec
@@ -24,7 +25,9 @@ class PruneSpec:
 
     Attributes:
       method: ``gradual`` (tfmot), ``oneshot``, ``iterative``, ``lottery``, ``snip``,
-        ``m_by_n`` (see ``tfcompress.prune.methods``).
+        ``m_by_n``, ``filters``, ``slimming`` (see ``tfcompress.prune.methods``). Each
+        method owns some of the fields below (``PruneMethod.owns``): set for another method,
+        they are refused.
       schedule: for ``gradual``: ``polynomial_decay``, ``constant`` or ``piecewise`` (the
         user's own: ``points`` of [fraction of the fine-tuning steps, sparsity]).
       scope: ``layer`` (every layer at the target) or ``global`` (one magnitude threshold over
@@ -82,41 +85,14 @@ class PruneSpec:
         PRUNE_METHODS.check(self.method)
         if self.scope not in ("layer", "global"):
             raise unknown_name("prune.scope", self.scope, ("layer", "global"))
-        if self.method in TFMOT:
-            _require(self.scope == "layer", "prune.scope",
-                     f"'layer' for method {self.method} (tfmot prunes each layer to the "
-                     f"target; use oneshot or iterative for global)", self.scope)
         _require(isinstance(self.skip, tuple) and all(isinstance(n, str) for n in self.skip),
                  "prune.skip", "a list of layer names (or first / last)", self.skip)
         _positive_int("prune.rounds", self.rounds)
-        if self.rounds > 1:
-            _require(self.method in ("iterative", "lottery"), "prune.rounds",
-                     "1 unless method is iterative or lottery", self.rounds)
         _require(isinstance(self.rewind_epoch, int) and self.rewind_epoch >= 0,
                  "prune.rewind_epoch", "an integer >= 0", self.rewind_epoch)
-        _require(isinstance(self.reinit, bool) and (not self.reinit or self.method == "lottery"),
-                 "prune.reinit", "true only with method lottery", self.reinit)
-        _positive_int("prune.snip_batches", self.snip_batches)
-        if self.rates:
-            self._check_rates()
+        _require(isinstance(self.reinit, bool), "prune.reinit", "true or false", self.reinit)
         if self.criterion not in STRUCTURED_CRITERIA:
             raise unknown_name("prune.criterion", self.criterion, STRUCTURED_CRITERIA.names())
-        _require(self.criterion == "l1" or self.method == "filters", "prune.criterion",
-                 "l1 unless method is filters (slimming ranks by bn_gamma)", self.criterion)
-        _require(_number(self.slimming_penalty) and self.slimming_penalty >= 0,
-                 "prune.slimming_penalty", "a number >= 0", self.slimming_penalty)
-        if self.method == "m_by_n":
-            mn = self.m_by_n
-            _require(isinstance(mn, tuple) and len(mn) == 2 and all(isinstance(v, int)
-                                                                    for v in mn)
-                     and 0 < mn[0] < mn[1], "prune.m_by_n", "[m, n] with 0 < m < n, e.g. "
-                     "[2, 4]", mn)
-            _require(abs(self.target_sparsity - mn[0] / mn[1]) < 1e-9,
-                     "prune.target_sparsity", f"m / n = {mn[0] / mn[1]} for m_by_n {list(mn)}",
-                     self.target_sparsity)
-        else:
-            _require(self.m_by_n is None, "prune.m_by_n", "unset unless method is m_by_n",
-                     self.m_by_n)
         if self.schedule == "piecewise":
             pts = self.points
             ok = (len(pts) >= 1 and all(len(p) == 2 and all(_number(v) for v in p)
@@ -139,25 +115,31 @@ class PruneSpec:
         _positive_int("prune.frequency", self.frequency)
         _require(_number(self.power) and self.power > 0, "prune.power", "a positive number",
                  self.power)
+        # the method's own rules: its scopes, the fields other methods own left unset, and
+        # its own values (``tfcompress.prune.method``)
+        _method_rules(self, PRUNE_METHODS.get(self.method), all_methods())
 
 
-    def _check_rates(self) -> None:
-        rates = dict(self.rates)
-        _require(self.method == "lottery", "prune.rates", "unset unless method is lottery",
-                 [list(r) for r in self.rates])
-        _require(all(len(r) == 2 and r[0] in RATE_KINDS and _number(r[1]) and 0 < r[1] < 1
-                     for r in self.rates) and len(rates) == len(self.rates)
-                 and "dense" in rates, "prune.rates",
-                 f"[[kind, rate], ...] with kinds from {list(RATE_KINDS)} (dense among them), "
-                 f"each once, rates in (0, 1)", [list(r) for r in self.rates])
-        expected = 1 - (1 - rates["dense"]) ** self.rounds
-        _require(abs(self.target_sparsity - expected) < 5e-3, "prune.target_sparsity",
-                 f"{expected:.3f} with prune.rates (the dense layers' sparsity after "
-                 f"{self.rounds} rounds at {rates['dense']})", self.target_sparsity)
-
-
-#: layer kinds ``PruneSpec.rates`` names: convolutions, dense layers, the last prunable layer
-RATE_KINDS = ("conv", "dense", "output")
+def _method_rules(spec: PruneSpec, method: Any, methods: dict[str, Any]) -> None:
+    """The rules every method's spec obeys: a scope the method takes, the fields other methods
+    own left at their defaults, then the method's own checks (``PruneMethod``:
+    ``tfcompress.prune.method``)."""
+    _require(spec.scope in method.scopes, "prune.scope",
+             " or ".join(repr(s) for s in method.scopes) + f" for method {method.name}",
+             spec.scope)
+    for f in dataclasses.fields(spec):
+        owners = [m.name for m in methods.values() if f.name in m.owns]
+        if not owners or method.name in owners:
+            continue
+        value, default = getattr(spec, f.name), f.default
+        if value != default:
+            shown = ("unset" if default in (None, (), "") else
+                     str(default).lower() if isinstance(default, bool) else str(default))
+            _require(False, f"prune.{f.name}",
+                     f"{shown} unless method is {' or '.join(owners)}",
+                     [list(v) for v in value] if isinstance(value, tuple) and value
+                     and isinstance(value[0], tuple) else value)
+    method.validate(spec)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tfcompress.benchmark.verdict import FASTER, SAME, Speed, compare
-from tfcompress.prune import STRUCTURED
+from tfcompress.prune import PRUNE_METHODS
 
 if TYPE_CHECKING:
     from tfcompress.report.variant import VariantResult
@@ -38,17 +38,10 @@ def reference(recipe: Recipe, variant: VariantResult,
 
 
 def method_label(prune: dict[str, Any]) -> str:
-    """``polynomial_decay`` for tfmot's gradual pruning (its schedule), else the method with
-    its criterion, scope and rounds, e.g. ``iterative global x4``, ``lottery reinit``,
-    ``filters taylor``."""
-    method = prune.get("method", "gradual")
-    if method == "gradual":
-        return prune["schedule"]
-    label = method + (f" {prune['criterion']}" if prune.get("criterion", "l1") != "l1" else "")
-    label += " global" if prune.get("scope") == "global" else ""
-    if prune.get("rounds", 1) > 1:
-        label += f" x{prune['rounds']}"
-    return label + (" reinit" if prune.get("reinit") else "")
+    """How the method names itself (``PruneMethod.label``): ``polynomial_decay`` for tfmot's
+    gradual pruning (its schedule), else the method with its criterion, scope and rounds, e.g.
+    ``iterative global x4``, ``lottery reinit``, ``filters taylor``."""
+    return PRUNE_METHODS.get(prune.get("method", "gradual")).label(prune)
 
 
 def pruning_label(prune: dict[str, Any] | None) -> str:
@@ -167,7 +160,8 @@ def notes(v: VariantResult, ref: VariantResult, t: str) -> list[str]:
     size = v.tflite["gzip_bytes"] / ref.tflite["gzip_bytes"]
     against = speed(v, ref, t)
     if size <= SMALLER and against.verdict != FASTER:
-        sparse = (v.prune is not None and v.prune.get("method") not in STRUCTURED
+        sparse = (v.prune is not None
+                  and not PRUNE_METHODS.get(v.prune.get("method", "gradual")).structured
                   and v.prune["target_sparsity"] > 0)
         what = "sparse but not faster" if sparse else "smaller but not faster"
         out.append(f"{what}: gzip {size:.2f}x of {ref.variant} but {against.label()} "

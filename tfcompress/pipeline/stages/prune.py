@@ -11,6 +11,7 @@ import numpy as np
 from tfcompress import atomic
 from tfcompress.pipeline import artifacts
 from tfcompress.pipeline.stages.base import Stage
+from tfcompress.prune import PRUNE_METHODS
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -50,11 +51,9 @@ class Prune(Stage):
 def step_name(spec: PruneSpec, seed: int, parent: Artifact, model_spec: ModelSpec | None,
               recipe_seed: int, recipe_model: ModelSpec) -> str:
     """The cached step's name, e.g. ``pruned80_polynomial_decay``, ``filters50_layer_taylor``,
-    ``lr0.01_oneshot70_global_seed2``."""
-    pct = round(spec.target_sparsity * 100)
-    name = (f"pruned{pct}_{spec.schedule}" if spec.method == "gradual" else
-            f"{spec.method}{pct}_{spec.scope}" + ("_reinit" if spec.reinit else "")
-            + (f"_{spec.criterion}" if spec.criterion != "l1" else ""))
+    ``lr0.01_oneshot70_global_seed2``: the method's (``PruneMethod.step_name``), then where its
+    model came from."""
+    name = PRUNE_METHODS.get(spec.method).step_name(spec)
     if seed != recipe_seed:
         name += f"_seed{seed}"
     if model_spec is not None and model_spec != recipe_model:
@@ -69,16 +68,17 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
     """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
     ``spec.method`` (``tfcompress.prune.methods``)."""
     from tfcompress import flavor
-    from tfcompress.prune import KERAS3_NATIVE, PRUNE_METHODS, RETRAINS, STRUCTURED, magnitude
-    from tfcompress.prune.methods import Job
+    from tfcompress.prune import magnitude
+    from tfcompress.prune.methods.base import Job
 
     r = ctx.recipe
+    method = PRUNE_METHODS.get(spec.method)
     seed = r.seed if seed is None else seed
     name = step_name(spec, seed, baseline, model_spec, r.seed, r.model)
 
-    # A Keras 3 run prunes natively where the method can (KERAS3_NATIVE), else on the twin;
+    # A Keras 3 run prunes natively where the method can (``keras3``), else on the twin;
     # a transfer recipe's backbone freezing is tf_keras code: on the twin too.
-    native = ctx.keras == "3" and spec.method in KERAS3_NATIVE and r.transfer is None
+    native = ctx.keras == "3" and method.keras3 and r.transfer is None
     keras = "3" if native else "2"
 
     def trained() -> Any:
@@ -101,7 +101,7 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
         job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
                   work=work, trained=trained, masks_of=masks_of,
                   initial=lambda s: ctx.seeded_model(data, s, model_spec, keras))
-        out = PRUNE_METHODS.get(spec.method)(job)
+        out = method.run(job)
         if out.masks is not None:
             atomic.write_with(work / "masks.npz", lambda tmp: np.savez(tmp, **out.masks))
         return artifacts.save_model(out.model, work, data, history=out.history,
@@ -109,13 +109,8 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
                                     **out.facts)
 
     config: dict[str, Any] = {"baseline": baseline.meta["key"], "prune": spec,
-                              "finetune": r.finetune, "seed": seed}
-    if spec.method in RETRAINS:  # they train with the baseline's budget
-        config["train"] = r.train
-    if spec.method in STRUCTURED:  # what the rebuild does has changed since the first ones
-        from tfcompress.prune.methods.structured import REBUILD
-
-        config["rebuild"] = REBUILD
+                              "finetune": r.finetune, "seed": seed,
+                              **method.cache(spec, r)}  # e.g. the training budget
     if r.transfer is not None:
         config["transfer"] = r.transfer
     return ctx.runner.run("prune", name, config, produce, r.finetune.strategy)

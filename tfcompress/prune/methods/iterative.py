@@ -6,15 +6,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from tfcompress.prune import masks as masks_lib
-from tfcompress.prune.methods.base import (Job, Outcome, fit, round_epochs, round_sparsity,
-                                          run_round)
+from tfcompress.prune.method import PruneMethod
+
+if TYPE_CHECKING:
+    from tfcompress.prune.methods.base import Job, Outcome
 
 log = logging.getLogger("tfcompress")
 
 
+class Iterative(PruneMethod):
+    """Owns ``rounds`` (shared with ``lottery``)."""
+
+    name = "iterative"
+    owns = ("rounds",)
+
+    def run(self, job: Job) -> Outcome:
+        return iterative(job)
+
+
 def iterative(job: Job) -> Outcome:
+    from tfcompress.prune import masks as masks_lib
+    from tfcompress.prune.methods.base import (Outcome, fit, round_epochs, round_sparsity,
+                                              run_round)
+
     s = job.spec
     model, masks, history = job.trained(), None, {}
     for i, epochs in enumerate(round_epochs(job.finetune.epochs, s.rounds), start=1):
@@ -30,3 +46,6 @@ def iterative(job: Job) -> Outcome:
         model, masks, h = run_round(job, f"round{i}", produce, job.trained)
         history[f"round{i}"] = h
     return Outcome(model, history, masks)
+
+
+METHOD = Iterative()

@@ -13,20 +13,59 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tfcompress._keras import keras
-from tfcompress.prune import masks as masks_lib
-from tfcompress.prune.methods.base import Job, Outcome, fit, round_sparsity, run_round
+from tfcompress.prune.method import PruneMethod
+from tfcompress.recipe.checks import _number, _require
+
+if TYPE_CHECKING:
+    from tfcompress.prune.methods.base import Job, Outcome
+    from tfcompress.recipe import PruneSpec
 
 log = logging.getLogger("tfcompress")
 
+#: layer kinds ``prune.rates`` names: convolutions, dense layers, the last prunable layer
+RATE_KINDS = ("conv", "dense", "output")
 
-def _rewound(job: Job, seed: int) -> keras.Model:
+
+class Lottery(PruneMethod):
+    """Owns ``rounds`` (with ``iterative``), ``rewind_epoch``, ``reinit`` and ``rates``."""
+
+    name = "lottery"
+    owns = ("rounds", "rewind_epoch", "reinit", "rates")
+    retrains = True
+
+    def validate(self, spec: PruneSpec) -> None:
+        if not spec.rates:
+            return
+        rates = dict(spec.rates)
+        _require(all(len(r) == 2 and r[0] in RATE_KINDS and _number(r[1]) and 0 < r[1] < 1
+                     for r in spec.rates) and len(rates) == len(spec.rates)
+                 and "dense" in rates, "prune.rates",
+                 f"[[kind, rate], ...] with kinds from {list(RATE_KINDS)} (dense among them), "
+                 f"each once, rates in (0, 1)", [list(r) for r in spec.rates])
+        expected = 1 - (1 - rates["dense"]) ** spec.rounds
+        _require(abs(spec.target_sparsity - expected) < 5e-3, "prune.target_sparsity",
+                 f"{expected:.3f} with prune.rates (the dense layers' sparsity after "
+                 f"{spec.rounds} rounds at {rates['dense']})", spec.target_sparsity)
+
+    def step_name(self, spec: PruneSpec) -> str:
+        return super().step_name(spec) + ("_reinit" if spec.reinit else "")
+
+    def label(self, prune: dict[str, Any]) -> str:
+        return super().label(prune) + (" reinit" if prune.get("reinit") else "")
+
+    def run(self, job: Job) -> Outcome:
+        return lottery(job)
+
+
+def _rewound(job: Job, seed: int) -> Any:
     """The weights the lottery rewinds to: at initialisation, or after ``rewind_epoch``
     epochs of the baseline's training (late rewinding)."""
+    from tfcompress.prune.methods.base import fit
+
     model = job.initial(seed)
     if job.spec.rewind_epoch:
         fit(job, model, replace(job.train, epochs=job.spec.rewind_epoch), "rewind", None)
@@ -34,6 +73,9 @@ def _rewound(job: Job, seed: int) -> keras.Model:
 
 
 def lottery(job: Job) -> Outcome:
+    from tfcompress.prune import masks as masks_lib
+    from tfcompress.prune.methods.base import Outcome, fit, round_sparsity, run_round
+
     s = job.spec
     if s.reinit and job.masks_of is not None:  # the control: the ticket's mask, made once
         return _reinit(job, job.masks_of(replace(s, reinit=False)), {})
@@ -66,15 +108,19 @@ def lottery(job: Job) -> Outcome:
 
 def kind_of(layer: Any, last: str) -> str:
     """``output`` (the last prunable layer), ``conv`` or ``dense``."""
+    from tfcompress.prune import masks as masks_lib
+
     if layer.name == last:
         return "output"
     return "conv" if len(masks_lib.kernel(layer).shape) > 2 else "dense"
 
 
-def rated_masks(model: keras.Model, rates: dict[str, float], i: int, skip: Any,
-                keep: masks_lib.Masks | None) -> masks_lib.Masks:
+def rated_masks(model: Any, rates: dict[str, float], i: int, skip: Any,
+                keep: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
     """Round ``i``'s masks with a rate per layer kind: each layer at 1 - (1 - rate)^i (a kind
     not in ``rates`` at the dense rate), the weights pruned before staying pruned."""
+    from tfcompress.prune import masks as masks_lib
+
     layers = masks_lib.prunable(model, skip)
     scores = masks_lib.magnitude_scores(layers)
     out = {}
@@ -85,10 +131,11 @@ def rated_masks(model: keras.Model, rates: dict[str, float], i: int, skip: Any,
     return out
 
 
-def round_facts(job: Job, i: int, model: keras.Model, masks: masks_lib.Masks,
+def round_facts(job: Job, i: int, model: Any, masks: dict[str, np.ndarray],
                 history: dict[str, Any]) -> dict[str, Any]:
     """A round's ticket: weights remaining, test accuracy, and its early-stopping epoch (the
     lowest validation loss; None when the round was loaded after an interruption)."""
+    from tfcompress.prune import masks as masks_lib
     from tfcompress.train.loop import accuracy
 
     val = history.get("val_loss") or []
@@ -101,10 +148,16 @@ def round_facts(job: Job, i: int, model: keras.Model, masks: masks_lib.Masks,
             "epochs": len(val) or None}
 
 
-def _reinit(job: Job, masks: masks_lib.Masks, history: dict[str, Any]) -> Outcome:
+def _reinit(job: Job, masks: dict[str, np.ndarray], history: dict[str, Any]) -> Outcome:
     """The control of a lottery ticket: its mask on weights drawn afresh (another seed),
     trained with the same budget."""
+    from tfcompress.prune import masks as masks_lib
+    from tfcompress.prune.methods.base import Outcome, fit
+
     control = job.initial(job.seed + 10_000)
     masks_lib.apply(control, masks)
     history = {**history, "reinit": fit(job, control, job.train, "reinit", masks)}
     return Outcome(control, history, masks, {"reinit_seed": job.seed + 10_000})
+
+
+METHOD = Lottery()

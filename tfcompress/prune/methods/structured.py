@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tfcompress import flavor
-from tfcompress.prune.methods.base import Job, Outcome, fit
+from tfcompress.prune.method import PruneMethod
+from tfcompress.recipe.checks import _number, _require
+
+if TYPE_CHECKING:
+    from tfcompress.prune.methods.base import Job, Outcome
+    from tfcompress.recipe import PruneSpec, Recipe
 
 log = logging.getLogger("tfcompress")
 
@@ -22,6 +27,68 @@ log = logging.getLogger("tfcompress")
 REBUILD = 2
 #: training inputs the rebuilt model's batch norm statistics are measured on
 RECALIBRATION_SAMPLES = 512
+
+
+class Structured(PruneMethod):
+    """Removes whole channels and rebuilds a smaller model (``tfcompress.structured``):
+    ``target_sparsity`` is the share of channels removed, ``skip`` names producer layers
+    whose channels stay (or ``residual`` to keep every residual stream whole)."""
+
+    structured = True
+    #: the criterion its channels are ranked by (None: ``prune.criterion``)
+    ranks_by: str | None = None
+
+    def preflight(self, model: Any, spec: PruneSpec, finetune_steps: int) -> None:
+        """A policy that leaves nothing to prune is found before any training (slimming
+        trains before it ranks)."""
+        from tfcompress.errors import InputError
+        from tfcompress.structured.flatten import flatten
+
+        criterion = self.ranks_by or spec.criterion
+        _, chosen = structured_groups(flatten(model), spec.skip, criterion)
+        if not chosen:
+            raise InputError("no channel group of the model can be pruned (all frozen or "
+                             "skipped" + (", or passing no batch norm: this ranks "
+                                          "channels by batch norm gamma; use l1)"
+                                          if criterion == "bn_gamma" else ")"))
+
+    def cache(self, spec: PruneSpec, recipe: Recipe) -> dict[str, Any]:
+        # what the rebuild does has changed since the first structured steps
+        return {**super().cache(spec, recipe), "rebuild": REBUILD}
+
+
+class Filters(Structured):
+    """Owns ``criterion``: how channels are ranked (``prune.STRUCTURED_CRITERIA``)."""
+
+    name = "filters"
+    owns = ("criterion",)
+
+    def step_name(self, spec: PruneSpec) -> str:
+        return super().step_name(spec) + (f"_{spec.criterion}" if spec.criterion != "l1"
+                                          else "")
+
+    def label(self, prune: dict[str, Any]) -> str:
+        criterion = prune.get("criterion", "l1")
+        label = self.name + (f" {criterion}" if criterion != "l1" else "")
+        return label + (" global" if prune.get("scope") == "global" else "")
+
+    def run(self, job: Job) -> Outcome:
+        return filters(job)
+
+
+class Slimming(Structured):
+    """Owns ``slimming_penalty``: the L1 weight on batch norm gammas while it trains."""
+
+    name = "slimming"
+    owns = ("slimming_penalty",)
+    ranks_by = "bn_gamma"
+
+    def validate(self, spec: PruneSpec) -> None:
+        _require(_number(spec.slimming_penalty) and spec.slimming_penalty >= 0,
+                 "prune.slimming_penalty", "a number >= 0", spec.slimming_penalty)
+
+    def run(self, job: Job) -> Outcome:
+        return slimming(job)
 
 
 def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
@@ -101,6 +168,8 @@ def filters(job: Job) -> Outcome:
     """Li et al. 2017: remove the channels with the smallest filter L1 norms from each group
     (or globally), rebuild a smaller dense model, fine-tune it. ``prune.criterion`` ranks by
     batch norm |gamma|, first-order Taylor importance or at random instead."""
+    from tfcompress.prune.methods.base import Outcome, fit
+
     small, facts = _shrink(job, job.trained(), job.spec.criterion)
     history = fit(job, small, job.finetune, "finetune", None)
     return Outcome(small, history, facts=facts)
@@ -110,6 +179,7 @@ def slimming(job: Job) -> Outcome:
     """Liu et al. 2017: train with an L1 penalty on batch norm gammas (``slimming_penalty``)
     for ``finetune.epochs``, remove the channels with the smallest |gamma| (one global
     threshold with ``scope: global``), rebuild, then fine-tune for ``finetune.epochs``."""
+    from tfcompress.prune.methods.base import Outcome, fit
     from tfcompress.structured.flatten import flatten
     from tfcompress.structured.graph import kind
 
@@ -122,3 +192,6 @@ def slimming(job: Job) -> Outcome:
     small, facts = _shrink(job, model, "bn_gamma")
     history["finetune"] = fit(job, small, job.finetune, "finetune", None)
     return Outcome(small, history, facts=facts)
+
+
+FILTERS, SLIMMING = Filters(), Slimming()
