@@ -1,6 +1,6 @@
 from tfcompress import catalogue
 from tfcompress.report import table, to_csv
-from tfcompress.report.variant import VariantResult
+from tfcompress.report.variant import FileFacts, SourceFacts, VariantResult
 
 
 def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
@@ -11,10 +11,10 @@ def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
         "stages": {"prune": None if prune is None else {"schedule": "polynomial_decay",
                                                         "target_sparsity": prune}},
         "stage_labels": [] if prune is None else [f"polynomial_decay {prune:.0%}"],
-        "source": {"keras_test_accuracy": acc, "params": 100,
-                   "nonzero_params": 100 if prune is None else 20},
-        "tflite": {"tflite_accuracy": acc, "bytes": gzip_bytes * 2, "gzip_bytes": gzip_bytes,
-                   "coverage": {"fully_quantized": mode == "int8", "float_ops": []}},
+        "source": SourceFacts(keras_test_accuracy=acc, params=100,
+                              nonzero_params=100 if prune is None else 20),
+        "tflite": FileFacts(tflite_accuracy=acc, bytes=gzip_bytes * 2, gzip_bytes=gzip_bytes,
+                            coverage={"fully_quantized": mode == "int8", "float_ops": []}),
         "latency": {"1": lat, "2": lat},
         "throughput": {"1": {**lat, "batch": 32}, "2": {**lat, "batch": 32}},
     })

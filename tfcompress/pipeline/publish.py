@@ -54,10 +54,10 @@ def card(input_card: dict[str, Any], v: VariantResult) -> dict[str, Any]:
     """The JSON card beside a .tflite: how to feed it (the data's preprocessing; for a pixel
     file its input dtype, range, scale / zero point and resize), what its metadata says, and
     the accuracy it was measured at."""
-    out = {**input_card, "variant": v.variant, "tflite_accuracy": v.tflite["tflite_accuracy"]}
-    inp = v.tflite.get("input") or {"pixels": False}
+    out = {**input_card, "variant": v.variant, "tflite_accuracy": v.tflite.tflite_accuracy}
+    inp = v.tflite.input or {"pixels": False}
     out["input"] = {**inp, "resize": input_card.get("resize")}
-    meta = v.tflite.get("metadata")
+    meta = v.tflite.metadata
     out["tflite_metadata"] = None if meta is None else {
         "name": meta["name"], "version": meta["version"],
         "color_space": meta["input"]["color_space"],

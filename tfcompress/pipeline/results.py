@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfcompress.pipeline import plan
 from tfcompress.pipeline.stages import STAGES
-from tfcompress.report.variant import VariantResult
+from tfcompress.report.variant import FileFacts, SourceFacts, VariantResult
 
 if TYPE_CHECKING:
     from tfcompress.pipeline.runner import Artifact
@@ -31,15 +31,8 @@ def variant_result(recipe: Recipe, v: Variant, source: Artifact, export: Artifac
                           else stage.summary(getattr(v, kind)))
                    for kind, stage in STAGES.items()},
         "stage_labels": [STAGES[kind].label(getattr(v, kind)) for kind in v.stages],
-        "source": {k: src.get(k) for k in (
-            "name", "key", "keras_test_accuracy", "params", "nonzero_params", "macs",
-            "effective_macs", "keras_file_bytes", "keras_file_gzip_bytes", "layer_sparsity",
-            "model_file", "m_by_n_skipped", "m_by_n_violations", "channels",
-            "structured_unsupported", "teacher_accuracy", "unique_values",
-            "qat_float_layers", "accuracy_before_finetune", "rounds")},
-        "tflite": {k: exp.get(k) for k in (
-            "key", "tflite_accuracy", "bytes", "gzip_bytes", "coverage", "weights", "input",
-            "metadata")},
+        "source": SourceFacts.of(src),
+        "tflite": FileFacts.of(exp),
         "tflite_path": str(export.path / "model.tflite"),
         "keras_path": (str(source.path / "model.keras")
                        if (source.path / "model.keras").is_file() else None),

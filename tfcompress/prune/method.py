@@ -3,10 +3,10 @@
 A method (``prune.method`` in a recipe) is a ``PruneMethod`` in its own module of
 ``tfcompress/prune/methods/``, registered by one line in ``tfcompress.prune.PRUNE_METHODS``. It
 says which ``PruneSpec`` fields are its own (``owns``: set on another method's spec, they are
-refused in one line by the spec's checks, ``recipe/variant.py``), which scopes it takes, its traits, how it checks its own values
-(``validate``, when a recipe is made) and a model (``preflight``, before any training), how its
-step is named and what its cache key adds, how the report labels it, and how it runs
-(``run(job) -> Outcome``).
+refused in one line by the spec's checks, ``recipe/variant.py``), which scopes it takes, its
+traits, how it checks its own values (``validate``, when a recipe is made) and a model
+(``preflight``, before any training), how its step is named and what its cache key adds, how
+the report labels it, and how it runs (``run(job) -> Outcome``).
 
 Method modules import nothing heavy at module level: recipes validate against them without
 TensorFlow; what ``run`` and ``preflight`` need is imported when they run.

@@ -77,11 +77,11 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
                   "yes" if r["fully_quantized"] else "no", r["notes"] or ""]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
     base_src = next(v.source for v in variants if v.variant == base)
-    what = ("The baseline's Keras file (`model.keras`)" if base_src["keras_test_accuracy"]
+    what = ("The baseline's Keras file (`model.keras`)" if base_src.keras_test_accuracy
             is not None else "The baseline, a SavedModel without a Keras model (converted as it "
             "is, never run: its accuracy is that of its .tflite files),")
-    out += ["", f"{what} is {_kib(base_src['keras_file_bytes'])}"
-            f" ({_kib(base_src['keras_file_gzip_bytes'])} gzipped); `× smaller` compares gzipped "
+    out += ["", f"{what} is {_kib(base_src.keras_file_bytes)}"
+            f" ({_kib(base_src.keras_file_gzip_bytes)} gzipped); `× smaller` compares gzipped "
             f".tflite files with the `{base}` one."]
     slow = [r for r in rows if "not faster" in r["notes"]]
     out += ["", "A row marked *sparse but not faster* (or *smaller but not faster*) has a smaller "
@@ -118,39 +118,39 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
             "Ops that compute in float (or hybrid int8-weight / float-activation) in each file:",
             ""]
     for v in variants:
-        cov = v.tflite["coverage"]
+        cov = v.tflite.coverage
         out.append(f"- `{v.variant}`: input {cov['input_dtype']}, output "
                    f"{cov['output_dtype']}; ops {cov['ops']}; float ops: "
                    f"{', '.join(cov['float_ops']) or 'none'}")
-    shrunk = {v.source["key"]: v for v in variants if v.source.get("channels")}
+    shrunk = {v.source.key: v for v in variants if v.source.channels}
     if shrunk:
         out += ["", "## Channels kept (structured pruning)", "",
                 "Each channel group (a residual stream is one group, written by all its "
                 "producers) before -> after; the model was rebuilt with only these channels.",
                 ""]
         for v in shrunk.values():
-            kept = ", ".join(f"{name} {a}->{b}" for name, (a, b) in v.source["channels"]
+            kept = ", ".join(f"{name} {a}->{b}" for name, (a, b) in v.source.channels
                              .items())
-            out.append(f"- {v.source['name']}: {kept}")
-            for u in v.source.get("structured_unsupported") or []:
+            out.append(f"- {v.source.name}: {kept}")
+            for u in v.source.structured_unsupported or []:
                 out.append(f"  - `{u['name']}` ({u['type']}) left whole: {u['why']}")
-    pruned = [v for v in variants if v.source.get("layer_sparsity")
-              and not v.source.get("channels")]
+    pruned = [v for v in variants if v.source.layer_sparsity
+              and not v.source.channels]
     seen = set()
     if pruned:
         out += ["", "## Sparsity per layer (after stripping)", ""]
         for v in pruned:
-            if v.source["key"] in seen:
+            if v.source.key in seen:
                 continue
-            seen.add(v.source["key"])
+            seen.add(v.source.key)
             layers = ", ".join(f"{name} {s['sparsity']:.1%}"
-                               for name, s in v.source["layer_sparsity"].items())
-            out.append(f"- {v.source['name']}: {layers}")
-            for name, why in (v.source.get("m_by_n_skipped") or {}).items():
+                               for name, s in v.source.layer_sparsity.items())
+            out.append(f"- {v.source.name}: {layers}")
+            for name, why in (v.source.m_by_n_skipped or {}).items():
                 out.append(f"  - `{name}` left dense: {why}")
-            if v.source.get("m_by_n_violations"):
+            if v.source.m_by_n_violations:
                 out.append(f"  - **no m:n pattern** in: "
-                           f"{', '.join(v.source['m_by_n_violations'])}")
+                           f"{', '.join(v.source.m_by_n_violations)}")
     cached = [s for s in info["steps"] if s["cached"]]
     out += ["", "## How this was made", "",
             f"Command: `{info['command']}`; total {info['seconds']} s. Steps:", ""]
@@ -325,14 +325,14 @@ def stages_section(rows: list[dict[str, Any]], variants: list[VariantResult]) ->
     for v in variants:
         src, r = v.source, by[v.variant]
         facts = []
-        if v.distill and v.distill["alpha"] and src.get("teacher_accuracy"):
-            facts.append(f"teacher Keras accuracy {100 * src['teacher_accuracy']:.2f}%, "
-                         f"student {100 * src['keras_test_accuracy']:.2f}%")
-        if src.get("unique_values"):
-            top = max(src["unique_values"].values())
+        if v.distill and v.distill["alpha"] and src.teacher_accuracy:
+            facts.append(f"teacher Keras accuracy {100 * src.teacher_accuracy:.2f}%, "
+                         f"student {100 * src.keras_test_accuracy:.2f}%")
+        if src.unique_values:
+            top = max(src.unique_values.values())
             facts.append(f"at most {top} distinct values per clustered kernel (Keras)")
         if v.qat:
-            left = src.get("qat_float_layers") or []
+            left = src.qat_float_layers or []
             facts.append("QAT " + v.qat["scheme"] + "; left in float: " + (
                 ", ".join(f"`{u['name']}` ({u['type']}: {u['why']})" for u in left) or "none"))
         if (v.cluster or v.qat or v.prune is not None) \

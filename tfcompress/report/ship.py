@@ -50,11 +50,11 @@ def section(rows: list[dict[str, Any]], variants: list[VariantResult], base: str
         return out + ["No file has a measured accuracy.", ""]
     v = next(x for x in variants if x.variant == r["variant"])
     card = (v.tflite_file or f"tflite/{r['variant']}.tflite").rsplit(".", 1)[0] + ".json"
-    meta = v.tflite.get("metadata")
+    meta = v.tflite.metadata
     where = ("MediaPipe's ImageClassifier loads it as it is (metadata and labels inside)"
              if meta and meta["input"]["color_space"] == "RGB" else
              "run it with the LiteRT interpreter (`scripts/classify_tflite.py` shows how)")
-    inp = v.tflite.get("input") or {}
+    inp = v.tflite.input or {}
     feed = (f"give it {inp['dtype']} pixels 0..{inp['range'][1]:g} as they are"
             if inp.get("pixels") else "give it the model's normalized input (see the card)")
     p50 = sorted(k for k in r if k.startswith("p50_ms_"))[:1]

@@ -57,7 +57,7 @@ def stages_label(v: VariantResult) -> str:
 
 def weight_stats(v: VariantResult) -> dict[str, Any]:
     """Zeros and distinct values of the weight tensors in the .tflite file."""
-    w = v.tflite.get("weights") or []
+    w = v.tflite.weights or []
     size = sum(t["size"] for t in w)
     return {"file_weight_sparsity": (sum(t["zeros"] for t in w) / size) if size else None,
             "file_unique_per_channel_max": max((t["unique_per_channel_max"] for t in w),
@@ -113,20 +113,20 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
             "seed": v.seed,
             "group": v.group,
             "target_sparsity": 0.0 if v.prune is None else v.prune["target_sparsity"],
-            "keras_accuracy": src["keras_test_accuracy"],
-            "accuracy_before_finetune": src.get("accuracy_before_finetune"),
-            "tflite_accuracy": lite["tflite_accuracy"],
-            "test_errors": round((1 - lite["tflite_accuracy"]) * v.test_examples),
-            "accuracy_delta_pts": 100 * (lite["tflite_accuracy"]
-                                         - base.tflite["tflite_accuracy"]),
-            "params": src["params"],
-            "nonzero_params": src["nonzero_params"],
-            "sparsity": 1 - src["nonzero_params"] / src["params"],
-            "macs": src.get("macs"),
-            "effective_macs": src.get("effective_macs"),
-            "tflite_bytes": lite["bytes"],
-            "tflite_gzip_bytes": lite["gzip_bytes"],
-            "gzip_x_smaller": base.tflite["gzip_bytes"] / lite["gzip_bytes"],
+            "keras_accuracy": src.keras_test_accuracy,
+            "accuracy_before_finetune": src.accuracy_before_finetune,
+            "tflite_accuracy": lite.tflite_accuracy,
+            "test_errors": round((1 - lite.tflite_accuracy) * v.test_examples),
+            "accuracy_delta_pts": 100 * (lite.tflite_accuracy
+                                         - base.tflite.tflite_accuracy),
+            "params": src.params,
+            "nonzero_params": src.nonzero_params,
+            "sparsity": 1 - src.nonzero_params / src.params,
+            "macs": src.macs,
+            "effective_macs": src.effective_macs,
+            "tflite_bytes": lite.bytes,
+            "tflite_gzip_bytes": lite.gzip_bytes,
+            "gzip_x_smaller": base.tflite.gzip_bytes / lite.gzip_bytes,
         }
         for t, lat in v.latency.items():
             for stat in ("mean", "std", "p50", "p90", "p95", "p99"):
@@ -142,8 +142,8 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
         row["speed_vs_baseline"] = vs_base.verdict if v is not base else SAME
         row["speed_ratio_low"], row["speed_ratio_high"] = vs_base.low, vs_base.high
         row.update(weight_stats(v))
-        row["fully_quantized"] = lite["coverage"]["fully_quantized"]
-        row["float_ops"] = " ".join(lite["coverage"]["float_ops"])
+        row["fully_quantized"] = lite.coverage["fully_quantized"]
+        row["float_ops"] = " ".join(lite.coverage["float_ops"])
         row["reference"] = reference(recipe, v, by_name)
         row["notes"] = "; ".join(notes(v, by_name[row["reference"]], t_ref))
         out.append(row)
@@ -157,7 +157,7 @@ def notes(v: VariantResult, ref: VariantResult, t: str) -> list[str]:
            ["XNNPACK refused the file: built-in kernels"])
     if v is ref:
         return out
-    size = v.tflite["gzip_bytes"] / ref.tflite["gzip_bytes"]
+    size = v.tflite.gzip_bytes / ref.tflite.gzip_bytes
     against = speed(v, ref, t)
     if size <= SMALLER and against.verdict != FASTER:
         sparse = (v.prune is not None
@@ -182,8 +182,8 @@ def lottery_rounds(variants: list[VariantResult]) -> dict[str, list[dict[str, An
     and validation accuracy there (means)."""
     by: dict[str, list[list[dict[str, Any]]]] = {}
     for v in variants:
-        if v.source.get("rounds") and (v.prune or {}).get("method") == "lottery":
-            by.setdefault(v.group, []).append(v.source["rounds"])
+        if v.source.rounds and (v.prune or {}).get("method") == "lottery":
+            by.setdefault(v.group, []).append(v.source.rounds)
     out = {}
     for group, runs in by.items():
         n = min(len(r) for r in runs)

@@ -1,11 +1,62 @@
 """What the report is given for each variant: a typed record, made by the pipeline
-(``pipeline/results.py``) and read here by attribute, never by string keys."""
+(``pipeline/results.py``) and read by attribute, never by string keys (what each stage keeps of
+its spec is that stage's summary, ``Stage.summary``)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass
+class SourceFacts:
+    """What the steps recorded of the Keras model a variant's file was converted from (None:
+    not recorded for this kind of step)."""
+
+    name: str | None = None
+    key: str | None = None
+    keras_test_accuracy: float | None = None
+    params: int | None = None
+    nonzero_params: int | None = None
+    macs: int | None = None
+    effective_macs: int | None = None
+    keras_file_bytes: int | None = None
+    keras_file_gzip_bytes: int | None = None
+    layer_sparsity: dict[str, Any] | None = None
+    model_file: str | None = None
+    m_by_n_skipped: dict[str, str] | None = None
+    m_by_n_violations: list[str] | None = None
+    channels: dict[str, list[int]] | None = None
+    structured_unsupported: list[dict[str, Any]] | None = None
+    teacher_accuracy: float | None = None
+    unique_values: dict[str, int] | None = None
+    qat_float_layers: list[Any] | None = None
+    accuracy_before_finetune: float | None = None
+    rounds: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def of(cls, meta: dict[str, Any]) -> SourceFacts:
+        """The facts of a step's ``meta.json``."""
+        return cls(**{f.name: meta.get(f.name) for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class FileFacts:
+    """What the export step measured of a variant's .tflite file."""
+
+    key: str | None = None
+    tflite_accuracy: float | None = None
+    bytes: int | None = None
+    gzip_bytes: int | None = None
+    coverage: dict[str, Any] | None = None
+    weights: list[dict[str, Any]] | None = None
+    input: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, meta: dict[str, Any]) -> FileFacts:
+        return cls(**{f.name: meta.get(f.name) for f in dataclasses.fields(cls)})
 
 
 @dataclass
@@ -36,8 +87,8 @@ class VariantResult:
     test_examples: int
     stages: dict[str, dict[str, Any]]
     stage_labels: list[str]
-    source: dict[str, Any]
-    tflite: dict[str, Any]
+    source: SourceFacts
+    tflite: FileFacts
     latency: dict[str, dict[str, Any]]
     throughput: dict[str, dict[str, Any]]
     batches: dict[str, dict[str, Any]] | None = None
