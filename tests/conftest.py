@@ -11,8 +11,15 @@ import pytest
 os.environ["TFCOMPRESS_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Decoded datasets and unpacked archives go to a cache private to this test session (shared
-# with the CLI subprocesses), so the tests exercise the decoding and never touch ~/.cache.
-os.environ["TFCOMPRESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="tfcompress-test-cache-")
+# with the CLI subprocesses and with pytest-xdist's workers: its files are written atomically),
+# so the tests exercise the decoding and never touch ~/.cache.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+if _RUN:
+    _cache = Path(tempfile.gettempdir()) / f"tfcompress-test-cache-{_RUN}"
+    _cache.mkdir(exist_ok=True)
+    os.environ["TFCOMPRESS_CACHE_DIR"] = str(_cache)
+else:
+    os.environ["TFCOMPRESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="tfcompress-test-cache-")
 
 from support import DATA_DIR, missing
 

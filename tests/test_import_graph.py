@@ -37,3 +37,38 @@ def test_the_graph_script_finds_a_cycle_and_a_back_arrow(tmp_path, monkeypatch):
     edges = {g.module_name(f): {t for t, _ in g.imports(f, known)} for f in files}
     assert g.cycles(edges) == [["tfcompress.recipe", "tfcompress.registry"]]
     assert g.layer("tfcompress.registry") < g.layer("tfcompress.recipe")
+
+
+def test_nothing_below_the_pipeline_imports_it():
+    """Steps, stages, checks and the benchmark get a RunContext; only the package's entry and
+    the API reach the Pipeline (``pipeline/core.py``)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import import_graph as g
+    finally:
+        sys.path.pop(0)
+    files = sorted(g.ROOT.rglob("*.py"))
+    known = {g.module_name(f) for f in files}
+    users = {g.module_name(f) for f in files
+             if any(t == "tfcompress.pipeline.core" for t, _ in g.imports(f, known))}
+    assert users == {"tfcompress.pipeline"}, users  # its __init__ re-exports Pipeline
+
+
+def test_every_stage_field_has_one_registered_stage_in_order():
+    from tfcompress.pipeline.stages import STAGES, register
+    from tfcompress.pipeline.stages.base import Stage
+    from tfcompress.recipe.variant import STAGE_FIELDS, Variant
+
+    assert STAGE_FIELDS == ("distill", "prune", "cluster", "qat")
+    assert set(STAGES) == set(STAGE_FIELDS) and all(STAGES[k].kind == k for k in STAGES)
+
+    class LowRank(Stage):
+        kind = "low_rank"
+
+    import pytest
+
+    with pytest.raises(ValueError, match="no field in Variant"):
+        register(LowRank())  # a stage needs its spec field first
+    with pytest.raises(ValueError, match="registered twice"):
+        register(STAGES["prune"])
+    assert Variant("v").stages == ()
