@@ -31,14 +31,16 @@ $(MPSTAMP): requirements-mediapipe.txt
 demo: install
 	$(PY) -m tfcompress.run --experiment=digits_prune_quant
 
-# Everything but the few tests marked slow (whole experiments several times; minutes each).
+# Everything but the tests marked slow (whole experiments at scale; a minute or more each), on
+# two pytest-xdist workers (a 2-core machine; the workers share one step cache and decoded data).
 # (with MediaPipe installed, its tests must run: TFCOMPRESS_REQUIRE_MEDIAPIPE)
+TEST_WORKERS ?= 2
 test: install mediapipe-env
-	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m "not slow"
+	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m "not slow" -n $(TEST_WORKERS)
 
 # The slow ones; CI runs both.
 test-slow: install mediapipe-env
-	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m slow
+	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m slow -n $(TEST_WORKERS)
 
 lint: install
 	$(PY) -m ruff check tfcompress experiments tests scripts

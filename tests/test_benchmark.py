@@ -126,10 +126,11 @@ def test_a_disturbed_second_thread_count_is_flagged_too(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lat_lib, "measure_all", fake)
     (tmp_path / "model.tflite").write_bytes(b"x")
-    warned = []
+    warned, records = [], []
     ctx = SimpleNamespace(recipe=SimpleNamespace(benchmark=BenchmarkSpec(threads=(1, 2))),
-                          warn=warned.append, load_average={},
-                          runner=SimpleNamespace(records=[]))
-    benchmark.measure(ctx, SimpleNamespace(x_test=np.zeros((1, 8, 8, 1))),
-                      {"m": SimpleNamespace(path=tmp_path)})
+                          warn=warned.append, runner=SimpleNamespace(record=records.append))
+    measured = benchmark.measure(ctx, SimpleNamespace(x_test=np.zeros((1, 8, 8, 1))),
+                                 {"m": SimpleNamespace(path=tmp_path)})
     assert len(warned) == 1 and "m (1t: 3.00x)" in warned[0]
+    assert [r.kind for r in records] == ["benchmark"]  # recorded as a step of the run
+    assert set(measured.load_average) == {"before_benchmark", "after_benchmark"}

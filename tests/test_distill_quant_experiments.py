@@ -50,6 +50,7 @@ def test_mnist_kd_prune_quant_tiny(tiny_runs):
     assert rows["kd_pruned80_int8"]["params"] == rows["kd_int8"]["params"]
 
 
+@pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
 def test_mnist_qat_vs_ptq_tiny(tiny_runs):
     _, result, steps, rows = _run("mnist_qat_vs_ptq", tiny_runs)
     assert rows["int8_int8_io"]["fully_quantized"]

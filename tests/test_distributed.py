@@ -89,6 +89,7 @@ def test_keras_tuner_chief_and_two_workers_run_every_trial_once(data_dir, tmp_pa
         assert mine["metrics"]["gzip_kib"] == pytest.approx(r["metrics"]["gzip_kib"], rel=0.02)
 
 
+@pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
 def test_multi_worker_mirrored_training_on_two_loopback_workers(tmp_path):
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}

@@ -12,18 +12,21 @@ import pytest
 from tfcompress import catalogue, litert
 from tfcompress.prune import PRUNE_METHODS
 
-#: the tiny runs that take a minute or more (a 14.7 M-parameter VGG, ImageNet MobileNet, the
-#: ResNet-56s): ``make test-slow``
-SLOW = {"vgg16_prune_quant", "vgg19_prune_quant", "mobilenet_prune_quant",
-        "resnet56_prune_quant", "resnet56_to_resnet20_distill", "resnet56_combined",
-        "resnet56_pruning_comparison", "preact_resnet56_pruning_comparison",
-        "resnet_global_vs_local_sweep"}
+#: The experiments whose tiny run ``make test`` makes anyway, for the tests that read it
+#: (``test_pipeline``, ``test_phone``, ``test_sweep``, ``test_distill_quant_experiments``,
+#: ``test_studies``) or that take under half a minute: their smoke test adds little. Every other
+#: experiment's tiny run takes a minute or more (a 14.7 M-parameter VGG, ImageNet MobileNet,
+#: the ResNet-56s, the lottery studies' rounds): ``make test-slow``, which CI runs too.
+FAST = {"digits_prune_quant", "mnist_prune_quant", "resnet20_prune_quant",
+        "resnet20_sparsity_sweep", "mnist_distill", "mnist_kd_prune_quant",
+        "mnist_cluster_quant", "lenet_snip_curve", "lenet5_snip", "lenet_lottery_rates",
+        "mnist_layer_sensitivity", "mnist_sparsity_sweep"}
 #: experiments that need a model file from the user (``--model_path``): run in test_user_model
 NEEDS_A_FILE = {"user_model_prune_quant"}
 
 
 def _params():
-    return [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW else [])
+    return [pytest.param(n, marks=[] if n in FAST else [pytest.mark.slow])
             for n in catalogue.experiment_names() if n not in NEEDS_A_FILE]
 
 
@@ -55,7 +58,7 @@ def test_every_registered_experiment_runs_at_tiny(name, tiny_runs):
         if v.prune is not None and PRUNE_METHODS.get(v.prune.method).structured:
             assert row["params"] < base["params"], v.name  # physically smaller
         elif v.prune is not None and v.distill is None and v.cluster is None:
-            assert row["sparsity"] > 0.5 * v.prune.target_sparsity, v.name  # really sparse
+            assert row["sparsity"] >= 0.5 * v.prune.target_sparsity, v.name  # really sparse
         if v.export.mode in ("int8", "int8_sparse"):
             assert row["fully_quantized"], v.name
     assert np.isfinite([r["p50_ms_1t"] for r in rows.values()]).all()

@@ -452,17 +452,30 @@ def test_a_criterion_of_ones_own_is_registered_once_and_named_by_a_recipe():
     a recipe names it, and a second registration under the same name is refused."""
     import tfcompress
     from tfcompress.prune import STRUCTURED_CRITERIA
-    from tfcompress.recipe import PruneSpec
     from tfcompress.structured import criteria
-    from tfcompress.errors import InputError
 
     class Reverse(criteria.Importance):  # the opposite of l1: keeps the weakest filters
         def __call__(self, model, a, groups, data, seed):
             return {g: -s for g, s in criteria.L1_NORM(model, a, groups, data, seed).items()}
 
     name = "reverse_l1_for_test"
-    if name not in STRUCTURED_CRITERIA:
-        tfcompress.register_criterion(name, Reverse())
+    tfcompress.register_criterion(name, Reverse())
+    try:
+        _check_own_criterion(name, criteria)
+    finally:  # no other test sees it
+        STRUCTURED_CRITERIA.unregister(name)
+    assert name not in STRUCTURED_CRITERIA
+
+
+def _check_own_criterion(name, criteria):
+    import tfcompress
+    from tfcompress.errors import InputError
+    from tfcompress.recipe import PruneSpec
+
+    class Reverse(criteria.Importance):
+        def __call__(self, model, a, groups, data, seed):
+            return {}
+
     with pytest.raises(ValueError, match="registered twice"):
         tfcompress.register_criterion(name, Reverse())
     with pytest.raises(TypeError, match="callable"):

@@ -161,6 +161,7 @@ def test_random_criterion_is_seeded_and_selects_exactly_the_ratio():
                                                     for g in groups}
 
 
+@pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
 def test_resnet18_learning_rate_study_at_tiny(tiny_runs):
     recipe = catalogue.experiment("resnet18_lr_pruning").for_profile("tiny")
     result = tiny_runs(recipe.name)
@@ -191,6 +192,7 @@ def test_resnet18_learning_rate_study_at_tiny(tiny_runs):
     assert (result.run_dir / "plots" / "prune_curve.png").is_file()
 
 
+@pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
 def test_structured_criteria_comparison_at_tiny(tiny_runs):
     recipe = catalogue.experiment("resnet20_structured_criteria").for_profile("tiny")
     result = tiny_runs(recipe.name)
@@ -251,6 +253,7 @@ def test_lottery_rates_are_checked_where_they_enter():
         PruneSpec(0.5, method="lottery", rounds=3, rates=[["dense", 0.2]])
 
 
+@pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
 def test_conv2_lottery_study_at_tiny_measures_every_round(tiny_runs):
     recipe = catalogue.experiment("conv2_lottery_ticket").for_profile("tiny")
     result = tiny_runs(recipe.name)

@@ -36,6 +36,12 @@ class Registry(Generic[T]):
         else:
             self._objects[name] = target
 
+    def unregister(self, name: str) -> None:
+        """Withdraws ``name`` (a plugin's or a test's own entry)."""
+        self.check(name)
+        self._targets.pop(name, None)
+        self._objects.pop(name, None)
+
     def names(self) -> list[str]:
         return sorted({*self._targets, *self._objects})
 
