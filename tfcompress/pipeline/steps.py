@@ -11,9 +11,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
-from tfcompress import atomic
+from tfcompress import atomic, litert
+from tfcompress.benchmark.size import file_sizes
+from tfcompress.models.user_file import file_digest
 from tfcompress.pipeline import artifacts
+from tfcompress.prune import curve as curves, sensitivity as sensitivities
+from tfcompress.quantize import coverage, metadata, serving, tflite
+from tfcompress.train import freeze, loop
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -31,8 +35,6 @@ def train_config(ctx: RunContext, seed: int, schedule: TrainSpec | None = None
     if r.transfer is not None:  # keeps the cache keys of other recipes as they were
         config["transfer"] = r.transfer
     if r.model.path:
-        from tfcompress.models.user_file import file_digest
-
         config["model_file_sha256"] = file_digest(r.model.path)
     return config
 
@@ -42,7 +44,6 @@ def train(ctx: RunContext, data: Dataset, seed: int | None = None,
     """Builds (or loads) the model and trains it for ``train.epochs`` (0: as it is): the
     reference every variant is compared with (one per seed when variants repeat over
     seeds; ``schedule``: a variant's own training instead of the recipe's)."""
-    from tfcompress.train import loop
 
     r = ctx.recipe
     seed = r.seed if seed is None else seed
@@ -72,7 +73,6 @@ def train_transfer(ctx: RunContext, model: Any, data: Dataset, work: Path,
     """Phase 1 trains the head on a frozen backbone, phase 2 fine-tunes its top layers.
     Phase 1's weights are kept in the work folder, so an interrupted phase 2 resumes
     without repeating phase 1."""
-    from tfcompress.train import freeze, loop
 
     t = ctx.recipe.transfer
     seed = ctx.recipe.seed if seed is None else seed
@@ -101,9 +101,6 @@ def export(ctx: RunContext, data: Dataset, source: Artifact, variant: Variant) -
     """Converts a trained model to the TFLite file an app runs (pixels in, normalization
     folded, TFLite metadata and labels inside: ``quantize/serving.py``, ``metadata.py``),
     checks its ops and measures its accuracy on the test images' pixels."""
-    from tfcompress import litert
-    from tfcompress.benchmark.size import file_sizes
-    from tfcompress.quantize import coverage, metadata, serving, tflite
 
     r = ctx.recipe
     spec: ExportSpec = variant.export
@@ -138,13 +135,11 @@ def export(ctx: RunContext, data: Dataset, source: Artifact, variant: Variant) -
 
 def sensitivity(ctx: RunContext, data: Dataset, baseline: Artifact) -> dict[str, Any]:
     """Each layer of the baseline pruned alone at each ratio (validation accuracy)."""
-    from tfcompress.prune import sensitivity
-
     spec = ctx.recipe.sensitivity
 
     def produce(work: Path) -> dict[str, Any]:
         model = artifacts.load(baseline)  # either Keras
-        return {"analysis": sensitivity.analyse(model, data.x_val, data.y_val, spec)}
+        return {"analysis": sensitivities.analyse(model, data.x_val, data.y_val, spec)}
 
     config = {"baseline": baseline.meta["key"], "sensitivity": spec}
     return ctx.runner.run("sensitivity", "layer sensitivity", config, produce).meta["analysis"]
@@ -153,14 +148,12 @@ def sensitivity(ctx: RunContext, data: Dataset, baseline: Artifact) -> dict[str,
 def curve(ctx: RunContext, data: Dataset, source: Artifact, seed: int) -> dict[str, Any]:
     """A trained, unpruned model pruned to each of ``curve.ratios`` without retraining: test
     accuracy and Keras forward time per ratio (``tfcompress.prune.curve``)."""
-    from tfcompress.prune import curve
-
     spec = ctx.recipe.curve
 
     def produce(work: Path) -> dict[str, Any]:
         model = artifacts.load(source)  # either Keras
-        return {"curve": curve.analyse(model, data.x_test, data.y_test, spec, seed,
-                                       desc=f"curve of {source.meta['name']}")}
+        return {"curve": curves.analyse(model, data.x_test, data.y_test, spec, seed,
+                                        desc=f"curve of {source.meta['name']}")}
 
     config = {"source": source.meta["key"], "curve": spec, "data": ctx.recipe.data,
               "seed": seed}

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tfcompress._keras import keras
 from tfcompress.pipeline import artifacts
 from tfcompress.pipeline.stages.base import Stage
+from tfcompress.prune import magnitude, masks
+from tfcompress.quantize import cluster
+from tfcompress.train import loop
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -21,19 +25,12 @@ class Cluster(Stage):
     def check(self, ctx: RunContext, data: Dataset, model: Any, variant: Variant,
               total_steps: int, memo: dict[Any, Any]) -> Any:
         """``cluster.skip`` names layers of the model."""
-        from tfcompress.prune import masks
-
         masks.prunable(model, variant.cluster.skip)
         return model
 
     def run(self, ctx: RunContext, data: Dataset, parent: Artifact, variant: Variant,
             seed: int, model_spec: ModelSpec) -> Artifact:
         """Clusters the parent's kernels to ``spec.clusters`` values, fine-tunes, strips."""
-        from tfcompress._keras import keras
-        from tfcompress.prune import magnitude
-        from tfcompress.quantize import cluster
-        from tfcompress.train import loop
-
         spec: ClusterSpec = variant.cluster
         train = spec.train or ctx.recipe.finetune
         name = f"{parent.meta['name']}_cluster{spec.clusters}"

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tfcompress.distill import distiller_of
+from tfcompress.models.user_file import file_digest
 from tfcompress.pipeline import artifacts
 from tfcompress.pipeline.fits import check_fits
 from tfcompress.pipeline.stages.base import Stage
 from tfcompress.recipe import fingerprint
+from tfcompress.train import loop
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -36,9 +39,6 @@ class Distill(Stage):
             seed: int, model_spec: ModelSpec) -> Artifact:
         """Trains ``spec.student`` from its seeded initialisation, taught by the trained
         ``parent`` (``alpha`` 0: from the labels alone, the teacher is not used)."""
-        from tfcompress.distill import distiller_of
-        from tfcompress.train import loop
-
         spec: DistillSpec = variant.distill
         r = ctx.recipe
         teacher = parent
@@ -68,8 +68,6 @@ class Distill(Stage):
         if ctx.keras == "3":  # a Keras 3 student (the tf_keras path's keys stay as they were)
             config["keras"] = "3"
         if spec.student.path:
-            from tfcompress.models.user_file import file_digest
-
             config["student_file_sha256"] = file_digest(spec.student.path)
         return ctx.runner.run("distill", name, config, produce, train.strategy)
 

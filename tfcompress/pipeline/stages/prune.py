@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tfcompress import atomic
+from tfcompress import atomic, flavor
 from tfcompress.pipeline import artifacts
 from tfcompress.pipeline.stages.base import Stage
-from tfcompress.prune import PRUNE_METHODS
+from tfcompress.prune import PRUNE_METHODS, magnitude, methods, schedule
+from tfcompress.prune.methods.base import Job
+from tfcompress.report.table import pruning_label
+from tfcompress.train import freeze
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -27,8 +30,6 @@ class Prune(Stage):
               total_steps: int, memo: dict[Any, Any]) -> Any:
         """The method can prune every layer it is asked to, its schedule reaches its target
         (``methods.preflight``); a gradual schedule with too few mask updates is named."""
-        from tfcompress.prune import methods
-
         methods.preflight(model, variant.prune, total_steps)
         _gradual_enough(ctx, variant, total_steps)
         return model
@@ -43,8 +44,6 @@ class Prune(Stage):
                 "reinit": spec.reinit, "criterion": spec.criterion}
 
     def label(self, spec: PruneSpec) -> str:
-        from tfcompress.report.table import pruning_label
-
         return pruning_label(self.summary(spec))
 
 
@@ -67,9 +66,6 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
           seed: int | None = None, model_spec: ModelSpec | None = None) -> Artifact:
     """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
     ``spec.method`` (``tfcompress.prune.methods``)."""
-    from tfcompress import flavor
-    from tfcompress.prune import magnitude
-    from tfcompress.prune.methods.base import Job
 
     r = ctx.recipe
     method = PRUNE_METHODS.get(spec.method)
@@ -84,8 +80,6 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
     def trained() -> Any:
         model = artifacts.load(baseline, keras)
         if r.transfer is not None:  # every pruned layer must learn to recover
-            from tfcompress.train import freeze
-
             freeze.unfreeze(model, r.transfer.backbone)
         return model
 
@@ -119,7 +113,6 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
 def _gradual_enough(ctx: RunContext, v: Variant, total: int) -> None:
     """A warning (in the report) when a gradual schedule makes so few mask updates over the
     fine-tuning steps that it is about one-shot pruning."""
-    from tfcompress.prune import schedule
 
     if v.prune.method != "gradual" or v.prune.schedule == "constant":
         return

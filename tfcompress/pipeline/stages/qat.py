@@ -6,8 +6,11 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tfcompress._keras import keras
 from tfcompress.pipeline import artifacts
 from tfcompress.pipeline.stages.base import Stage
+from tfcompress.quantize import qat
+from tfcompress.train import loop
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -22,8 +25,6 @@ class Qat(Stage):
     def check(self, ctx: RunContext, data: Dataset, model: Any, variant: Variant,
               total_steps: int, memo: dict[Any, Any]) -> Any:
         """Layers tfmot cannot quantize (and not skipped on purpose) are named in the report."""
-        from tfcompress.quantize import qat
-
         for u in qat.check(model, variant.qat.skip):
             if u["why"] != "qat.skip":
                 ctx.warn(f"variant {variant.name}: layer {u['name']} ({u['type']}) "
@@ -34,10 +35,6 @@ class Qat(Stage):
             seed: int, model_spec: ModelSpec) -> Artifact:
         """Quantization-aware fine-tuning of the parent (tfmot), saved with its fake-quant
         ranges for the int8 export."""
-        from tfcompress._keras import keras
-        from tfcompress.quantize import qat
-        from tfcompress.train import loop
-
         spec: QatSpec = variant.qat
         train = spec.train or ctx.recipe.finetune
         name = f"{parent.meta['name']}_qat_{spec.scheme}"
