@@ -6,6 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import shutil
+
+from tfcompress import flavor
+from tfcompress.benchmark import macs
+from tfcompress.benchmark.size import count_weights, file_sizes
+from tfcompress.models import keras3, user_file
+from tfcompress.quantize import qat
+from tfcompress.train import loop
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -16,11 +24,6 @@ def save_model(model: Any, work: Path, data: Dataset, counted: Any = None,
                 **facts: Any) -> dict[str, Any]:
     """Saves ``model`` and records its accuracy, file size, MACs and weights (of
     ``counted`` when given: the plain model a QAT model fake-quantizes)."""
-    from tfcompress import flavor
-    from tfcompress.benchmark import macs
-    from tfcompress.benchmark.size import count_weights, file_sizes
-    from tfcompress.quantize import qat
-    from tfcompress.train import loop
 
     keras = flavor.module(model)  # a Keras 3 model is saved by Keras 3
     # Saved without the optimizer state (Adam's would triple the file): the deployable
@@ -51,10 +54,7 @@ SAVEDMODEL = "savedmodel"
 def keep_savedmodel(path: Path, work: Path) -> dict[str, Any]:
     """A bare SavedModel as the baseline: copied as it is, with the facts that can be read
     without running it (no Keras accuracy or MACs: only its .tflite files are run)."""
-    import shutil
 
-    from tfcompress.benchmark.size import file_sizes
-    from tfcompress.models import user_file
 
     shutil.copytree(path, work / SAVEDMODEL)
     blob = b"".join(q.read_bytes() for q in sorted((work / SAVEDMODEL).rglob("*"))
@@ -71,8 +71,6 @@ def load(artifact: Artifact, keras: str | None = None) -> Any:
     exact tf_keras twin of a Keras 3 model, for the steps that need tfmot; ``3``: the reverse).
     A QAT step keeps the float model it started from and the QAT weights; its model is
     rebuilt with ``qat.apply`` and given them."""
-    from tfcompress import flavor
-    from tfcompress.quantize import qat
 
     weights = artifact.path / "qat_weights.npz"
     if not weights.is_file():
@@ -87,8 +85,6 @@ def load(artifact: Artifact, keras: str | None = None) -> Any:
 
 def as_keras(model: Any, keras: str | None) -> Any:
     """``model`` itself, or its exact twin in the other Keras (``2`` or ``3``)."""
-    from tfcompress import flavor
-    from tfcompress.models import keras3
 
     kind = flavor.which(model)
     if keras == "2" and kind == flavor.KERAS3:

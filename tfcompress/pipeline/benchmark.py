@@ -8,8 +8,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tfcompress.benchmark import verdict
+from tfcompress.benchmark.latency import measure_all
+from tfcompress.benchmark.memory import peak_rss
 from tfcompress.pipeline import provenance
 from tfcompress.pipeline.runner import StepRecord
+from tfcompress.progress import progress
+from tfcompress.quantize.serving import prepare_for
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -33,10 +38,6 @@ def measure(ctx: RunContext, data: Dataset, exports: dict[str, Artifact]) -> Mea
     every file timed interleaved with the others (``latency.measure_all``); then throughput
     at each of ``batches`` and each file's peak memory, if the recipe asks. The benchmark is
     recorded as a step of the run (never cached)."""
-    from tfcompress.benchmark import verdict
-    from tfcompress.benchmark.latency import measure_all
-    from tfcompress.progress import progress
-    from tfcompress.quantize.serving import prepare_for
 
     spec = ctx.recipe.benchmark
     contents = {name: (a.path / "model.tflite").read_bytes() for name, a in exports.items()}
@@ -63,8 +64,6 @@ def measure(ctx: RunContext, data: Dataset, exports: dict[str, Artifact]) -> Mea
         for name, lat in measured.items():
             out[name].setdefault("batches", {})[str(batch)] = lat.to_dict()
     if spec.memory:
-        from tfcompress.benchmark.memory import peak_rss
-
         for name, a in progress(list(exports.items()), desc="peak memory", unit="file"):
             out[name]["memory"] = peak_rss(a.path / "model.tflite")
     for name in exports:

@@ -16,7 +16,12 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tfcompress import flavor, models
+from tfcompress._keras import keras as tf_keras
+from tfcompress.models import user_file
+from tfcompress.pipeline.artifacts import as_keras
 from tfcompress.pipeline.runner import Runner
+from tfcompress.train.loop import total_steps
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -67,14 +72,12 @@ class RunContext:
     @property
     def bare_savedmodel(self) -> bool:
         """The model is a SavedModel without a Keras model: it is converted, never run here."""
-        from tfcompress import flavor
 
         path = self.recipe.model.path
         return bool(path) and flavor.of_file(path) == flavor.SAVEDMODEL
 
     def finetune_steps(self, data: Dataset) -> int:
         """Optimizer steps of the recipe's fine-tuning on ``data``."""
-        from tfcompress.train.loop import total_steps
 
         return total_steps(data, self.recipe.finetune)
 
@@ -83,18 +86,13 @@ class RunContext:
         """The user's model file (``model.path``) or a freshly built registered model
         (``spec``: another model than the recipe's, e.g. a distillation student), in the
         run's Keras or in ``keras`` (``2`` for the steps that need tfmot)."""
-        from tfcompress import flavor
-        from tfcompress.pipeline.artifacts import as_keras
 
         spec = spec or self.recipe.model
         want = keras or self.keras
         if spec.path:
-            from tfcompress.models import user_file
-
             if want == "3" and flavor.of_file(spec.path) == flavor.KERAS3:
                 return user_file.load_keras3(spec.path)
             return as_keras(user_file.load(spec.path), want)
-        from tfcompress import models
 
         # Builders that look for files (pretrained weights) search the data dir too.
         return as_keras(models.build(spec.name, data.input_shape, data.num_classes,
@@ -107,7 +105,6 @@ class RunContext:
                      keras: str | None = None) -> Any:
         """The model as built (its initialisation) with ``seed``: what the baseline trains,
         and what lottery tickets rewind to and SNIP prunes."""
-        from tfcompress._keras import keras as tf_keras
 
         tf_keras.utils.set_random_seed(seed)
         return self.initial_model(data, spec, keras)

@@ -5,12 +5,18 @@ SavedModel's variants (it can only be converted)."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tfcompress import flavor
 from tfcompress.errors import InputError
+from tfcompress.models import MODELS, check_options, pixel_range, user_file
 from tfcompress.pipeline.fits import Shapes, check_fits
+from tfcompress.pipeline.stages import STAGES
+from tfcompress.train import freeze
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -21,7 +27,6 @@ if TYPE_CHECKING:
 def model_source(ctx: RunContext) -> Recipe:
     """A missing or wrong model file is reported before any data is loaded. Returns the
     recipe to run (a bare SavedModel's: its conversions only)."""
-    from tfcompress.models import MODELS, user_file
 
     r = ctx.recipe
     if r.model.path:
@@ -30,8 +35,6 @@ def model_source(ctx: RunContext) -> Recipe:
     if r.model.name == "file":
         MODELS.get("file")((), 0)  # raises: this experiment needs --model_path
     else:
-        from tfcompress.models import check_options
-
         check_options(r.model.name, r.model.options)
         for v in r.variants:
             if v.distill is not None and not v.distill.student.path:
@@ -52,14 +55,10 @@ RESIZED = ("image_folder", "cats_vs_dogs")
 def image_size_from_model(ctx: RunContext) -> Recipe:
     """The recipe, with ``data.image_size`` taken from the user's model input when the dataset
     resizes its images and no size is given (a 160x160 model gets 160x160 images)."""
-    import dataclasses
-    import logging
 
     r = ctx.recipe
     if r.data.image_size is not None or not r.model.path or r.data.name not in RESIZED:
         return r
-    from tfcompress import flavor
-    from tfcompress.models import user_file
 
     path = Path(r.model.path)
     if ctx.bare_savedmodel:
@@ -97,22 +96,16 @@ def variants(ctx: RunContext, data: Dataset) -> None:
     """Checks what can be checked before any training: the model fits the data, and each
     stage of each variant fits the model it will receive (``Stage.check``: every layer can be
     compressed as asked, every schedule reaches its target)."""
-    from tfcompress.pipeline.stages import STAGES
 
     if ctx.bare_savedmodel:
-        from tfcompress.models import user_file
-
         shape, classes = user_file.savedmodel_signature(Path(ctx.recipe.model.path))
         check_fits(Shapes(shape, classes), data)
         return
     model = ctx.initial_model(data, keras="2")  # the checks read tf_keras layers
     check_fits(model, data)
-    from tfcompress.models import pixel_range
 
     pixel_range.check(model, data)
     if ctx.recipe.transfer is not None:
-        from tfcompress.train import freeze
-
         t = ctx.recipe.transfer
         freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
     total = ctx.finetune_steps(data)

@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tfcompress import atomic
+from tfcompress import atomic, flavor
+from tfcompress.models import keras3
 
 if TYPE_CHECKING:
     from tfcompress.pipeline.context import RunContext
@@ -77,8 +78,6 @@ def card(input_card: dict[str, Any], v: VariantResult) -> dict[str, Any]:
 def _as_keras3(src: Path, dst: Path) -> None:
     """``src`` (a tf_keras ``.keras``) saved by Keras 3, checked output-exact
     (``models/keras3.py``): a file ``keras.saving.load_model`` opens without custom objects."""
-    from tfcompress import flavor
-    from tfcompress.models import keras3
 
     if flavor.of_file(src) == flavor.KERAS3:  # made by Keras 3 already: a copy
         shutil.copyfile(src, dst)
