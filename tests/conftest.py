@@ -38,6 +38,10 @@ def shared_cache(tmp_path_factory) -> Path:
     """One step cache for the whole test session, shared by pytest-xdist's workers (the store
     locks each step, so a step two workers need is made once): tests that read a tiny run, and
     do not test the cache itself, take their trained models from here."""
+    if os.environ.get("TFCOMPRESS_TEST_STEP_CACHE"):  # CI: make test and make test-slow share it
+        path = Path(os.environ["TFCOMPRESS_TEST_STEP_CACHE"])
+        path.mkdir(parents=True, exist_ok=True)
+        return path
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the folder every worker's basetemp lives in

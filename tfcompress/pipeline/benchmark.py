@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tfcompress.benchmark import verdict
-from tfcompress.benchmark.latency import measure_all
+from tfcompress.benchmark import latency
 from tfcompress.benchmark.memory import peak_rss
 from tfcompress.pipeline import provenance
 from tfcompress.pipeline.runner import StepRecord
@@ -54,13 +54,13 @@ def measure(ctx: RunContext, data: Dataset, exports: dict[str, Artifact]) -> Mea
     x = prepare(x) if prepare is not None else x
     for threads, kind in progress(jobs, desc="benchmarking", unit="pass"):
         batch = 1 if kind == "latency" else spec.throughput_batch
-        measured = measure_all(contents, x, spec, threads, batch=batch)
+        measured = latency.measure_all(contents, x, spec, threads, batch=batch)
         for name, lat in measured.items():
             out[name][kind][str(threads)] = lat.to_dict()
     for batch in progress(spec.batches, desc="throughput by batch", unit="batch size"):
         # min_runs counts batch-1 invokes: a large batch needs fewer (still >= 1 per round)
         sweep = dataclasses.replace(spec, min_runs=max(spec.rounds, -(-spec.min_runs // batch)))
-        measured = measure_all(contents, x, sweep, spec.threads[0], batch=batch)
+        measured = latency.measure_all(contents, x, sweep, spec.threads[0], batch=batch)
         for name, lat in measured.items():
             out[name].setdefault("batches", {})[str(batch)] = lat.to_dict()
     if spec.memory:
