@@ -104,9 +104,13 @@ def imports(path: Path, known: set[str]) -> list[tuple[str, bool]]:
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(current, is_pkg, node)
             if base.startswith("tfcompress"):
-                for a in node.names:  # `from pkg import module` imports the module
+                # `from pkg import module` runs pkg's __init__ and then the module: an arrow
+                # to each (a name that is not a module is read from pkg's __init__)
+                out.append((_known(base, known), top))
+                for a in node.names:
                     sub = f"{base}.{a.name}"
-                    out.append((sub if sub in known else _known(base, known), top))
+                    if sub in known:
+                        out.append((sub, top))
         inner = top and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
                                               ast.Lambda))
         for child in ast.iter_child_nodes(node):

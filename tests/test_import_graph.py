@@ -39,6 +39,32 @@ def test_the_graph_script_finds_a_cycle_and_a_back_arrow(tmp_path, monkeypatch):
     assert g.layer("tfcompress.registry") < g.layer("tfcompress.recipe")
 
 
+def test_from_a_package_import_a_sibling_passes_through_the_package(tmp_path, monkeypatch):
+    """``from pkg import sibling`` runs ``pkg/__init__`` first: a module its ``__init__``
+    imports closes a circle that way; ``import pkg.sibling as sibling`` does not."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import import_graph as g
+    finally:
+        sys.path.pop(0)
+    pkg = tmp_path / "tfcompress"
+    (pkg / "report").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "report" / "__init__.py").write_text("from tfcompress.report import markdown\n")
+    (pkg / "report" / "ship.py").write_text("X = 1\n")
+    (pkg / "report" / "markdown.py").write_text("from tfcompress.report import ship\n")
+    monkeypatch.setattr(g, "ROOT", pkg)
+
+    def edges():
+        files = sorted(pkg.rglob("*.py"))
+        known = {g.module_name(f) for f in files}
+        return {g.module_name(f): {t for t, _ in g.imports(f, known)} for f in files}
+
+    assert g.cycles(edges()) == [["tfcompress.report", "tfcompress.report.markdown"]]
+    (pkg / "report" / "markdown.py").write_text("import tfcompress.report.ship as ship\n")
+    assert g.cycles(edges()) == []
+
+
 def test_nothing_below_the_pipeline_imports_it():
     """Steps, stages, checks and the benchmark get a RunContext; only the package's entry and
     the API reach the Pipeline (``pipeline/core.py``)."""

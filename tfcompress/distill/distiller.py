@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from tfcompress._keras import keras, tf
-from tfcompress.distill import arguments
+import tfcompress.distill.arguments as arguments
 
 #: The smallest probability whose log stands for a logit when a model hides its logits.
 _EPS = 1e-30

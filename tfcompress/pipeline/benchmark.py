@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tfcompress.benchmark import verdict
 from tfcompress.benchmark import latency
 from tfcompress.benchmark.memory import peak_rss
-from tfcompress.pipeline import provenance
+import tfcompress.pipeline.provenance as provenance
 from tfcompress.pipeline.runner import StepRecord
 from tfcompress.progress import progress
 from tfcompress.quantize.serving import prepare_for

@@ -22,7 +22,13 @@ from typing import Any
 
 from tfcompress import atomic, distribute, outdir
 from tfcompress.data import Dataset, load
-from tfcompress.pipeline import benchmark, plan, preflight, provenance, publish, results, steps
+import tfcompress.pipeline.benchmark as benchmark
+import tfcompress.pipeline.plan as plan
+import tfcompress.pipeline.preflight as preflight
+import tfcompress.pipeline.provenance as provenance
+import tfcompress.pipeline.publish as publish
+import tfcompress.pipeline.results as results
+import tfcompress.pipeline.steps as steps
 from tfcompress.pipeline.context import RunContext
 from tfcompress.pipeline.runner import Artifact, Runner, StepRecord
 from tfcompress.recipe import Recipe, Variant

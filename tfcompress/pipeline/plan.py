@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tfcompress.pipeline import steps
+import tfcompress.pipeline.steps as steps
 from tfcompress.pipeline.stages import STAGES
 from tfcompress.recipe import fingerprint
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tfcompress.pipeline import plan
+import tfcompress.pipeline.plan as plan
 from tfcompress.pipeline.stages import STAGES
 from tfcompress.report.variant import FileFacts, SourceFacts, VariantResult
 

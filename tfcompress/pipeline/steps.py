@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tfcompress import atomic, litert
 from tfcompress.benchmark.size import file_sizes
 from tfcompress.models.user_file import file_digest
-from tfcompress.pipeline import artifacts
+import tfcompress.pipeline.artifacts as artifacts
 from tfcompress.prune import curve as curves, sensitivity as sensitivities
 from tfcompress.quantize import coverage, metadata, serving, tflite
 from tfcompress.train import freeze, loop

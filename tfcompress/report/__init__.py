@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tfcompress import atomic
-from tfcompress.report import markdown, plots, table
+import tfcompress.report.markdown as markdown
+import tfcompress.report.plots as plots
+import tfcompress.report.table as table
 
 if TYPE_CHECKING:
     from tfcompress.report.variant import VariantResult

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tfcompress.report import ship
+import tfcompress.report.ship as ship
 from tfcompress.report.table import groups, speedup_cell
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tfcompress._keras import keras
-from tfcompress.pipeline import artifacts
+import tfcompress.pipeline.artifacts as artifacts
 from tfcompress.pipeline.stages.base import Stage
 from tfcompress.prune import magnitude, masks
 from tfcompress.quantize import cluster

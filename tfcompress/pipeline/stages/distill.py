@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfcompress.distill import distiller_of
 from tfcompress.models.user_file import file_digest
-from tfcompress.pipeline import artifacts
+import tfcompress.pipeline.artifacts as artifacts
 from tfcompress.pipeline.fits import check_fits
 from tfcompress.pipeline.stages.base import Stage
 from tfcompress.recipe import fingerprint

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tfcompress import atomic, flavor
-from tfcompress.pipeline import artifacts
+import tfcompress.pipeline.artifacts as artifacts
 from tfcompress.pipeline.stages.base import Stage
 from tfcompress.prune import PRUNE_METHODS, magnitude, methods, schedule
 from tfcompress.prune.methods.base import Job
