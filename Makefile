@@ -36,11 +36,11 @@ demo: install
 # (with MediaPipe installed, its tests must run: TFCOMPRESS_REQUIRE_MEDIAPIPE)
 TEST_WORKERS ?= 2
 test: install mediapipe-env
-	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m "not slow" -n $(TEST_WORKERS)
+	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadgroup
 
 # The slow ones; CI runs both.
 test-slow: install mediapipe-env
-	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m slow -n $(TEST_WORKERS)
+	TFCOMPRESS_REQUIRE_MEDIAPIPE=1 $(PY) -m pytest -m slow -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(PY) -m ruff check tfcompress experiments tests scripts

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support import HANG, REPO
+from support import HANG, REPO, check_tiny_run
+from tfcompress import catalogue
 
 
 def run_cli(*args, env=None, timeout=HANG):
@@ -104,6 +105,8 @@ def test_vgg16_tiny_runs_and_its_report_says_the_weights_are_random(tmp_path, da
                    f"--output_dir={tmp_path}", "--override=data.test_limit=none")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "vgg16_prune_quant" / "tiny"
+    # the experiment's smoke test (test_experiments leaves VGG16 to this run)
+    check_tiny_run(catalogue.experiment("vgg16_prune_quant").for_profile("tiny"), run)
     report = (run / "report.md").read_text()
     assert "random weights" in report and "sparsity.png" in report
     assert (run / "plots" / "sparsity.png").is_file()

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from support import shares
 from tfcompress import catalogue
 
 pytestmark = pytest.mark.real_data
@@ -21,6 +22,7 @@ def _run(name, tiny_runs):
     return recipe, result, steps, {r["variant"]: r for r in result.rows}
 
 
+@shares("mnist_distill")
 def test_mnist_distill_tiny(tiny_runs):
     recipe, result, steps, rows = _run("mnist_distill", tiny_runs)
     assert set(rows) == {v.name for v in recipe.variants}
@@ -37,6 +39,7 @@ def test_mnist_distill_tiny(tiny_runs):
     assert saved["variants"][1]["distill"]["alpha"] == 0.0
 
 
+@shares("mnist_kd_prune_quant")
 def test_mnist_kd_prune_quant_tiny(tiny_runs):
     recipe, result, steps, rows = _run("mnist_kd_prune_quant", tiny_runs)
     kd = rows["kd_pruned80_int8"]
@@ -51,6 +54,7 @@ def test_mnist_kd_prune_quant_tiny(tiny_runs):
 
 
 @pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
+@shares("mnist_qat_vs_ptq")
 def test_mnist_qat_vs_ptq_tiny(tiny_runs):
     _, result, steps, rows = _run("mnist_qat_vs_ptq", tiny_runs)
     assert rows["int8_int8_io"]["fully_quantized"]
@@ -66,6 +70,7 @@ def test_mnist_qat_vs_ptq_tiny(tiny_runs):
     assert "## Compression stages" in (result.run_dir / "report.md").read_text()
 
 
+@shares("mnist_cluster_quant")
 def test_mnist_cluster_quant_tiny(tiny_runs):
     _, result, steps, rows = _run("mnist_cluster_quant", tiny_runs)
     for name in ("cluster16_float32", "cluster16_int8", "cluster16_cqat_int8",
@@ -79,7 +84,8 @@ def test_mnist_cluster_quant_tiny(tiny_runs):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["resnet56_to_resnet20_distill", "resnet56_combined"])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=shares(n)) for n in
+                                  ("resnet56_to_resnet20_distill", "resnet56_combined")])
 def test_resnet_distill_tiny(name, tiny_runs):
     recipe, result, steps, rows = _run(name, tiny_runs)
     assert set(rows) == {v.name for v in recipe.variants}

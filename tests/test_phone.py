@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from support import HANG, REPO, missing
+from support import HANG, REPO, missing, shares
 from tfcompress import litert, mediapipe
 from tfcompress.quantize import metadata
 
@@ -69,8 +69,9 @@ def test_metadata_is_written_and_read_back_and_leaves_the_model_unchanged():
 
 @pytest.mark.real_data
 @pytest.mark.parametrize("experiment", [
-    "resnet20_prune_quant",
-    pytest.param("mobilenet_prune_quant", marks=pytest.mark.slow),  # 80 s: make test-slow
+    pytest.param("resnet20_prune_quant", marks=shares("resnet20_prune_quant")),
+    pytest.param("mobilenet_prune_quant",  # 80 s: make test-slow
+                 marks=[pytest.mark.slow, shares("mobilenet_prune_quant")]),
 ])
 def test_every_shipped_file_runs_in_mediapipe_as_in_the_interpreter(experiment, data_dir,
                                                                      tiny_runs):
@@ -117,6 +118,7 @@ def test_a_grayscale_file_is_refused_by_mediapipe_and_its_card_says_so(digits_ru
 
 
 @pytest.mark.real_data
+@shares("resnet20_prune_quant")
 def test_classify_script_and_mediapipe_give_the_same_accuracy_on_the_same_file(data_dir,
                                                                              tiny_runs,
                                                                              tmp_path):

@@ -6,6 +6,7 @@ import pytest
 
 from tfcompress import litert, catalogue
 from tfcompress.pipeline import Pipeline
+from support import shares
 
 
 def test_run_writes_the_report_and_valid_tflite_files(digits_run):
@@ -120,6 +121,7 @@ def test_a_changed_recipe_retrains_only_what_depends_on_it(digits_run, cached_ou
 
 
 @pytest.mark.real_data
+@shares("mnist_prune_quant")
 def test_mnist_tiny_smoke(tiny_runs):
     result = tiny_runs("mnist_prune_quant")
     rows = {r["variant"]: r for r in result.rows}
@@ -129,6 +131,7 @@ def test_mnist_tiny_smoke(tiny_runs):
 
 @pytest.mark.slow
 @pytest.mark.real_data
+@shares("resnet56_prune_quant")
 def test_resnet_tiny_smoke(tiny_runs):
     recipe = catalogue.experiment("resnet56_prune_quant").for_profile("tiny")
     result = tiny_runs(recipe.name)

@@ -12,6 +12,7 @@ from tfcompress._keras import keras, tf
 from tfcompress.errors import InputError
 from tfcompress.prune import curve
 from tfcompress.recipe import CurveSpec, PruneSpec, TrainSpec, Variant, apply_overrides
+from support import shares
 
 L = keras.layers
 
@@ -162,6 +163,7 @@ def test_random_criterion_is_seeded_and_selects_exactly_the_ratio():
 
 
 @pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
+@shares("resnet18_lr_pruning")
 def test_resnet18_learning_rate_study_at_tiny(tiny_runs):
     recipe = catalogue.experiment("resnet18_lr_pruning").for_profile("tiny")
     result = tiny_runs(recipe.name)
@@ -193,6 +195,7 @@ def test_resnet18_learning_rate_study_at_tiny(tiny_runs):
 
 
 @pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
+@shares("resnet20_structured_criteria")
 def test_structured_criteria_comparison_at_tiny(tiny_runs):
     recipe = catalogue.experiment("resnet20_structured_criteria").for_profile("tiny")
     result = tiny_runs(recipe.name)
@@ -254,6 +257,7 @@ def test_lottery_rates_are_checked_where_they_enter():
 
 
 @pytest.mark.slow  # a minute or more of a whole tiny experiment: make test-slow
+@shares("conv2_lottery_ticket")
 def test_conv2_lottery_study_at_tiny_measures_every_round(tiny_runs):
     recipe = catalogue.experiment("conv2_lottery_ticket").for_profile("tiny")
     result = tiny_runs(recipe.name)
@@ -278,6 +282,7 @@ def test_conv2_lottery_study_at_tiny_measures_every_round(tiny_runs):
     assert (result.run_dir / "plots" / "lottery.png").is_file()
 
 
+@shares("preact_resnet56_pruning_comparison")
 def test_mlmark_throughput_by_batch_and_peak_memory_at_tiny(tiny_runs):
     recipe = catalogue.experiment("preact_resnet56_pruning_comparison").for_profile("tiny")
     assert recipe.model.options["preact"] is True
@@ -316,6 +321,7 @@ def test_peak_memory_grows_with_the_file_it_runs(tmp_path):
     assert sizes[1024] - sizes[16] > 3 * 1024
 
 
+@shares("lenet_snip_curve")
 def test_snip_curve_at_tiny(tiny_runs):
     recipe = catalogue.experiment("lenet_snip_curve").for_profile("tiny")
     result = tiny_runs(recipe.name)
@@ -341,7 +347,8 @@ def test_conv_lottery_recipes_carry_the_papers_rates_and_schedules():
         assert {v.prune.rounds for v in full.variants if v.prune} == {15}
 
 
-@pytest.mark.parametrize("name", ["lenet5_snip", "lenet_lottery_rates"])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=shares(n))
+                                  for n in ("lenet5_snip", "lenet_lottery_rates")])
 def test_the_other_new_studies_run_at_tiny(name, tiny_runs):
     recipe = catalogue.experiment(name).for_profile("tiny")
     result = tiny_runs(recipe.name)

@@ -15,6 +15,7 @@ from tfcompress.errors import InputError, SweepFailed
 from tfcompress.pipeline import Pipeline
 from tfcompress.recipe import Param, SweepSpec, apply_overrides, derive
 from tfcompress.sweep import objective, tuner
+from support import shares
 
 BUDGET_KIB = 4.0
 
@@ -270,6 +271,7 @@ def test_trial_failure_reason_is_one_line():
 
 
 @pytest.mark.real_data
+@shares("resnet20_sparsity_sweep")
 def test_resnet20_sparsity_sweep_tiny_scores_by_weights(tiny_runs):
     recipe = catalogue.experiment("resnet20_sparsity_sweep").for_profile("tiny")
     result = tiny_runs(recipe.name)
