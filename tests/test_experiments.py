@@ -19,7 +19,7 @@ FAST = {"digits_prune_quant", "mnist_prune_quant", "resnet20_prune_quant",
         "mnist_cluster_quant", "lenet_snip_curve", "lenet5_snip", "lenet_lottery_rates",
         "mnist_layer_sensitivity", "mnist_sparsity_sweep"}
 #: experiments that need a model file from the user (``--model_path``): run in test_user_model
-NEEDS_A_FILE = {"user_model_prune_quant"}
+NEEDS_A_FILE = {"user_model_prune_quant", "user_model_fast"}
 #: experiments whose tiny run is made from the command line by another test, which calls
 #: ``check_tiny_run`` on it: test_cli's VGG16 run (5 minutes; a second one here would double it)
 RUN_BY_THE_CLI_TEST = {"vgg16_prune_quant"}

@@ -7,6 +7,23 @@ import sys
 from support import QUICK, REPO
 
 
+
+def _script():
+    """``scripts/import_graph.py`` as a module."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import import_graph
+    finally:
+        sys.path.pop(0)
+    return import_graph
+
+
+def _edges(g, pkg):
+    """Module -> the modules it imports, in the package at ``pkg``."""
+    files = sorted(pkg.rglob("*.py"))
+    known = {g.module_name(f) for f in files}
+    return {g.module_name(f): {t for t, _ in g.imports(f, known)} for f in files}
+
 def test_no_import_cycle_and_no_arrow_back_up_the_layers():
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "import_graph.py"), "--list"],
                           capture_output=True, text=True, timeout=QUICK)
@@ -19,11 +36,7 @@ def test_no_import_cycle_and_no_arrow_back_up_the_layers():
 
 def test_the_graph_script_finds_a_cycle_and_a_back_arrow(tmp_path, monkeypatch):
     """The check can fail: a made-up package with one."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import import_graph as g
-    finally:
-        sys.path.pop(0)
+    g = _script()
     pkg = tmp_path / "tfcompress"
     (pkg / "recipe").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
@@ -32,21 +45,14 @@ def test_the_graph_script_finds_a_cycle_and_a_back_arrow(tmp_path, monkeypatch):
     monkeypatch.setattr(g, "ROOT", pkg)
     monkeypatch.setattr(sys, "argv", ["import_graph.py"])
     assert g.main() == 1
-    files = sorted(pkg.rglob("*.py"))
-    known = {g.module_name(f) for f in files}
-    edges = {g.module_name(f): {t for t, _ in g.imports(f, known)} for f in files}
-    assert g.cycles(edges) == [["tfcompress.recipe", "tfcompress.registry"]]
+    assert g.cycles(_edges(g, pkg)) == [["tfcompress.recipe", "tfcompress.registry"]]
     assert g.layer("tfcompress.registry") < g.layer("tfcompress.recipe")
 
 
 def test_from_a_package_import_a_sibling_passes_through_the_package(tmp_path, monkeypatch):
     """``from pkg import sibling`` runs ``pkg/__init__`` first: a module its ``__init__``
     imports closes a circle that way; ``import pkg.sibling as sibling`` does not."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import import_graph as g
-    finally:
-        sys.path.pop(0)
+    g = _script()
     pkg = tmp_path / "tfcompress"
     (pkg / "report").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
@@ -55,24 +61,15 @@ def test_from_a_package_import_a_sibling_passes_through_the_package(tmp_path, mo
     (pkg / "report" / "markdown.py").write_text("from tfcompress.report import ship\n")
     monkeypatch.setattr(g, "ROOT", pkg)
 
-    def edges():
-        files = sorted(pkg.rglob("*.py"))
-        known = {g.module_name(f) for f in files}
-        return {g.module_name(f): {t for t, _ in g.imports(f, known)} for f in files}
-
-    assert g.cycles(edges()) == [["tfcompress.report", "tfcompress.report.markdown"]]
+    assert g.cycles(_edges(g, pkg)) == [["tfcompress.report", "tfcompress.report.markdown"]]
     (pkg / "report" / "markdown.py").write_text("import tfcompress.report.ship as ship\n")
-    assert g.cycles(edges()) == []
+    assert g.cycles(_edges(g, pkg)) == []
 
 
 def test_nothing_below_the_pipeline_imports_it():
     """Steps, stages, checks and the benchmark get a RunContext; only the package's entry and
     the API reach the Pipeline (``pipeline/core.py``)."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import import_graph as g
-    finally:
-        sys.path.pop(0)
+    g = _script()
     files = sorted(g.ROOT.rglob("*.py"))
     known = {g.module_name(f) for f in files}
     users = {g.module_name(f) for f in files

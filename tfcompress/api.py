@@ -110,8 +110,9 @@ def _result(run_dir: Path, rows: list[dict[str, Any]]) -> Result:
     return Result(run_dir, rows, tflite, keras_files, _LazyModels(keras_files))
 
 
-def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
-             method: str = "gradual", exports: Sequence[str] = ("float32", "int8"),
+def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None = None,
+             method: str | None = None, speedup: float | None = None,
+             exports: Sequence[str] = ("float32", "int8"),
              epochs: int = 2, batch_size: int = 32, learning_rate: float = 1e-3,
              optimizer: str = "adam", frequency: int | None = None,
              name: str = "compress", output_dir: str | os.PathLike = "saved_models",
@@ -131,9 +132,14 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
         ``mnist``, ``cifar10``, ``cats_vs_dogs``) or an image folder / archive path.
       test: ``(x, y)`` (or a ``tf.data.Dataset``) to measure on; with arrays and no ``test``, a
         stratified 20% of ``data`` is held out.
-      sparsity: the share of weights pruned (0 < sparsity < 1).
-      method: a pruning method (``gradual`` (tfmot), ``oneshot``, ``iterative``, ``lottery``,
-        ``snip``, ``m_by_n``, ``filters``, ``slimming``).
+      sparsity: the share of weights pruned (0 < sparsity < 1; default 0.5); with
+        ``speedup``, the most any channel group may lose (default 0.9).
+      method: a pruning method (``gradual`` (tfmot, the default), ``oneshot``, ``iterative``,
+        ``lottery``, ``snip``, ``m_by_n``, ``filters``, ``slimming``).
+      speedup: a speed target, e.g. ``2.0``: whole channels are removed (``filters``) until
+        each exported file runs at least that much faster than the model as it is, exported
+        the same way, measured on this machine; then it recovers by distillation from the
+        model as it is (``prune.target_speedup``, ``prune.recovery``).
       exports: TFLite modes, each made of the model as it is and of the pruned model
         (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``, ...).
       epochs, batch_size, learning_rate, optimizer: the fine-tuning after pruning.
@@ -153,16 +159,30 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float = 0.5,
     if not isinstance(exports, (list, tuple)) or not exports or len(set(exports)) != len(exports):
         raise InputError(f"exports must be a non-empty list of distinct TFLite modes; received "
                          f"{exports!r}")
+    if speedup is not None and method not in (None, "filters"):
+        raise InputError(f"speedup removes whole channels (method 'filters'); received "
+                         f"method={method!r}: drop it or pass method='filters'")
+    method = method or ("filters" if speedup is not None else "gradual")
+    sparsity = sparsity if sparsity is not None else (0.9 if speedup is not None else 0.5)
     model_path = _model_file(model)
     spec = _data_spec(data, test, model_path, mean, std, image_size, pixel_range)
     pct = round(100 * sparsity) if isinstance(sparsity, (int, float)) else sparsity
-    prune = PruneSpec(sparsity, method=method, frequency=frequency or 1)
     variants = [Variant(mode, ExportSpec(mode)) for mode in exports]
-    variants += [Variant(f"pruned{pct}_{mode}", ExportSpec(mode), prune) for mode in exports]
+    if speedup is None:
+        prune = PruneSpec(sparsity, method=method, frequency=frequency or 1)
+        variants += [Variant(f"pruned{pct}_{mode}", ExportSpec(mode), prune)
+                     for mode in exports]
+        what_was_done = f"pruned to {sparsity:.0%} ({method})"
+    else:
+        prune = PruneSpec(sparsity, method="filters", target_speedup=speedup,
+                          recovery="distill", frequency=frequency or 1)
+        variants += [Variant(f"speedup{speedup:g}x_{mode}", ExportSpec(mode), prune)
+                     for mode in exports]
+        what_was_done = f"made {speedup:g}x faster (whole channels removed, measured)"
     what = Path(model_path).name if isinstance(model, (str, os.PathLike)) else "A Keras model"
     recipe = Recipe(
         name=name,
-        description=f"{what} pruned to {sparsity:.0%} ({method}) with {epochs} fine-tuning "
+        description=f"{what} {what_was_done} with {epochs} fine-tuning "
                     f"epoch(s); {', '.join(exports)} TFLite.",
         data=spec, model=ModelSpec("file", path=str(model_path)), train=TrainSpec(epochs=0),
         finetune=TrainSpec(epochs=epochs, batch_size=batch_size, optimizer=optimizer,

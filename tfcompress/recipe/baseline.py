@@ -140,8 +140,8 @@ class TrainSpec:
 
     Attributes:
       epochs: 0 trains nothing (a user's model used as it is).
-      lr_schedule: ``constant``, or ``step``: divided by 10 at 50% and 75% of the epochs (He
-        et al. 2016).
+      lr_schedule: ``constant``; ``step``: divided by 10 at 50% and 75% of the epochs (He
+        et al. 2016); ``cosine``: down to 0 along half a cosine (Loshchilov & Hutter 2017).
       weight_decay: decoupled weight decay of the optimizer (0: none).
       strategy: the ``tf.distribute`` strategy training runs under (``default``,
         ``mirrored``, ``multi_worker``; see ``tfcompress.distribute``).

@@ -16,6 +16,10 @@ from tfcompress.recipe.checks import (LATER, _as_tuples, _fraction, _number, _po
                                       _require, _seed)
 
 
+#: how a structurally pruned model recovers (``prune.recovery``)
+RECOVERIES = ("finetune", "distill")
+
+
 @dataclass(frozen=True)
 class PruneSpec:
     """How a variant is pruned: a method, its target and schedule, and which layers.
@@ -49,9 +53,24 @@ class PruneSpec:
         (first-order Taylor importance on training batches, Molchanov et al. 2019) or
         ``random`` (seeded: the control).
 
+      target_speedup: ``filters`` searches how many channels to remove until the exported
+        file (the variant's format) runs at least this much faster than the dense file of
+        the same format, measured on this machine (``structured.speed``);
+        ``target_sparsity`` is then the most any group may lose.
+      recovery: how ``filters`` / ``slimming`` recover: ``finetune`` (on the labels) or
+        ``distill`` (labels and the unpruned model's soft targets: ``Distiller``, alpha 1,
+        T 4).
+      finetune: a structured variant's own fine-tuning (None: the recipe's ``finetune``).
+      round_to: ``filters`` keeps a multiple of this many channels in every group (rounded
+        up): widths the CPU's vector kernels run fastest, e.g. 8.
+
     For the structured methods (``filters``, ``slimming``) ``target_sparsity`` is the share
     of channels removed, and ``skip`` names producer layers whose channels stay, or
-    ``residual`` to keep every residual stream whole.
+    ``residual`` to keep every residual stream whole. ``filters`` also takes ``scope:
+    sensitivity`` (a ratio per channel group from its measured sensitivity and the
+    multiply-adds it saves: ``structured.allocate``) and ``rounds`` (remove, recover, repeat:
+    each round the same share of each group's remaining channels, the fine-tuning epochs
+    shared out over the rounds).
     """
 
     target_sparsity: float
@@ -73,6 +92,10 @@ class PruneSpec:
     slimming_penalty: float = field(default=1e-4, metadata=LATER)
     criterion: str = field(default="l1", metadata=LATER)
     rates: tuple[tuple[str, float], ...] = field(default=(), metadata=LATER)
+    target_speedup: float | None = field(default=None, metadata=LATER)
+    recovery: str = field(default="finetune", metadata=LATER)
+    finetune: TrainSpec | None = field(default=None, metadata=LATER)
+    round_to: int = field(default=1, metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "skip", "m_by_n")
@@ -83,8 +106,8 @@ class PruneSpec:
         _fraction("prune.target_sparsity", self.target_sparsity, open_top=True)
         SCHEDULES.check(self.schedule)
         PRUNE_METHODS.check(self.method)
-        if self.scope not in ("layer", "global"):
-            raise unknown_name("prune.scope", self.scope, ("layer", "global"))
+        if self.scope not in ("layer", "global", "sensitivity"):
+            raise unknown_name("prune.scope", self.scope, ("layer", "global", "sensitivity"))
         _require(isinstance(self.skip, tuple) and all(isinstance(n, str) for n in self.skip),
                  "prune.skip", "a list of layer names (or first / last)", self.skip)
         _positive_int("prune.rounds", self.rounds)
@@ -117,6 +140,16 @@ class PruneSpec:
                  self.power)
         # the method's own rules: its scopes, the fields other methods own left unset, and
         # its own values (``tfcompress.prune.method``)
+        if self.target_speedup is not None:
+            _require(_number(self.target_speedup) and self.target_speedup > 1,
+                     "prune.target_speedup", "a number > 1 (times faster than the dense file)",
+                     self.target_speedup)
+        if self.recovery not in RECOVERIES:
+            raise unknown_name("prune.recovery", self.recovery, RECOVERIES)
+        _positive_int("prune.round_to", self.round_to)
+        _require(self.finetune is None or isinstance(self.finetune, TrainSpec),
+                 "prune.finetune", "a fine-tuning spec (epochs, learning_rate, ...)",
+                 self.finetune)
         _method_rules(self, PRUNE_METHODS.get(self.method), all_methods())
 
 

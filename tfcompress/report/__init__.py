@@ -29,6 +29,7 @@ def write(folder: Path, recipe: Recipe, variants: list[VariantResult],
     written = (plots.bar_charts(rows, folder / "plots")
                + plots.sparsity_curves(rows, folder / "plots"))
     written += plots.schedules(info.get("schedules", []), folder / "plots")
+    written += plots.tradeoffs(rows, folder / "plots")
     written += plots.throughput(rows, folder / "plots")
     written += plots.lottery(rows, table.lottery_rounds(variants), folder / "plots")
     if info.get("sensitivity"):

@@ -134,6 +134,7 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
             out.append(f"- {v.source.name}: {kept}")
             for u in v.source.structured_unsupported or []:
                 out.append(f"  - `{u['name']}` ({u['type']}) left whole: {u['why']}")
+    out += speed_target_section(rows, variants)
     pruned = [v for v in variants if v.source.layer_sparsity
               and not v.source.channels]
     seen = set()
@@ -401,3 +402,40 @@ def sweep_section(sweep: dict[str, Any]) -> list[str]:
 
 def _value(v: Any) -> str:
     return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+
+
+def speed_target_section(rows: list[dict[str, Any]], variants: list[VariantResult]
+                         ) -> list[str]:
+    """For each variant pruned to a speed target: asked, found by the search (its noise),
+    reached by the shipped file after recovery, the accuracy kept, the widths, the cost."""
+    by_name = {r["variant"]: r for r in rows}
+    lines = []
+    for v in variants:
+        found = v.source.speed_target
+        if not found:
+            continue
+        row = by_name[v.variant]
+        ref = by_name[row["reference"]]
+        met = "met" if row["target_speedup_met"] else "**not met**"
+        lines += [
+            f"- `{v.variant}` ({found['format']}): asked {found['target']:g}x faster than "
+            f"`{ref['variant']}`; the search removed {found['removed']:.0%} of the "
+            f"prunable channels after "
+            f"{len(found['probes'])} timed probes ({found['seconds']:.0f} s), measured "
+            f"{found['reached']:.2f}x there (rounds {found['reached_low']:.2f}-"
+            f"{found['reached_high']:.2f}x). The shipped file, after recovery: "
+            f"{row['speedup_vs_reference']:.2f}x (rounds {row['speedup_vs_reference_low']:.2f}-"
+            f"{row['speedup_vs_reference_high']:.2f}x; {met}; p50 {row['p50_ms_1t']:.3f} vs "
+            f"{ref['p50_ms_1t']:.3f} ms), accuracy {100 * row['tflite_accuracy']:.2f}% vs "
+            f"{100 * ref['tflite_accuracy']:.2f}% "
+            f"({100 * (row['tflite_accuracy'] - ref['tflite_accuracy']):+.2f} pts).",
+            "  - share of each channel group removed: " + ", ".join(
+                f"{name} {ratio:.0%}" for name, ratio in (v.source.ratios or {}).items()),
+        ]
+    if not lines:
+        return []
+    return ["", "## Speed targets", "",
+            "Speedups measured on this machine's CPU (LiteRT, 1 thread, interleaved rounds); "
+            "a phone's CPU may differ. The search times untrained widths (latency does not "
+            "depend on the weights' values), then the chosen model recovers.", "", *lines]
+

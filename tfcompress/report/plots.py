@@ -311,3 +311,44 @@ def pareto(sweep: dict[str, Any], references: list[dict[str, Any]], out_dir: Pat
                        label="budget")
         written += _finish(fig, ax, out_dir, filename, label, "TFLite test accuracy (%)")
     return written
+
+
+#: file name -> (row field on the x axis, its label, scale)
+TRADEOFFS = {
+    "accuracy_vs_latency.png": ("p50_ms_1t", "p50 ms, batch 1, 1 thread", 1.0),
+    "accuracy_vs_size.png": ("tflite_gzip_bytes", "gzip size of .tflite (KiB)", 1 / 1024),
+}
+
+
+def tradeoffs(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+    """Every variant's TFLite accuracy against its latency and against its size, by export
+    format; the Pareto front (nothing else is both as accurate and as fast / small) joined
+    and circled: the files worth shipping."""
+    from tfcompress.report.table import pareto_front
+
+    written = []
+    for filename, (key, label, scale) in TRADEOFFS.items():
+        points = [r for r in rows if r.get(key) is not None]
+        if len(points) < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        for mode in dict.fromkeys(r["export_mode"] for r in points):
+            group = [r for r in points if r["export_mode"] == mode]
+            ax.scatter([r[key] * scale for r in group],
+                       [100 * r["tflite_accuracy"] for r in group], s=26, zorder=3,
+                       color=COLORS.get(mode, "#8c8c8c"), label=mode)
+        front = [r for r in points if r["variant"] in pareto_front(points, key)]
+        front.sort(key=lambda r: r[key])
+        ax.plot([r[key] * scale for r in front], [100 * r["tflite_accuracy"] for r in front],
+                "-", color="#333333", linewidth=1, zorder=2, label="Pareto front")
+        ax.scatter([r[key] * scale for r in front],
+                   [100 * r["tflite_accuracy"] for r in front], s=110, facecolors="none",
+                   edgecolors="#333333", zorder=4)
+        for r in points:
+            ax.annotate(r["variant"], (r[key] * scale, 100 * r["tflite_accuracy"]),
+                        fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.set_ylim(0, 100 * max(r["tflite_accuracy"] for r in points) + 5)
+        ax.set_xlim(left=0)
+        written += _finish(fig, ax, out_dir, filename, label, "TFLite test accuracy (%)")
+    return written
+

@@ -37,6 +37,17 @@ def reference(recipe: Recipe, variant: VariantResult,
     return recipe.baseline
 
 
+def pareto_front(rows: list[dict[str, Any]], key: str) -> list[str]:
+    """The variants no other variant beats on both TFLite accuracy (higher) and ``key``
+    (lower: latency or size), in row order; ties keep both."""
+    def beaten(r: dict[str, Any]) -> bool:
+        return any(o[key] <= r[key] and o["tflite_accuracy"] >= r["tflite_accuracy"]
+                   and (o[key] < r[key] or o["tflite_accuracy"] > r["tflite_accuracy"])
+                   for o in rows)
+
+    return [r["variant"] for r in rows if not beaten(r)]
+
+
 def method_label(prune: dict[str, Any]) -> str:
     """How the method names itself (``PruneMethod.label``): ``polynomial_decay`` for tfmot's
     gradual pruning (its schedule), else the method with its criterion, scope and rounds, e.g.
@@ -46,7 +57,11 @@ def method_label(prune: dict[str, Any]) -> str:
 
 def pruning_label(prune: dict[str, Any] | None) -> str:
     """``-``, or the method and its target, e.g. ``polynomial_decay 80%``."""
-    return "-" if prune is None else f"{method_label(prune)} {prune['target_sparsity']:.0%}"
+    if prune is None:
+        return "-"
+    if prune.get("target_speedup"):  # target_sparsity is then only the most a group loses
+        return method_label(prune)
+    return f"{method_label(prune)} {prune['target_sparsity']:.0%}"
 
 
 def stages_label(v: VariantResult) -> str:
@@ -145,7 +160,16 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
         row["fully_quantized"] = lite.coverage["fully_quantized"]
         row["float_ops"] = " ".join(lite.coverage["float_ops"])
         row["reference"] = reference(recipe, v, by_name)
-        row["notes"] = "; ".join(notes(v, by_name[row["reference"]], t_ref))
+        ref = by_name[row["reference"]]
+        row["speedup_vs_reference"] = ref.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"]
+        vs_ref = speed(v, ref, t_ref)  # the lowest and highest per-round speedup
+        row["speedup_vs_reference_low"], row["speedup_vs_reference_high"] = (
+            1 / vs_ref.high, 1 / vs_ref.low)
+        if v.prune is not None and v.prune.get("target_speedup"):
+            row["target_speedup"] = v.prune["target_speedup"]
+            row["target_speedup_met"] = (row["speedup_vs_reference"]
+                                         >= v.prune["target_speedup"])
+        row["notes"] = "; ".join(notes(v, ref, t_ref))
         out.append(row)
     return out
 

@@ -34,6 +34,11 @@ class SourceFacts:
     qat_float_layers: list[Any] | None = None
     accuracy_before_finetune: float | None = None
     rounds: list[dict[str, Any]] | None = None
+    #: structured pruning: the speed target's search, the measured sensitivity of each
+    #: channel group, the share of each group removed
+    speed_target: dict[str, Any] | None = None
+    sensitivity: dict[str, Any] | None = None
+    ratios: dict[str, float] | None = None
 
     @classmethod
     def of(cls, meta: dict[str, Any]) -> SourceFacts:

@@ -176,16 +176,26 @@ def needs_data(criterion: str) -> bool:
     return STRUCTURED_CRITERIA.get(criterion).needs_data
 
 
-def select(scored: dict[int, np.ndarray], ratio: float, scope: str = "layer",
-           min_keep: int = 1, split: dict[int, int] | None = None) -> dict[int, np.ndarray]:
+def select(scored: dict[int, np.ndarray], ratio: float | dict[int, float],
+           scope: str = "layer", min_keep: int = 1,
+           split: dict[int, int] | None = None, round_to: int = 1) -> dict[int, np.ndarray]:
     """Channels to keep per group (sorted indices).
 
     Args:
+      ratio: the share of channels removed: of every group (``scope="layer"``), of all
+        channels (``"global"``), or per group (a dict; ``"layer"`` only, 0 when not listed).
       split: group -> parts that must keep equally many channels (a grouped convolution's
         groups); 1 when not listed.
+      round_to: each group keeps a multiple of this many channels (rounded up, at most all
+        of them): the widths the CPU's vector kernels run fastest (8 floats per AVX register).
     """
     split = split or {}
-    if scope == "layer":
+    if isinstance(ratio, dict):
+        if scope != "layer":
+            raise ValueError("per-group ratios are for scope 'layer'")
+        counts = {g: s.size - int(np.floor(ratio.get(g, 0.0) * s.size))
+                  for g, s in scored.items()}
+    elif scope == "layer":
         counts = {g: s.size - int(np.floor(ratio * s.size)) for g, s in scored.items()}
     else:
         # (no epsilon: 1/(1+e) and 2/(2+e) would split ties between groups)
@@ -200,7 +210,8 @@ def select(scored: dict[int, np.ndarray], ratio: float, scope: str = "layer",
     keep = {}
     for g, s in scored.items():
         parts = split.get(g, 1)
-        per = -(-max(min_keep, counts[g]) // parts)  # rounded up to whole parts
+        kept = min(s.size, -(-max(min_keep, counts[g]) // round_to) * round_to)
+        per = -(-kept // parts)  # rounded up to whole parts
         blocks = np.split(np.arange(s.size), parts)
         keep[g] = np.sort(np.concatenate(
             [b[np.argsort(-s[b], kind="stable")[:per]] for b in blocks]))

@@ -16,6 +16,7 @@ LR_SCHEDULES: Registry = Registry(
     {
         "constant": "tfcompress.train.optimizers:constant_lr",
         "step": "tfcompress.train.optimizers:step_lr",
+        "cosine": "tfcompress.train.optimizers:cosine_lr",
     },
 )
 

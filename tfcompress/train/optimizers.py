@@ -28,6 +28,14 @@ def step_lr(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> Any:
         values=[spec.learning_rate, spec.learning_rate / 10, spec.learning_rate / 100])
 
 
+def cosine_lr(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> Any:
+    """From ``learning_rate`` down to 0 along half a cosine over all of training (Loshchilov
+    & Hutter 2017, without restarts): the recovery schedule of structured pruning's
+    fine-tuning."""
+    return k.optimizers.schedules.CosineDecay(spec.learning_rate,
+                                              max(1, spec.epochs * steps_per_epoch))
+
+
 def adam(spec: TrainSpec, steps_per_epoch: int, k: Any = keras) -> Any:
     """``k``: the Keras package of the model it trains (tf_keras or Keras 3: same API)."""
     return k.optimizers.Adam(learning_rate=learning_rate(spec, steps_per_epoch, k),

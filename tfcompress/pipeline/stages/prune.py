@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tfcompress.data import Dataset
     from tfcompress.pipeline.context import RunContext
     from tfcompress.pipeline.runner import Artifact
-    from tfcompress.recipe import ModelSpec, PruneSpec, Variant
+    from tfcompress.recipe import ExportSpec, ModelSpec, PruneSpec, Variant
 
 
 class Prune(Stage):
@@ -36,12 +36,19 @@ class Prune(Stage):
 
     def run(self, ctx: RunContext, data: Dataset, parent: Artifact, variant: Variant,
             seed: int, model_spec: ModelSpec) -> Artifact:
-        return prune(ctx, data, parent, variant.prune, seed, model_spec)
+        return prune(ctx, data, parent, variant.prune, seed, model_spec, variant.export)
 
     def summary(self, spec: PruneSpec) -> dict[str, Any]:
-        return {"schedule": spec.schedule, "target_sparsity": spec.target_sparsity,
-                "method": spec.method, "scope": spec.scope, "rounds": spec.rounds,
-                "reinit": spec.reinit, "criterion": spec.criterion}
+        out = {"schedule": spec.schedule, "target_sparsity": spec.target_sparsity,
+               "method": spec.method, "scope": spec.scope, "rounds": spec.rounds,
+               "reinit": spec.reinit, "criterion": spec.criterion}
+        if spec.target_speedup is not None:
+            out["target_speedup"] = spec.target_speedup
+        if spec.recovery != "finetune":
+            out["recovery"] = spec.recovery
+        if spec.round_to > 1:
+            out["round_to"] = spec.round_to
+        return out
 
     def label(self, spec: PruneSpec) -> str:
         return pruning_label(self.summary(spec))
@@ -63,11 +70,14 @@ def step_name(spec: PruneSpec, seed: int, parent: Artifact, model_spec: ModelSpe
 
 
 def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
-          seed: int | None = None, model_spec: ModelSpec | None = None) -> Artifact:
+          seed: int | None = None, model_spec: ModelSpec | None = None,
+          export: ExportSpec | None = None) -> Artifact:
     """Prunes the baseline (or a distilled student: ``model_spec`` is then its model) with
-    ``spec.method`` (``tfcompress.prune.methods``)."""
+    ``spec.method`` (``tfcompress.prune.methods``); ``export``: the variant's format, in which
+    a speed target is measured."""
 
     r = ctx.recipe
+    finetune = spec.finetune or r.finetune  # a structured variant's own fine-tuning
     method = PRUNE_METHODS.get(spec.method)
     seed = r.seed if seed is None else seed
     name = step_name(spec, seed, baseline, model_spec, r.seed, r.model)
@@ -92,9 +102,10 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
     def produce(work: Path) -> dict[str, Any]:
         flavor.module(flavor.KERAS3 if keras == "3" else flavor.KERAS2).utils.set_random_seed(
             seed)
-        job = Job(spec=spec, data=data, train=r.train, finetune=r.finetune, seed=seed,
+        job = Job(spec=spec, data=data, train=r.train, finetune=finetune, seed=seed,
                   work=work, trained=trained, masks_of=masks_of,
-                  initial=lambda s: ctx.seeded_model(data, s, model_spec, keras))
+                  initial=lambda s: ctx.seeded_model(data, s, model_spec, keras),
+                  export=export, benchmark=r.benchmark)
         out = method.run(job)
         if out.masks is not None:
             atomic.write_with(work / "masks.npz", lambda tmp: np.savez(tmp, **out.masks))
@@ -103,8 +114,10 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
                                     **out.facts)
 
     config: dict[str, Any] = {"baseline": baseline.meta["key"], "prune": spec,
-                              "finetune": r.finetune, "seed": seed,
+                              "finetune": finetune, "seed": seed,
                               **method.cache(spec, r)}  # e.g. the training budget
+    if spec.target_speedup is not None:  # timed in the variant's format, as benchmarked
+        config["speed_target"] = {"export": export, "benchmark": r.benchmark}
     if r.transfer is not None:
         config["transfer"] = r.transfer
     return ctx.runner.run("prune", name, config, produce, r.finetune.strategy)

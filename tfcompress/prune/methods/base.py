@@ -15,7 +15,7 @@ from tfcompress.prune import masks as masks_lib
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
-    from tfcompress.recipe import PruneSpec, TrainSpec
+    from tfcompress.recipe import BenchmarkSpec, ExportSpec, PruneSpec, TrainSpec
 
 log = logging.getLogger("tfcompress")
 
@@ -42,6 +42,10 @@ class Job:
     #: the masks of the same source pruned with another spec (found in the cache, or made):
     #: how the lottery control gets its ticket's mask
     masks_of: Callable[[PruneSpec], masks_lib.Masks] | None = None
+    #: the variant's export (a speed target is measured in its format) and the run's
+    #: benchmark settings
+    export: ExportSpec | None = None
+    benchmark: BenchmarkSpec | None = None
 
 
 @dataclass

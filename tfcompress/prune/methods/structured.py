@@ -45,12 +45,15 @@ class Structured(PruneMethod):
         from tfcompress.structured.flatten import flatten
 
         criterion = self.ranks_by or spec.criterion
-        _, chosen = structured_groups(flatten(model), spec.skip, criterion)
+        flat = flatten(model)
+        a, chosen = structured_groups(flat, spec.skip, criterion)
         if not chosen:
             raise InputError("no channel group of the model can be pruned (all frozen or "
                              "skipped" + (", or passing no batch norm: this ranks "
                                           "channels by batch norm gamma; use l1)"
                                           if criterion == "bn_gamma" else ")"))
+        if spec.target_speedup is not None:
+            _reachable(flat, a, chosen, spec)
 
     def cache(self, spec: PruneSpec, recipe: Recipe) -> dict[str, Any]:
         # what the rebuild does has changed since the first structured steps
@@ -58,19 +61,37 @@ class Structured(PruneMethod):
 
 
 class Filters(Structured):
-    """Owns ``criterion``: how channels are ranked (``prune.STRUCTURED_CRITERIA``)."""
+    """Owns ``criterion`` (how channels are ranked: ``prune.STRUCTURED_CRITERIA``),
+    ``target_speedup`` (a measured speed target: ``structured.speed``) and ``rounds``
+    (iterative removal); takes ``scope: sensitivity`` (``structured.allocate``)."""
 
     name = "filters"
-    owns = ("criterion",)
+    owns = ("criterion", "target_speedup", "rounds", "recovery", "finetune", "round_to")
+    scopes = ("layer", "global", "sensitivity")
 
     def step_name(self, spec: PruneSpec) -> str:
-        return super().step_name(spec) + (f"_{spec.criterion}" if spec.criterion != "l1"
+        name = super().step_name(spec) + (f"_{spec.criterion}" if spec.criterion != "l1"
                                           else "")
+        if spec.rounds > 1:
+            name += f"_x{spec.rounds}"
+        if spec.target_speedup is not None:
+            name += f"_speedup{spec.target_speedup:g}"
+        if spec.round_to > 1:
+            name += f"_by{spec.round_to}"
+        return name + ("_kd" if spec.recovery == "distill" else "")
 
     def label(self, prune: dict[str, Any]) -> str:
         criterion = prune.get("criterion", "l1")
         label = self.name + (f" {criterion}" if criterion != "l1" else "")
-        return label + (" global" if prune.get("scope") == "global" else "")
+        label += {"global": " global", "sensitivity": " by sensitivity"}.get(
+            prune.get("scope", "layer"), "")
+        if prune.get("rounds", 1) > 1:
+            label += f" x{prune['rounds']}"
+        if prune.get("round_to", 1) > 1:
+            label += f" (widths x{prune['round_to']})"
+        if prune.get("target_speedup"):
+            label += f" for {prune['target_speedup']:g}x"
+        return label + (" + KD" if prune.get("recovery") == "distill" else "")
 
     def run(self, job: Job) -> Outcome:
         return filters(job)
@@ -80,7 +101,7 @@ class Slimming(Structured):
     """Owns ``slimming_penalty``: the L1 weight on batch norm gammas while it trains."""
 
     name = "slimming"
-    owns = ("slimming_penalty",)
+    owns = ("slimming_penalty", "recovery", "finetune")
     ranks_by = "bn_gamma"
 
     def validate(self, spec: PruneSpec) -> None:
@@ -121,22 +142,29 @@ def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
     return a, chosen
 
 
-def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
-    from tfcompress.structured import batchnorm, criteria, flatten, rebuild
+def _shrink(job: Job, model: Any, criterion: str,
+            ratios: dict[str, float] | None = None) -> tuple[Any, dict[str, Any]]:
+    """The model with its channels removed (``ratios``: per group name, else the spec's
+    ``target_sparsity`` and ``scope``), rebuilt, its batch norm statistics measured again."""
+    from tfcompress.structured import criteria, flatten, rebuild
 
     s = job.spec
     model = flatten.flatten(model)  # a transfer model's backbone is pruned inside
     a, chosen = structured_groups(model, s.skip, criterion)
     data = (job.data.x_train, job.data.y_train) if criteria.needs_data(criterion) else None
     scored = criteria.scores(model, a, criterion, chosen, data=data, seed=job.seed)
-    keep = criteria.select(scored, s.target_sparsity, s.scope,
-                           split={g: a.groups[g].split for g in chosen})
+    split = {g: a.groups[g].split for g in chosen}
+    if ratios is None:
+        keep = criteria.select(scored, s.target_sparsity, s.scope, split=split,
+                               round_to=s.round_to)
+    else:
+        names = group_names(a, chosen)
+        keep = criteria.select(scored, {g: ratios.get(names[g], 0.0) for g in chosen},
+                               "layer", split=split, round_to=s.round_to)
     small = rebuild.rebuild(model, a, keep)
-    x = job.data.x_train
-    pick = np.random.default_rng(job.seed).permutation(len(x))[:RECALIBRATION_SAMPLES]
-    recalibrated = batchnorm.recalibrate(small, x[np.sort(pick)])
+    recalibrated = _recalibrate(job, small, RECALIBRATION_SAMPLES)
     log.info("[prune] batch norm statistics of %d layers measured again on %d training inputs",
-             recalibrated, len(pick))
+             recalibrated, min(RECALIBRATION_SAMPLES, len(job.data.x_train)))
     from tfcompress.train.loop import accuracy
 
     before = accuracy(small, job.data.x_test, job.data.y_test)
@@ -148,6 +176,34 @@ def _shrink(job: Job, model: Any, criterion: str) -> tuple[Any, dict[str, Any]]:
              small.count_params())
     return small, {"channels": channels, "structured_unsupported": a.unsupported,
                    "batchnorm_recalibrated": recalibrated, "accuracy_before_finetune": before}
+
+
+def _reachable(model: Any, a: Any, chosen: Sequence[int], spec: PruneSpec) -> None:
+    """Refuses, before any training, a speed target beyond what removing
+    ``target_sparsity`` of every prunable group could give in multiply-adds."""
+    from tfcompress.benchmark import macs
+    from tfcompress.structured import criteria, rebuild, speed
+
+    scored = {g: np.ones(a.groups[g].size) for g in chosen}  # which channels: no matter
+    keep = criteria.select(scored, spec.target_sparsity, "layer",
+                           split={g: a.groups[g].split for g in chosen},
+                           round_to=spec.round_to)
+    smallest = rebuild.rebuild(model, a, keep)
+    speed.bound(macs.count(model)["macs"], macs.count(smallest)["macs"], spec.target_speedup,
+                spec.target_sparsity)
+
+
+def group_names(a: Any, groups: Sequence[int]) -> dict[int, str]:
+    """Analysis group -> its name (its producers' names, ``a/b``): stable across rebuilds."""
+    return {g: "/".join(a.groups[g].producers) for g in groups}
+
+
+def _recalibrate(job: Job, model: Any, samples: int) -> int:
+    from tfcompress.structured import batchnorm
+
+    x = job.data.x_train
+    pick = np.random.default_rng(job.seed).permutation(len(x))[:samples]
+    return batchnorm.recalibrate(model, x[np.sort(pick)])
 
 
 def _penalise(model: Any, gammas: list[Any], penalty: float) -> None:
@@ -167,12 +223,168 @@ def _penalise(model: Any, gammas: list[Any], penalty: float) -> None:
 def filters(job: Job) -> Outcome:
     """Li et al. 2017: remove the channels with the smallest filter L1 norms from each group
     (or globally), rebuild a smaller dense model, fine-tune it. ``prune.criterion`` ranks by
-    batch norm |gamma|, first-order Taylor importance or at random instead."""
-    from tfcompress.prune.methods.base import Outcome, fit
+    batch norm |gamma|, first-order Taylor importance or at random instead.
 
-    small, facts = _shrink(job, job.trained(), job.spec.criterion)
-    history = fit(job, small, job.finetune, "finetune", None)
+    ``scope: sensitivity`` gives each group its own ratio (``structured.allocate``);
+    ``target_speedup`` searches how much to remove by timing the exported file
+    (``structured.speed``); ``rounds`` > 1 removes in steps with recovery between them;
+    ``recovery: distill`` recovers from the unpruned model's soft targets."""
+    from tfcompress.prune.methods.base import Outcome, round_epochs
+
+    s = job.spec
+    if s.scope != "sensitivity" and s.target_speedup is None and s.rounds == 1:
+        small, facts = _shrink(job, job.trained(), s.criterion)  # one shot, one threshold
+        return Outcome(small, _recover(job, small, job.finetune, "finetune"), facts=facts)
+    from dataclasses import replace
+
+    from tfcompress.structured.flatten import flatten
+
+    model = flatten(job.trained())
+    plan = Allocation(job, model)
+    facts: dict[str, Any] = {}
+    if plan.sensitivity is not None:
+        facts["sensitivity"] = plan.sensitivity.to_dict()
+    level = s.target_sparsity
+    if s.target_speedup is not None:
+        found = plan.search()
+        level = found.level
+        facts["speed_target"] = found.to_dict()
+    ratios = plan.ratios(level)
+    facts["ratios"] = ratios
+    if "speed_target" in facts:  # the share of all prunable channels that level removes
+        facts["speed_target"]["removed"] = sum(plan.sizes[n] * r for n, r in ratios.items()) \
+            / sum(plan.sizes.values())
+    history: dict[str, Any] = {}
+    small, first = model, None
+    for i, epochs in enumerate(round_epochs(job.finetune.epochs, s.rounds)):
+        # each round removes the same share of each group's remaining channels
+        step = {g: 1.0 - (1.0 - r) ** (1.0 / s.rounds) for g, r in ratios.items()}
+        small, done = _shrink(job, small, s.criterion, step)
+        first = first or done
+        phase = "finetune" if s.rounds == 1 else f"round{i + 1}"
+        history[phase] = _recover(job, small, replace(job.finetune, epochs=epochs), phase)
+    original = {name: size for name, (size, _) in first["channels"].items()}
+    facts.update(done, accuracy_before_finetune=first["accuracy_before_finetune"],
+                 channels={n: [original.get(n, kept[0]), kept[1]]
+                           for n, kept in done["channels"].items()})
     return Outcome(small, history, facts=facts)
+
+
+class Allocation:
+    """How much each channel group of ``model`` (flattened) loses at a level: the spec's
+    scope (``uniform`` for ``layer``, ``global``, or measured ``sensitivity``), and the
+    speed target's search over levels."""
+
+    def __init__(self, job: Job, model: Any):
+        from tfcompress.structured import allocate, criteria, rebuild
+
+        self.job, self.model = job, model
+        s = job.spec
+        self.a, chosen = structured_groups(model, s.skip, s.criterion)
+        data = (job.data.x_train, job.data.y_train) if criteria.needs_data(s.criterion) \
+            else None
+        self.scored = criteria.scores(model, self.a, s.criterion, chosen, data=data,
+                                      seed=job.seed)
+        self.split = {g: self.a.groups[g].split for g in chosen}
+        self.names = group_names(self.a, chosen)
+        self.sizes = {self.names[g]: self.a.groups[g].size for g in chosen}
+        self._rebuild = rebuild.rebuild
+        self.sensitivity = None
+        if s.scope == "sensitivity":
+            def probe(ratio: dict[int, float]) -> Any:
+                small = self.build({self.names[g]: r for g, r in ratio.items()})
+                _recalibrate(job, small, allocate.PROBE_RECALIBRATION)
+                return small
+
+            self.sensitivity = allocate.measure(model, self.names, probe, job.data, job.seed)
+
+    def ratios(self, level: float) -> dict[str, float]:
+        """Group name -> share of its channels removed at ``level`` (global: what one
+        threshold over all normalised scores removes from each)."""
+        from tfcompress.structured import allocate, criteria
+
+        s = self.job.spec
+        if s.scope == "sensitivity":
+            return allocate.weighted(level, self.sensitivity, self.sizes, self.cap)
+        if s.scope == "global":
+            keep = criteria.select(self.scored, level, "global", split=self.split)
+            return {self.names[g]: 1.0 - len(k) / self.a.groups[g].size
+                    for g, k in keep.items()}
+        return allocate.uniform(level, list(self.sizes), s.target_sparsity)
+
+    @property
+    def cap(self) -> float:
+        """The most one group loses: ``target_sparsity`` under a speed target (or without
+        sensitivity), else ``allocate.CAP``."""
+        from tfcompress.structured import allocate
+
+        s = self.job.spec
+        return allocate.CAP if s.scope == "sensitivity" and s.target_speedup is None \
+            else s.target_sparsity
+
+    @property
+    def top(self) -> float:
+        """The level at which every group loses ``cap`` (the search's upper end)."""
+        from tfcompress.structured import allocate
+
+        if self.sensitivity is None:
+            return self.cap
+        return allocate.saturating(self.sensitivity, self.sizes, self.cap)
+
+    def build(self, ratios: dict[str, float]) -> Any:
+        """The rebuilt model with ``ratios`` removed (batch norms not measured again)."""
+        from tfcompress.structured import criteria
+
+        keep = criteria.select(self.scored, {g: ratios.get(n, 0.0)
+                                             for g, n in self.names.items()},
+                               "layer", split=self.split, round_to=self.job.spec.round_to)
+        return self._rebuild(self.model, self.a, keep)
+
+    def search(self) -> Any:
+        """The smallest level whose exported file meets ``target_speedup``
+        (``structured.speed``): the variant's format, the run's benchmark settings."""
+        from dataclasses import replace
+
+        from tfcompress.benchmark import macs
+        from tfcompress.quantize import tflite
+        from tfcompress.structured import speed
+
+        job, s = self.job, self.job.spec
+        export = replace(job.export, calibration_samples=min(
+            job.export.calibration_samples, SEARCH_CALIBRATION))
+
+        def convert(model: Any) -> bytes:
+            return tflite.convert(model, export, job.data.x_train, seed=job.seed)
+
+        return speed.search(s.target_speedup, self.top, export.mode,
+                            lambda level: self.build(self.ratios(level)), convert,
+                            convert(self.model), job.data.x_test[:1], job.benchmark,
+                            lambda m: macs.count(m)["macs"])
+
+
+#: calibration samples of an int8 file timed during the speed search (its speed does not
+#: depend on the calibration; the shipped file is calibrated as the variant says)
+SEARCH_CALIBRATION = 16
+
+
+def _recover(job: Job, small: Any, spec: Any, phase: str) -> dict[str, Any]:
+    """Fine-tunes the smaller model: on the labels, or (``recovery: distill``) on the labels
+    and the unpruned model's soft targets (the suite's distiller, alpha 1, T 4); the teacher
+    is a fresh copy of the trained model, left as it was."""
+    from tfcompress.prune.methods.base import fit
+
+    if job.spec.recovery != "distill":
+        return fit(job, small, spec, phase, None)
+    from tfcompress.distill import distiller_of
+
+    teacher = job.trained()
+    distiller = distiller_of(small)(small, teacher, alpha=DISTILL_ALPHA,
+                                    temperature=DISTILL_TEMPERATURE)
+    return fit(job, distiller, spec, phase, None)
+
+
+#: the distillation recovery's weight and temperature (DistillSpec's defaults)
+DISTILL_ALPHA, DISTILL_TEMPERATURE = 1.0, 4.0
 
 
 def slimming(job: Job) -> Outcome:
@@ -190,7 +402,7 @@ def slimming(job: Job) -> Outcome:
     _penalise(model, gammas, job.spec.slimming_penalty)
     history = {"sparsity_training": fit(job, model, job.finetune, "sparsity", None)}
     small, facts = _shrink(job, model, "bn_gamma")
-    history["finetune"] = fit(job, small, job.finetune, "finetune", None)
+    history["finetune"] = _recover(job, small, job.finetune, "finetune")
     return Outcome(small, history, facts=facts)
 
 
