@@ -136,10 +136,12 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
         ``speedup``, the most any channel group may lose (default 0.9).
       method: a pruning method (``gradual`` (tfmot, the default), ``oneshot``, ``iterative``,
         ``lottery``, ``snip``, ``m_by_n``, ``filters``, ``slimming``).
-      speedup: a speed target, e.g. ``2.0``: whole channels are removed (``filters``) until
-        each exported file runs at least that much faster than the model as it is, exported
-        the same way, measured on this machine; then it recovers by distillation from the
-        model as it is (``prune.target_speedup``, ``prune.recovery``).
+      speedup: a speed target, e.g. ``2.0``: whole channels are removed (``filters``; each
+        group's share from its measured sensitivity, widths in multiples of 8) until each
+        exported file runs at least that much faster than the model as it is, exported the
+        same way, measured on this machine; then it recovers by distillation from the model
+        as it is (``prune.target_speedup``, ``scope: sensitivity``, ``round_to: 8``,
+        ``recovery: distill``).
       exports: TFLite modes, each made of the model as it is and of the pruned model
         (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``, ...).
       epochs, batch_size, learning_rate, optimizer: the fine-tuning after pruning.
@@ -174,9 +176,12 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
                      for mode in exports]
         what_was_done = f"pruned to {sparsity:.0%} ({method})"
     else:
+        # the recipe that kept accuracy best at a measured speed (docs/results.md, issue 28)
         prune = PruneSpec(sparsity, method="filters", target_speedup=speedup,
-                          recovery="distill", frequency=frequency or 1)
-        variants += [Variant(f"speedup{speedup:g}x_{mode}", ExportSpec(mode), prune)
+                          scope="sensitivity", round_to=8, recovery="distill",
+                          frequency=frequency or 1)
+        tag = f"{speedup:g}".replace(".", "_")  # a variant name is an identifier
+        variants += [Variant(f"speedup{tag}x_{mode}", ExportSpec(mode), prune)
                      for mode in exports]
         what_was_done = f"made {speedup:g}x faster (whole channels removed, measured)"
     what = Path(model_path).name if isinstance(model, (str, os.PathLike)) else "A Keras model"

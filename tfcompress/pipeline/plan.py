@@ -36,7 +36,7 @@ def source(ctx: RunContext, data: Dataset, v: Variant) -> Artifact:
     model_spec: ModelSpec = r.model
     for kind in v.stages:
         stage, parent = STAGES[kind], made
-        key = (*key, kind, fingerprint(getattr(v, kind)), seed)
+        key = (*key, kind, stage.identity(v), seed)
         made = ctx.runner.once(key, lambda stage=stage, parent=parent, spec=model_spec:
                                stage.run(ctx, data, parent, v, seed, spec))
         model_spec = stage.model_spec(getattr(v, kind), model_spec)

@@ -44,6 +44,13 @@ class Stage:
         as ``model_spec`` says)."""
         raise NotImplementedError
 
+    def identity(self, variant: Variant) -> Any:
+        """What makes this stage's artifact of ``variant`` the same as another variant's (made
+        once per run): its spec."""
+        from tfcompress.recipe import fingerprint
+
+        return fingerprint(getattr(variant, self.kind))
+
     def model_spec(self, spec: Any, parent: ModelSpec) -> ModelSpec:
         """The model the following stages work on (a distilled variant's: the student)."""
         return parent

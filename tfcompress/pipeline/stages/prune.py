@@ -13,6 +13,7 @@ import tfcompress.pipeline.artifacts as artifacts
 from tfcompress.pipeline.stages.base import Stage
 from tfcompress.prune import PRUNE_METHODS, magnitude, methods, schedule
 from tfcompress.prune.methods.base import Job
+from tfcompress.recipe import fingerprint
 from tfcompress.report.table import pruning_label
 from tfcompress.train import freeze
 
@@ -37,6 +38,12 @@ class Prune(Stage):
     def run(self, ctx: RunContext, data: Dataset, parent: Artifact, variant: Variant,
             seed: int, model_spec: ModelSpec) -> Artifact:
         return prune(ctx, data, parent, variant.prune, seed, model_spec, variant.export)
+
+    def identity(self, variant: Variant) -> Any:
+        """A speed target is measured in the variant's format: an int8 and a float32 variant
+        with the same spec prune differently."""
+        same = super().identity(variant)
+        return (same, fingerprint(variant.export)) if variant.prune.target_speedup else same
 
     def summary(self, spec: PruneSpec) -> dict[str, Any]:
         out = {"schedule": spec.schedule, "target_sparsity": spec.target_sparsity,
