@@ -63,28 +63,28 @@ def uniform(level: float, groups: Sequence[str], cap: float) -> dict[str, float]
 def weighted(level: float, sens: Sensitivity, sizes: Mapping[str, int],
              cap: float) -> dict[str, float]:
     """Per-group ratios at ``level`` from measured sensitivity (the module's formula)."""
-    efficiency = _efficiency(sens)
-    total = sum(sizes[g] for g in efficiency)
-    mean = sum(efficiency[g] * sizes[g] for g in efficiency) / total
+    efficiency, mean = _efficiency(sens, sizes)
     return {g: float(min(cap, level * e / mean)) if mean > 0 else float(min(cap, level))
             for g, e in efficiency.items()}
 
 
 def saturating(sens: Sensitivity, sizes: Mapping[str, int], cap: float) -> float:
     """The level at which ``weighted`` gives every group ``cap``."""
-    efficiency = _efficiency(sens)
-    total = sum(sizes[g] for g in efficiency)
-    mean = sum(efficiency[g] * sizes[g] for g in efficiency) / total
+    efficiency, mean = _efficiency(sens, sizes)
     least = min(efficiency.values())
     return float(cap * mean / least) if least > 0 else float(cap)
 
 
-def _efficiency(sens: Sensitivity) -> dict[str, float]:
+def _efficiency(sens: Sensitivity, sizes: Mapping[str, int]
+                ) -> tuple[dict[str, float], float]:
+    """Each group's efficiency, and their mean weighted by the groups' channels."""
     cost = {g: max(0.0, sens.loss[g] - sens.dense_loss) for g in sens.loss}
     mean_cost = float(np.mean(list(cost.values()))) or 1.0
     mean_macs = float(np.mean(list(sens.macs_saved.values()))) or 1.0
-    return {g: (sens.macs_saved[g] / mean_macs) / (cost[g] / mean_cost + SMOOTHING)
-            for g in cost}
+    efficiency = {g: (sens.macs_saved[g] / mean_macs) / (cost[g] / mean_cost + SMOOTHING)
+                  for g in cost}
+    mean = sum(efficiency[g] * sizes[g] for g in efficiency) / sum(sizes[g] for g in efficiency)
+    return efficiency, mean
 
 
 def measure(model: Any, names: Mapping[int, str], build: Any, data: Any,
@@ -109,9 +109,12 @@ def measure(model: Any, names: Mapping[int, str], build: Any, data: Any,
 
 
 def _evaluate(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean cross-entropy and top-1 accuracy (the model outputs probabilities or logits)."""
+    """Mean cross-entropy and top-1 accuracy (the model outputs probabilities or logits, as
+    the training loop tells them apart)."""
+    from tfcompress.train.loop import ends_in_softmax
+
     out = np.asarray(model.predict(x, batch_size=128, verbose=0), np.float64)
-    if not np.allclose(out.sum(-1), 1.0, atol=1e-3) or (out < 0).any():
+    if not ends_in_softmax(model):  # logits
         out = np.exp(out - out.max(-1, keepdims=True))
         out /= out.sum(-1, keepdims=True)
     loss = float(-np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1.0))))

@@ -2,7 +2,8 @@
 at least that much faster than the dense file of the same format, found by measuring.
 
 The removal is one scalar ``level`` (the share of channels removed: every group's ratio with
-``uniform``, their channel-weighted mean with ``sensitivity``; ``allocate``). Latency depends
+``uniform``; with ``sensitivity`` their channel-weighted mean before each is capped, so it can
+exceed 1 at the top of the search; ``allocate``). Latency depends
 on the widths, not on the weights' values, so no training happens during the search: each
 probe rebuilds the model at a level, converts it to the variant's TFLite format and times it
 against the dense file, interleaved (``benchmark.latency.measure_all``, the report's own
@@ -108,8 +109,8 @@ def search(target: float, cap: float, fmt: str, build: Callable[[float], Any],
         speedup, low, high = measure(dense, export(model), x, bench)
         p = Probe(level, float(speedup), float(low), float(high), int(count_macs(model)))
         found.probes.append(p)
-        log.info("[prune] speed target %.2fx (%s): %.0f%% of channels removed -> %.2fx "
-                 "(rounds %.2f-%.2fx), %.1f M MACs", target, fmt, 100 * level, p.speedup,
+        log.info("[prune] speed target %.2fx (%s): removal level %.2f -> %.2fx "
+                 "(rounds %.2f-%.2fx), %.1f M MACs", target, fmt, level, p.speedup,
                  p.low, p.high, p.macs / 1e6)
         return p
 

@@ -150,10 +150,7 @@ def _shrink(job: Job, model: Any, criterion: str,
 
     s = job.spec
     model = flatten.flatten(model)  # a transfer model's backbone is pruned inside
-    a, chosen = structured_groups(model, s.skip, criterion)
-    data = (job.data.x_train, job.data.y_train) if criteria.needs_data(criterion) else None
-    scored = criteria.scores(model, a, criterion, chosen, data=data, seed=job.seed)
-    split = {g: a.groups[g].split for g in chosen}
+    a, chosen, scored, split = _scored(job, model, criterion)
     if ratios is None:
         keep = criteria.select(scored, s.target_sparsity, s.scope, split=split,
                                round_to=s.round_to)
@@ -191,6 +188,17 @@ def _reachable(model: Any, a: Any, chosen: Sequence[int], spec: PruneSpec) -> No
     smallest = rebuild.rebuild(model, a, keep)
     speed.bound(macs.count(model)["macs"], macs.count(smallest)["macs"], spec.target_speedup,
                 spec.target_sparsity)
+
+
+def _scored(job: Job, model: Any, criterion: str) -> tuple[Any, list[int], dict, dict]:
+    """The channel analysis of a flat ``model``, the groups the spec prunes, each channel's
+    score by ``criterion`` and the parts each group keeps equal (grouped convolutions)."""
+    from tfcompress.structured import criteria
+
+    a, chosen = structured_groups(model, job.spec.skip, criterion)
+    data = (job.data.x_train, job.data.y_train) if criteria.needs_data(criterion) else None
+    scored = criteria.scores(model, a, criterion, chosen, data=data, seed=job.seed)
+    return a, chosen, scored, {g: a.groups[g].split for g in chosen}
 
 
 def group_names(a: Any, groups: Sequence[int]) -> dict[int, str]:
@@ -276,19 +284,13 @@ class Allocation:
     speed target's search over levels."""
 
     def __init__(self, job: Job, model: Any):
-        from tfcompress.structured import allocate, criteria, rebuild
+        from tfcompress.structured import allocate
 
         self.job, self.model = job, model
         s = job.spec
-        self.a, chosen = structured_groups(model, s.skip, s.criterion)
-        data = (job.data.x_train, job.data.y_train) if criteria.needs_data(s.criterion) \
-            else None
-        self.scored = criteria.scores(model, self.a, s.criterion, chosen, data=data,
-                                      seed=job.seed)
-        self.split = {g: self.a.groups[g].split for g in chosen}
+        self.a, chosen, self.scored, self.split = _scored(job, model, s.criterion)
         self.names = group_names(self.a, chosen)
         self.sizes = {self.names[g]: self.a.groups[g].size for g in chosen}
-        self._rebuild = rebuild.rebuild
         self.sensitivity = None
         if s.scope == "sensitivity":
             def probe(ratio: dict[int, float]) -> Any:
@@ -333,12 +335,12 @@ class Allocation:
 
     def build(self, ratios: dict[str, float]) -> Any:
         """The rebuilt model with ``ratios`` removed (batch norms not measured again)."""
-        from tfcompress.structured import criteria
+        from tfcompress.structured import criteria, rebuild
 
         keep = criteria.select(self.scored, {g: ratios.get(n, 0.0)
                                              for g, n in self.names.items()},
                                "layer", split=self.split, round_to=self.job.spec.round_to)
-        return self._rebuild(self.model, self.a, keep)
+        return rebuild.rebuild(self.model, self.a, keep)
 
     def search(self) -> Any:
         """The smallest level whose exported file meets ``target_speedup``
