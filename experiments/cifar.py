@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .common import sparsity_variants, tiny
+from .common import DENSE, sparsity_variants, speed_variant, tiny
 from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
                                Variant, derive)
 from tfcompress.catalogue import register_experiment
@@ -82,14 +82,6 @@ RECOVER = TrainSpec(epochs=6, batch_size=128, optimizer="sgd", learning_rate=0.0
 RECOVER_TODAY = TrainSpec(epochs=6, batch_size=128, optimizer="sgd", learning_rate=0.01)
 
 
-def speed_variant(name: str, fmt: str, target: float, finetune: TrainSpec = RECOVER,
-                  **prune: object) -> Variant:
-    """Whole channels removed until the ``fmt`` file is ``target`` times faster than the
-    dense ``fmt`` file (measured), then recovered with ``finetune``."""
-    return Variant(name, ExportSpec(fmt), PruneSpec(0.8, method="filters",
-                                                    target_speedup=target,
-                                                    finetune=finetune, **prune))
-
 
 USER_MODEL_FAST = register_experiment(derive(
     USER_MODEL, "user_model_fast",
@@ -99,19 +91,18 @@ USER_MODEL_FAST = register_experiment(derive(
     "distillation; global ranking; per-group widths from sensitivity; iterative removal; "
     "widths in multiples of 8).",
     variants=(
-        Variant("float32", ExportSpec("float32")),
-        Variant("int8", ExportSpec("int8")),
+        *DENSE,
         speed_variant("uniform_float32", "float32", 1.5, RECOVER_TODAY),
-        speed_variant("uniform_cos_kd_float32", "float32", 1.5, recovery="distill"),
-        speed_variant("global_cos_kd_float32", "float32", 1.5, recovery="distill",
+        speed_variant("uniform_cos_kd_float32", "float32", 1.5, RECOVER, recovery="distill"),
+        speed_variant("global_cos_kd_float32", "float32", 1.5, RECOVER, recovery="distill",
                       scope="global"),
-        speed_variant("uniform_cos_kd_by8_float32", "float32", 1.5, recovery="distill",
+        speed_variant("uniform_cos_kd_by8_float32", "float32", 1.5, RECOVER, recovery="distill",
                       round_to=8),
-        speed_variant("sens_cos_kd_by8_float32", "float32", 1.5, recovery="distill",
+        speed_variant("sens_cos_kd_by8_float32", "float32", 1.5, RECOVER, recovery="distill",
                       scope="sensitivity", round_to=8),
-        speed_variant("sens_cos_kd_float32", "float32", 1.5, recovery="distill",
+        speed_variant("sens_cos_kd_float32", "float32", 1.5, RECOVER, recovery="distill",
                       scope="sensitivity"),
-        speed_variant("iter_sens_cos_kd_float32", "float32", 1.5, recovery="distill",
+        speed_variant("iter_sens_cos_kd_float32", "float32", 1.5, RECOVER, recovery="distill",
                       scope="sensitivity", rounds=2),
     ),
     profiles={

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tfcompress.recipe import ExportSpec, PruneSpec, Variant
+from tfcompress.recipe import ExportSpec, PruneSpec, TrainSpec, Variant
+
+
+#: the dense model as float32 and int8: the reference rows of every speed target
+DENSE = (Variant("float32", ExportSpec("float32")), Variant("int8", ExportSpec("int8")))
 
 
 def prune_quant_variants(sparsity: float, frequency: int) -> tuple[Variant, ...]:
@@ -53,3 +57,13 @@ def sparsity_variants(sparsities: tuple[float, ...], float_at: float | None,
             out.append(Variant(f"pruned{round(s * 100)}_float32", ExportSpec("float32"), spec))
         out.append(Variant(f"pruned{round(s * 100)}_int8", ExportSpec("int8"), spec))
     return tuple(out)
+
+
+def speed_variant(name: str, fmt: str, target: float, finetune: TrainSpec,
+                  **prune: Any) -> Variant:
+    """Whole channels removed until the ``fmt`` file is ``target`` times faster than the
+    dense ``fmt`` file (measured), then recovered with ``finetune`` (issue 28); at most 80%
+    of any group goes."""
+    return Variant(name, ExportSpec(fmt), PruneSpec(0.8, method="filters",
+                                                    target_speedup=target,
+                                                    finetune=finetune, **prune))

@@ -224,7 +224,8 @@ def test_compress_takes_a_speed_target_for_a_keras3_model_in_memory(tmp_path, mo
     found = {v["variant"]: v["source"]["speed_target"] for v in saved
              if v["source"].get("speed_target")}
     assert set(found) == {"speedup1_5x_float32", "speedup1_5x_int8"}
-    assert all(f["reached"] >= 1.5 and f["format"] in k for k, f in found.items()), {k: (f["reached"], f["format"]) for k, f in found.items()}
+    for name, f in found.items():
+        assert f["reached"] >= 1.5 and f["format"] in name, (name, f["reached"], f["format"])
 
 
 @pytest.mark.real_data
@@ -251,29 +252,28 @@ def test_user_model_fast_at_tiny_on_the_external_resnet20(data_dir, cached_out, 
 
 
 @pytest.mark.real_data
-@pytest.mark.slow  # the tiny MobileNet transfer model: about 2 minutes
-def test_a_transfer_models_backbone_is_pruned_to_a_speed_target(data_dir, cached_out,
-                                                               monkeypatch):
-    """A nested backbone (MobileNet in the transfer model) is flattened and pruned inside,
-    by sensitivity, to a speed target; the channels kept are the backbone's."""
+@pytest.mark.slow  # the tiny MobileNet transfer model: about 3 minutes
+def test_mobilenet_fast_prunes_a_transfer_models_backbone_to_a_speed_target(
+        data_dir, cached_out, monkeypatch):
+    """The issue's MobileNet recipe (``mobilenet_fast``) at tiny, its files timed by the
+    stand-in: a nested backbone is flattened and pruned inside, by sensitivity, to the speed
+    target; the channels kept are the backbone's. Also the recipe's smoke test."""
+    from support import check_tiny_run
     from tfcompress import catalogue
 
     monkeypatch.setattr(speed, "measure", by_size)
-    base = catalogue.experiment("mobilenet_prune_quant")
-    recipe = derive(base, "mobilenet_speed_t", "transfer speed target", variants=(
-        Variant("float32", ExportSpec("float32")),
-        Variant("fast", ExportSpec("float32"),
-                PruneSpec(0.8, method="filters", scope="sensitivity", target_speedup=1.5,
-                          recovery="distill"))),
-        profiles={"tiny": {k: v for k, v in base.profiles["tiny"].items()
-                           if k != "variants"}})
-    result = tfcompress.run(recipe, profile="tiny", output_dir=cached_out, data_dir=data_dir)
+    result = tfcompress.run("mobilenet_fast", profile="tiny", output_dir=cached_out,
+                            data_dir=data_dir)
+    recipe = catalogue.experiment("mobilenet_fast").for_profile("tiny")
+    check_tiny_run(recipe, result.run_dir)
     saved = {v["variant"]: v for v in json.loads(
         (result.run_dir / "results.json").read_text())["variants"]}
-    src = saved["fast"]["source"]
-    assert src["speed_target"]["reached"] >= 1.5
+    src = saved["fast_int8"]["source"]
+    assert src["speed_target"]["reached"] >= 1.2
+    assert src["speed_target"]["format"] == "int8"
     assert any(name.startswith("conv_pw_") for name in src["channels"])  # inside the backbone
-    assert result.row("fast")["params"] < result.row("float32")["params"]
+    assert all(0.0 <= r <= 0.8 for r in src["ratios"].values()), src["ratios"]
+    assert result.row("fast_int8")["params"] < result.row("float32")["params"]
 
 
 def test_widths_rounded_to_a_multiple_keep_at_least_as_many_channels():
