@@ -109,8 +109,8 @@ def test_wrap_fit_strip_reaches_the_target_and_saves_as_plain_keras3(tmp_path):
 
 def test_a_constant_schedule_holds_its_ratio_and_a_second_fit_continues_its_steps():
     pruned = sparsity.prune_low_magnitude(
-        _model(), sparsity.ConstantSparsity(0.5, begin_step=0, frequency=1000))
-    _fit(pruned, epochs=2)  # one update, at step 0; 15 training steps after it
+        _model(), sparsity.ConstantSparsity(0.5, begin_step=1, frequency=1000))
+    _fit(pruned, epochs=2)  # one update, at step 1 (the first, as tfmot numbers them)
     assert all(r["sparsity"] == pytest.approx(0.5, abs=0.02)
                for r in sparsity.layer_sparsity(pruned).values())
     cb = sparsity.UpdatePruningStep()
@@ -121,7 +121,7 @@ def test_a_constant_schedule_holds_its_ratio_and_a_second_fit_continues_its_step
 
 def test_global_scope_ranks_all_layers_together():
     pruned = sparsity.prune_low_magnitude(
-        _model(), sparsity.ConstantSparsity(0.6, frequency=1000), scope="global")
+        _model(), sparsity.ConstantSparsity(0.6, begin_step=1, frequency=1000), scope="global")
     _fit(pruned, epochs=1)
     rows = sparsity.layer_sparsity(pruned)
     total = sum(r["params"] for r in rows.values())
@@ -131,7 +131,8 @@ def test_global_scope_ranks_all_layers_together():
 
 def test_m_by_n_wrapping_leaves_the_pattern():
     pruned = sparsity.prune_low_magnitude(
-        _model(), sparsity.ConstantSparsity(0.5, frequency=1000), sparsity_m_by_n=(2, 4),
+        _model(), sparsity.ConstantSparsity(0.5, begin_step=1, frequency=1000),
+        sparsity_m_by_n=(2, 4),
         only={"dense", "dense_1"})
     _fit(pruned, epochs=1)
     final = sparsity.strip_pruning(pruned)

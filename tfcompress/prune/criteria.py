@@ -19,13 +19,15 @@ SCOPES = ("layer", "global")
 
 
 def select(scores: Mapping[str, np.ndarray], sparsity: float, scope: str = "layer",
-           keep: Masks | None = None) -> Masks:
+           keep: Masks | None = None, count: str = "floor") -> Masks:
     """Masks zeroing the lowest-scored weights.
 
     Args:
       scope: ``layer`` (each layer at ``sparsity``) or ``global`` (one ranking of all).
       keep: earlier masks (iterative pruning): weights already pruned stay pruned and
         count towards ``sparsity``.
+      count: how many of n weights go: ``floor`` (floor(sparsity * n)) or ``tfmot``
+        (n - round(n * (1 - sparsity)) in float32, as tfmot's mask update counts them).
     """
     if scope not in SCOPES:
         from tfcompress.errors import unknown_name
@@ -35,9 +37,10 @@ def select(scores: Mapping[str, np.ndarray], sparsity: float, scope: str = "laye
     ranked = {n: np.where(keep[n], s, -np.inf) if keep else s.astype(np.float64)
               for n, s in scores.items()}
     if scope == "layer":
-        return {n: _lowest_off(s.ravel(), sparsity).reshape(s.shape) for n, s in ranked.items()}
+        return {n: _lowest_off(s.ravel(), sparsity, count).reshape(s.shape)
+                for n, s in ranked.items()}
     flat = np.concatenate([s.ravel() for s in ranked.values()])
-    keep_flat = _lowest_off(flat, sparsity)
+    keep_flat = _lowest_off(flat, sparsity, count)
     out, start = {}, 0
     for n, s in ranked.items():
         out[n] = keep_flat[start:start + s.size].reshape(s.shape)
@@ -45,8 +48,12 @@ def select(scores: Mapping[str, np.ndarray], sparsity: float, scope: str = "laye
     return out
 
 
-def _lowest_off(scores: np.ndarray, sparsity: float) -> np.ndarray:
-    k = int(np.floor(sparsity * scores.size))
+def _lowest_off(scores: np.ndarray, sparsity: float, count: str = "floor") -> np.ndarray:
+    if count == "tfmot":
+        n = np.float32(scores.size)
+        k = scores.size - int(np.round(n * (np.float32(1.0) - np.float32(sparsity))))
+    else:
+        k = int(np.floor(sparsity * scores.size))
     keep = np.ones(scores.size, dtype=bool)
     if k:
         keep[np.argsort(scores, kind="stable")[:k]] = False

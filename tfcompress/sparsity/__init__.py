@@ -15,11 +15,12 @@ Its core is ``keras.ops`` and numpy, so it runs on the TensorFlow and the JAX ba
 from tfcompress.sparsity.callback import UpdatePruningStep, update_masks
 from tfcompress.sparsity.schedules import (ConstantSparsity, PiecewiseSparsity,
                                            PolynomialDecay, PruningSchedule, from_spec)
+from tfcompress.sparsity.summaries import PruningSummaries
 from tfcompress.sparsity.wrapper import (PruneLowMagnitude, is_prunable, layer_sparsity,
                                          prune_low_magnitude, strip_pruning, why_not_prunable,
                                          wrappers)
 
 __all__ = ["ConstantSparsity", "PiecewiseSparsity", "PolynomialDecay", "PruneLowMagnitude",
-           "PruningSchedule", "UpdatePruningStep", "from_spec", "is_prunable", "layer_sparsity",
-           "prune_low_magnitude", "strip_pruning", "update_masks", "why_not_prunable",
-           "wrappers"]
+           "PruningSchedule", "PruningSummaries", "UpdatePruningStep", "from_spec",
+           "is_prunable", "layer_sparsity", "prune_low_magnitude", "strip_pruning",
+           "update_masks", "why_not_prunable", "wrappers"]

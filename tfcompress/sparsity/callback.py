@@ -3,8 +3,9 @@
 At the start of every training batch it asks each wrapper's schedule whether this step is an
 update step; only then does it read the kernels, rank the weights (``tfcompress.prune.criteria``,
 shared with the tfmot path) and assign new masks. Other steps cost a few Python comparisons. The
-step count starts from the optimizer's iteration count, so a second ``fit`` continues the
-schedule where the first stopped.
+step is the wrappers' ``pruning_step`` (model state, advanced by each training step and saved
+with the weights), so a second ``fit`` or a restored checkpoint continues the schedule where it
+stopped.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def update_masks(items: list[PruneLowMagnitude], step: int) -> bool:
         if w.sparsity_m_by_n is not None:
             new[id(w)] = criteria.m_by_n(scores[id(w)], *w.sparsity_m_by_n)
         elif id(w) not in new:
-            new[id(w)] = criteria.select({0: scores[id(w)]}, sparsity)[0]
+            new[id(w)] = criteria.select({0: scores[id(w)]}, sparsity, count="tfmot")[0]
     for w, _ in due:
         w.mask.assign(new[id(w)].astype(w.mask.dtype))
     return True
@@ -48,12 +49,26 @@ def update_masks(items: list[PruneLowMagnitude], step: int) -> bool:
 
 class UpdatePruningStep(keras.callbacks.Callback):
     """Add to ``model.fit(..., callbacks=[...])`` of a model wrapped by
-    ``prune_low_magnitude``: without it the masks never change."""
+    ``prune_low_magnitude``: without it the masks never move, and training refuses to start.
+
+    The step is model state, as in tfmot: each wrapper's ``pruning_step`` is advanced by the
+    training step itself (so ``steps_per_execution`` and ``jit_compile`` count every step) and
+    saved with the weights (a weights-only checkpoint resumes the schedule). The first
+    training step is step 1. Before each batch the masks the schedule updates at that step
+    are computed; with ``steps_per_execution`` > 1, an update due inside an execution is made
+    before the next one (and at the end of the epoch), so ``final_sparsity`` is reached.
+
+    A custom training loop calls ``on_train_begin()`` once, ``on_train_batch_begin()`` before
+    each step and ``on_epoch_end()`` after each epoch, as tfmot's guide writes it.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.step = 0
+        self.step = 0  # training steps run (the wrappers' pruning_step)
         self._items: list[PruneLowMagnitude] = []
+        self._checked = 0  # the schedules were consulted up to this step
+        self._epoch_start: int | None = None  # the step an epoch of ``fit`` started from
+        self._verified = False  # the wrappers counted the first epoch's steps
 
     def on_train_begin(self, logs: Any = None) -> None:
         self._items = wrappers(self.model)
@@ -62,12 +77,70 @@ class UpdatePruningStep(keras.callbacks.Callback):
 
             raise InputError(f"model {self.model.name!r} has no pruning wrapper; wrap it with "
                              "tfcompress.sparsity.prune_low_magnitude before fit")
-        self.step = int(np.asarray(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+        for w in self._items:
+            w._stepped = True
+            if w.built and _value(w.pruning_step) < 0:  # new: step 0; restored: as saved
+                w.pruning_step.assign(0)
+        built = [w for w in self._items if w.built]
+        self.step = self._checked = _value(built[0].pruning_step) if built else 0
+        self._epoch_start = None
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._epoch_start = self.step  # fit numbers its batches from 0 in every epoch
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        if any(w.pruning_schedule(self.step)[0] for w in self._items):
-            sync = getattr(self.model, "jax_state_sync", None)
-            if sync is not None:  # JAX keeps the live weights outside the variables mid-epoch
-                sync()
-            update_masks(self._items, self.step)
-        self.step += 1
+        if self._epoch_start is not None and isinstance(batch, int) and batch >= 0:
+            self.step = self._epoch_start + batch  # steps run before this batch
+        else:  # a custom loop: the wrappers' own count
+            self.step = self._read_step()
+        self._update_through(self.step + 1)
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self._epoch_start is not None and isinstance(batch, int) and batch >= 0:
+            self.step = self._epoch_start + batch + 1
+
+    def on_epoch_end(self, epoch: Any = None, logs: Any = None, batch: Any = None) -> None:
+        if self._epoch_start is None:  # a custom loop
+            self.step = self._read_step()
+        elif not self._verified and self.step > self._epoch_start:
+            self._verified = True
+            if self._read_step() == self._epoch_start:
+                from tfcompress.errors import InputError
+
+                raise InputError(
+                    f"model {self.model.name!r} trained {self.step - self._epoch_start} steps "
+                    "but its pruning wrappers counted none: they were not called with "
+                    "training=True (a subclassed model's call must take a training argument "
+                    "and pass it to its layers, as Keras 3 needs for Dropout and "
+                    "BatchNormalization too)")
+        self._update_through(self.step)
+
+    def _read_step(self) -> int:
+        built = [w for w in self._items if w.built]
+        if not built:
+            return self.step
+        self._sync()
+        return _value(built[0].pruning_step)
+
+    def _sync(self) -> None:
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:  # JAX keeps the live weights outside the variables mid-epoch
+            sync()
+
+    def _update_through(self, last: int) -> None:
+        """The updates the schedules make at steps after the last one consulted, up to
+        ``last``, in order (one step but with ``steps_per_execution`` > 1)."""
+        built = [w for w in self._items if w.built]
+        if len(built) < len(self._items):  # built by the first step: caught up after it
+            return
+        due = [s for s in range(self._checked + 1, last + 1)
+               if any(w.pruning_schedule(s)[0] for w in built)]
+        self._checked = max(self._checked, last)
+        if due:
+            self._sync()
+            for s in due:
+                update_masks(built, s)
+
+
+def _value(variable: Any) -> int:
+    return int(np.asarray(keras.ops.convert_to_numpy(variable)))

@@ -26,6 +26,19 @@ def _check(name: str, value: float) -> float:
     return value
 
 
+#: how far short of ``final_sparsity`` a schedule's last update may stop without a warning
+SHORT_BY = 0.01
+
+
+def _warn(message: str) -> None:
+    """A schedule that cannot do what its arguments ask (the pipeline's schedules are planned
+    not to, ``tfcompress.prune.schedule.plan``): a warning, as the training would otherwise
+    end short of its target without a word."""
+    import warnings
+
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
 class PruningSchedule:
     """Base class: ``schedule(step) -> (update_now, sparsity)``."""
 
@@ -55,6 +68,23 @@ class PolynomialDecay(PruningSchedule):
             raise InputError(
                 f"PolynomialDecay(begin_step={begin_step}, end_step={end_step}, "
                 f"frequency={frequency}): need 0 <= begin_step < end_step and frequency >= 1")
+        last = self.begin_step + (self.end_step - self.begin_step) // self.frequency \
+            * self.frequency
+        if last < 1:
+            _warn(f"PolynomialDecay(begin_step={begin_step}, end_step={end_step}, "
+                  f"frequency={frequency}) never updates the masks: its only update step is "
+                  f"0, and training steps are numbered from 1; use frequency <= "
+                  f"{max(1, self.end_step - self.begin_step)}")
+        elif self.final_sparsity - shared.polynomial_value(
+                last, self.initial_sparsity, self.final_sparsity, self.begin_step,
+                self.end_step, self.power) > SHORT_BY:
+            reached = shared.polynomial_value(last, self.initial_sparsity,
+                                              self.final_sparsity, self.begin_step,
+                                              self.end_step, self.power)
+            _warn(f"PolynomialDecay(final_sparsity={final_sparsity}, begin_step={begin_step}, "
+                  f"end_step={end_step}, frequency={frequency}) stops at sparsity "
+                  f"{reached:.4g}: its last mask update is at step {last}; make end_step - "
+                  f"begin_step a multiple of frequency")
 
     def __call__(self, step: int) -> tuple[bool, float]:
         return (shared.should_update(step, self.begin_step, self.end_step, self.frequency),
@@ -83,6 +113,12 @@ class ConstantSparsity(PruningSchedule):
                 f"ConstantSparsity(begin_step={begin_step}, end_step={end_step}, "
                 f"frequency={frequency}): need 0 <= begin_step <= end_step (or end_step=-1) "
                 "and frequency >= 1")
+        if self.end_step != -1 and not any(
+                shared.should_update(s, self.begin_step, self.end_step, self.frequency)
+                for s in range(max(1, self.begin_step), self.end_step + 1)):
+            _warn(f"ConstantSparsity(begin_step={begin_step}, end_step={end_step}, "
+                  f"frequency={frequency}) never updates the masks: no update step from 1 "
+                  f"to end_step (training steps are numbered from 1)")
 
     def __call__(self, step: int) -> tuple[bool, float]:
         return (shared.should_update(step, self.begin_step, self.end_step, self.frequency),

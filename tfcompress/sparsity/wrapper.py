@@ -29,6 +29,14 @@ KERNEL_TYPES = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1
                 keras.layers.Conv2D, keras.layers.Conv3D)
 
 
+#: layers with weights that magnitude pruning leaves dense by design, as tfmot does (their
+#: weights are per channel, or a depthwise kernel): no warning for them
+DENSE_BY_DESIGN = (keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+                   keras.layers.GroupNormalization, keras.layers.Normalization,
+                   keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D,
+                   keras.layers.PReLU)
+
+
 def why_not_prunable(layer: keras.layers.Layer) -> str | None:
     """None when ``layer`` can be wrapped, else the reason in a few words."""
     if isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
@@ -61,13 +69,18 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         with every other ``global`` wrapper of the model (one threshold).
     """
 
-    def __init__(self, layer: keras.layers.Layer, pruning_schedule: PruningSchedule,
+    def __init__(self, layer: keras.layers.Layer,
+                 pruning_schedule: PruningSchedule | None = None,
                  sparsity_m_by_n: tuple[int, int] | None = None, scope: str = "layer",
                  **kwargs: Any):
         why = why_not_prunable(layer)
         if why:
             raise InputError(f"layer {layer.name!r} ({type(layer).__name__}) cannot be "
                              f"pruned: {why}")
+        if pruning_schedule is None:  # tfmot's default
+            from tfcompress.sparsity.schedules import ConstantSparsity
+
+            pruning_schedule = ConstantSparsity(0.5, 0)
         if isinstance(pruning_schedule, dict):
             pruning_schedule = keras.saving.deserialize_keras_object(pruning_schedule)
         if not isinstance(pruning_schedule, PruningSchedule):
@@ -89,12 +102,21 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         self.pruning_schedule = pruning_schedule
         self.sparsity_m_by_n = sparsity_m_by_n
         self.scope = scope
+        self._stepped = False  # set by UpdatePruningStep.on_train_begin
 
     def build(self, input_shape: Any = None) -> None:
         super().build(input_shape)
         kernel = self.layer._kernel
         self.mask = self.add_weight(name="mask", shape=tuple(kernel.shape), initializer="ones",
                                     trainable=False, dtype=kernel.dtype)
+        # tfmot's pruning_step: -1 until UpdatePruningStep starts training, then the number
+        # of training steps run (the first is step 1). Saved with the weights, so a
+        # weights-only checkpoint resumes the schedule where it stopped.
+        # (A wrapper built by its first training step, in a model without an Input, starts at
+        # 0: the callback has already begun.)
+        self.pruning_step = self.add_weight(
+            name="pruning_step", shape=(), dtype="int32", trainable=False,
+            initializer=keras.initializers.Constant(0 if self._stepped else -1))
         self.built = True
 
     @property
@@ -102,7 +124,14 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         """The wrapped layer's kernel variable (unmasked)."""
         return self.layer._kernel
 
-    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, inputs: Any, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        if training:  # a training step: counted in the model's state, inside the step itself
+            if not self._stepped:
+                raise InputError(
+                    f"layer {self.name!r} is trained without its callback: pass "
+                    "callbacks=[tfcompress.sparsity.UpdatePruningStep()] to fit (a custom "
+                    "loop calls its on_train_begin first), or the masks never move")
+            self.pruning_step.assign(self.pruning_step + 1)
         kernel = self.layer._kernel
         masked = ops.multiply(kernel, ops.cast(self.mask, kernel.dtype))
         # Keras 3 layers read ``self.kernel`` -> ``self._kernel``: for this call it is the
@@ -149,22 +178,31 @@ def _refuse_tf_keras(obj: Any) -> None:
 
 
 def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
-                        pruning_schedule: PruningSchedule,
+                        pruning_schedule: PruningSchedule | None = None,
                         sparsity_m_by_n: tuple[int, int] | None = None, scope: str = "layer",
-                        only: set[str] | None = None) -> Any:
+                        only: set[str] | None = None, **kwargs: Any) -> Any:
     """Wraps a layer, or every prunable layer of a functional or Sequential model (nested
     models too), like ``tfmot.sparsity.keras.prune_low_magnitude`` for Keras 3.
 
-    The returned model has weights of its own (copied): fine-tuning it leaves ``to_prune``
-    as it was (tfmot's wrapped model shares them). A single layer is wrapped as it is. Layers
-    that cannot be pruned (BatchNormalization, DepthwiseConv2D, ...) are kept as they are;
-    pass ``only`` (layer names) to wrap fewer.
+    ``pruning_schedule`` defaults to tfmot's: ``ConstantSparsity(0.5, 0)`` (an update every
+    100 steps from step 100). The returned model has weights of its own (copied): fine-tuning
+    it leaves ``to_prune`` as it was (tfmot's wrapped model shares them; a layer that cannot
+    be re-created from its config is the one exception, kept and shared with a warning). A
+    single layer is wrapped as it is (a list of layers: each); ``kwargs`` go to its wrapper
+    (``input_shape=``, ``name=``). Layers that cannot be pruned (BatchNormalization,
+    DepthwiseConv2D, ...) are kept as they are; pass ``only`` (layer names) to wrap fewer.
     """
+    if isinstance(to_prune, (list, tuple)):  # tfmot takes a list of layers too
+        return [prune_low_magnitude(layer, pruning_schedule, sparsity_m_by_n, scope, only,
+                                    **kwargs) for layer in to_prune]
     _refuse_tf_keras(to_prune)
+    if kwargs and isinstance(to_prune, keras.Model):
+        raise InputError(f"prune_low_magnitude of a model takes no layer arguments "
+                         f"({', '.join(sorted(kwargs))}); they are for wrapping one layer")
     options = {"pruning_schedule": pruning_schedule, "sparsity_m_by_n": sparsity_m_by_n,
                "scope": scope}
     if not isinstance(to_prune, keras.Model):
-        return PruneLowMagnitude(to_prune, **options)
+        return PruneLowMagnitude(to_prune, **options, **kwargs)  # e.g. input_shape=, name=
     from tfcompress._keras3 import Functional
 
     if not isinstance(to_prune, (Functional, keras.Sequential)):
@@ -179,11 +217,17 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
             raise unknown_name("layer", missing[0], sorted(names))
 
     def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
-        fresh = _fresh(layer)
         if (not isinstance(layer, PruneLowMagnitude) and is_prunable(layer)
                 and (only is None or layer.name in only)):
-            return PruneLowMagnitude(fresh, **options)
-        return fresh
+            return PruneLowMagnitude(_fresh(layer), **options)
+        if only is None and not isinstance(layer, (PruneLowMagnitude, *DENSE_BY_DESIGN)) \
+                and layer.trainable_weights and not isinstance(layer, keras.Model):
+            import logging
+
+            logging.getLogger("tfcompress").warning(
+                "layer %r (%s) is left dense: %s", layer.name, type(layer).__name__,
+                why_not_prunable(layer))
+        return _fresh_or_shared(layer)
 
     return _with_weights_of(to_prune, keras.models.clone_model(
         to_prune, clone_function=wrap, recursive=True))
@@ -201,7 +245,9 @@ def strip_pruning(model: keras.Model | keras.layers.Layer) -> Any:
         return _with_weights_of(model, layer)
 
     def unwrap(layer: keras.layers.Layer) -> keras.layers.Layer:
-        return _fresh(layer.layer if isinstance(layer, PruneLowMagnitude) else layer)
+        if isinstance(layer, PruneLowMagnitude):
+            return _fresh(layer.layer)
+        return _fresh_or_shared(layer)
 
     return _with_weights_of(model, keras.models.clone_model(
         model, clone_function=unwrap, recursive=True))
@@ -212,11 +258,33 @@ def _fresh(layer: keras.layers.Layer) -> keras.layers.Layer:
     return layer.__class__.from_config(layer.get_config())
 
 
+def _fresh_or_shared(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A layer that is not pruned, re-created from its config (so the result has weights of
+    its own); a layer that cannot be (a Lambda, a custom layer whose ``get_config`` does not
+    match its ``__init__``) is kept as it is and shared with the original model, as tfmot
+    keeps every layer, and a warning names it."""
+    try:
+        return _fresh(layer)
+    except Exception as e:  # whatever the layer's own from_config raises
+        import logging
+
+        logging.getLogger("tfcompress").warning(
+            "layer %r (%s) cannot be re-created from its config (%s: %s); it is kept as it "
+            "is and shares its weights with the original model", layer.name,
+            type(layer).__name__, type(e).__name__, str(e).splitlines()[0][:120] if str(e)
+            else "")
+        return layer
+
+
 def _with_weights_of(src: Any, dst: Any) -> Any:
     """Copies ``src``'s weights into its clone ``dst``, layer by layer: into a new wrapper's
-    inner layer, or out of a removed wrapper with the mask applied to the kernel."""
+    inner layer, or out of a removed wrapper with the mask applied to the kernel. Layers not
+    built yet (a model without an ``Input``) have no weights to copy; a layer kept as it is
+    (shared) has them already."""
     pairs = zip(_walk(src), _walk(dst)) if isinstance(src, keras.Model) else [(src, dst)]
     for s, d in pairs:
+        if s is d or not s.weights:
+            continue
         if isinstance(d, PruneLowMagnitude) and not isinstance(s, PruneLowMagnitude):
             d.layer.set_weights(s.get_weights())
         elif isinstance(s, PruneLowMagnitude) and not isinstance(d, PruneLowMagnitude):

@@ -1,0 +1,47 @@
+"""``PruningSummaries``: Keras' TensorBoard callback plus each pruned layer's sparsity, as
+tfmot's callback of the same name writes it (under ``<log_dir>/metrics``, one scalar per
+wrapped layer, ``<layer>/sparsity``, at the pruning step, once per epoch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tfcompress._keras3 import keras
+from tfcompress.errors import InputError
+from tfcompress.sparsity.wrapper import wrappers
+
+
+class PruningSummaries(keras.callbacks.TensorBoard):
+    """Add beside ``UpdatePruningStep``: ``callbacks=[UpdatePruningStep(),
+    PruningSummaries(log_dir=...)]``; then ``tensorboard --logdir <log_dir>``."""
+
+    def __init__(self, log_dir: str | Path, update_freq: str | int = "epoch", **kwargs: Any):
+        if not isinstance(log_dir, (str, Path)) or not str(log_dir):
+            raise InputError(f"PruningSummaries(log_dir={log_dir!r}): log_dir must be a "
+                             "non-empty path")
+        super().__init__(log_dir=str(log_dir), update_freq=update_freq, **kwargs)
+        self._pruning_writer = None
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        super().on_epoch_begin(epoch, logs)
+        import tensorflow as tf
+
+        if self._pruning_writer is None:
+            self._pruning_writer = tf.summary.create_file_writer(
+                str(Path(self.log_dir) / "metrics"))
+        items = [w for w in wrappers(self.model) if w.built]
+        if not items:
+            return
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+        step = max(0, int(np.asarray(keras.ops.convert_to_numpy(items[0].pruning_step))))
+        with self._pruning_writer.as_default():
+            for w in items:
+                mask = np.asarray(keras.ops.convert_to_numpy(w.mask))
+                tf.summary.scalar(f"{w.layer.name}/sparsity", 1.0 - float(mask.mean()),
+                                  step=step)
+        self._pruning_writer.flush()
