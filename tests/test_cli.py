@@ -33,6 +33,41 @@ def test_list_names_every_experiment_with_a_description():
     assert all(len(l.split(None, 1)) == 2 for l in lines)
 
 
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_lists_the_tools_own_flags_grouped_and_exits_0(flag):
+    import shutil
+
+    console = shutil.which("tfcompress", path=str(Path(sys.executable).parent))
+    for proc in (run_cli(flag), subprocess.run([console, flag], capture_output=True,
+                                                text=True, timeout=HANG)):
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout
+        for name in ("--experiment", "--profile", "--model_path", "--data_dir", "--override",
+                     "--pixel_range", "What to run:", "Your own model and data:"):
+            assert name in out, name
+        assert "--logtostderr" not in out  # absl's own: under --helpfull only
+        assert "cats_vs_dogs" in out
+
+
+def test_an_unknown_profile_is_refused_before_anything_says_running():
+    proc = run_cli("--profile=fast")
+    assert proc.returncode == 2
+    assert "fast" in error_line(proc) and "running" not in proc.stdout
+
+
+def test_the_full_profile_warns_on_a_machine_without_a_gpu(caplog):
+    from tfcompress import api
+    from tfcompress._keras import tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    recipe = catalogue.experiment("resnet56_prune_quant").for_profile("full")
+    with caplog.at_level("WARNING", logger="tfcompress"):
+        api._warn_without_a_gpu(recipe)
+    assert "full profile of resnet56_prune_quant" in caplog.text
+    assert "182 training epochs" in caplog.text and "meant for a GPU" in caplog.text
+
+
 @pytest.mark.parametrize("args, words", [
     (["--experiment=digit_prune_quant"], ["digit_prune_quant", "Did you mean: digits_prune_quant"]),
     (["--profile=huge"], ["huge", "tiny", "quick", "full"]),

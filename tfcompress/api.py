@@ -96,11 +96,30 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
         raise InputError(f"recipe must be a Recipe or an experiment name; received "
                          f"{type(recipe).__name__}")
     recipe = apply_overrides(recipe.for_profile(profile), overrides)
+    if profile == "full":
+        _warn_without_a_gpu(recipe)
     listed = ([f"{k}={v!r}" for k, v in overrides.items()] if isinstance(overrides, Mapping)
               else list(overrides))
     done = Pipeline(recipe, profile=profile, output_dir=output_dir, data_dir=data_dir,
                     offline=offline, overrides=listed).run()
     return _result(done.run_dir, done.rows)
+
+
+def _warn_without_a_gpu(recipe: Recipe) -> None:
+    """The ``full`` profile is paper scale: on a machine without a GPU, say so before it
+    starts (``scripts/epoch_time.py`` sizes one epoch here)."""
+    from tfcompress._keras import tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return
+    import logging
+
+    finetunes = sum(1 for v in recipe.variants if v.prune is not None)
+    logging.getLogger("tfcompress").warning(
+        "the full profile of %s is paper scale (%d training epochs, then %d per pruned "
+        "variant, %d of them) and meant for a GPU; this machine has none, so expect hours to "
+        "days (python scripts/epoch_time.py sizes one epoch here; --profile=quick takes "
+        "minutes)", recipe.name, recipe.train.epochs, recipe.finetune.epochs, finetunes)
 
 
 def _result(run_dir: Path, rows: list[dict[str, Any]]) -> Result:

@@ -33,7 +33,8 @@ flags.DEFINE_multi_string("override", [], "Recipe override key=value, e.g. train
 flags.DEFINE_string("model_path", None, "Your Keras model to compress (.keras, .h5 or a "
                     "SavedModel folder); replaces the experiment's model.")
 flags.DEFINE_string("dataset", None, "Dataset to train/evaluate on: a registered name "
-                    "(digits, mnist, cifar10) or an image folder / archive path.")
+                    "(digits, mnist, cifar10, cats_vs_dogs) or an image folder / archive path; "
+                    "local copies are read from --data_dir.")
 flags.DEFINE_list("mean", None, "Per-channel mean subtracted from 0..1 pixels, e.g. "
                   "0.4914,0.4822,0.4465.")
 flags.DEFINE_list("std", None, "Per-channel std dividing the pixels, e.g. 0.247,0.2435,0.2616.")
@@ -59,8 +60,50 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_USAGE)
 
 
+#: the tool's own flags as ``--help`` prints them, by what a user wants to do
+HELP_GROUPS = (
+    ("What to run", ("experiment", "profile", "list", "config")),
+    ("Your own model and data", ("model_path", "dataset", "data_dir", "mean", "std",
+                                 "pixel_range", "image_size", "weights", "offline")),
+    ("The recipe and the outputs", ("override", "output_dir")),
+)
+HELP_FLAGS = ("-h", "--help", "-help", "--helpshort", "-?")
+
+
+def usage() -> str:
+    """What ``tfcompress --help`` prints: the tool's flags, grouped (absl's own flags only
+    under ``--helpfull``)."""
+    import textwrap
+
+    lines = ["tfcompress: prune, distill and quantize a Keras model to a TFLite file, with",
+             "accuracy, size and CPU latency measured.", "",
+             "Usage:  tfcompress --experiment=NAME [--profile=tiny|quick|full] [flags]",
+             "        tfcompress --list",
+             "        tfcompress --experiment=user_model_prune_quant --model_path=my.keras \\",
+             "                   --dataset=cifar10 --data_dir=DIR"]
+    for title, names in HELP_GROUPS:
+        lines += ["", f"{title}:"]
+        for name in names:
+            flag = FLAGS[name]
+            default = flag.default
+            shown = "" if default in (None, [], "", False) else f" (default: {default})"
+            text = " ".join(flag.help.replace(
+                "; repeat this option to specify a list of values", "").split()) + shown
+            lines.append(f"  --{name}")
+            lines += textwrap.wrap(text, width=88, initial_indent="      ",
+                                   subsequent_indent="      ")
+    lines += ["", "Exit status: 0 done, 1 failed, 2 bad input (one line on stderr),",
+              "130 interrupted (the same command resumes).",
+              "absl's own flags (logging, verbosity): --helpfull"]
+    return "\n".join(lines)
+
+
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parser, but a bad flag is one line and exit 2 instead of a usage dump."""
+    """absl's parser, but a bad flag is one line and exit 2 instead of a usage dump, and
+    ``--help`` / ``-h`` list the tool's own flags (exit 0)."""
+    if any(a in HELP_FLAGS for a in argv[1:]):
+        print(usage())
+        sys.exit(0)
     try:
         return FLAGS(argv)
     except flags.Error as e:
@@ -166,6 +209,7 @@ def main(argv: list[str]) -> int:
         recipe = catalogue.experiment(FLAGS.experiment)
         # the convenience flags first, then --override (which may refine them)
         overrides = {**flag_overrides(), **dict(map(parse_override, FLAGS.override))}
+        recipe.for_profile(FLAGS.profile)  # an unknown profile is refused before "running"
         log.info("running %s (%s profile)", recipe.name, FLAGS.profile)
         result = api.run(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
                          data_dir=FLAGS.data_dir, offline=FLAGS.offline, overrides=overrides)
