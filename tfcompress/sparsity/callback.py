@@ -16,7 +16,7 @@ import numpy as np
 
 from tfcompress._keras3 import keras
 from tfcompress.prune import criteria
-from tfcompress.sparsity.wrapper import PruneLowMagnitude, wrappers
+from tfcompress.sparsity.wrapper import PruneLowMagnitude, pruning_step, sync_state, wrappers
 
 
 def update_masks(items: list[PruneLowMagnitude], step: int) -> bool:
@@ -79,10 +79,11 @@ class UpdatePruningStep(keras.callbacks.Callback):
                              "tfcompress.sparsity.prune_low_magnitude before fit")
         for w in self._items:
             w._stepped = True
-            if w.built and _value(w.pruning_step) < 0:  # new: step 0; restored: as saved
-                w.pruning_step.assign(0)
-        built = [w for w in self._items if w.built]
-        self.step = self._checked = _value(built[0].pruning_step) if built else 0
+        if (pruning_step(self.model) or 0) < 0:  # new: step 0; restored: as saved
+            for w in self._items:
+                if w.built:
+                    w.pruning_step.assign(0)
+        self.step = self._checked = pruning_step(self.model) or 0
         self._epoch_start = None
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -116,16 +117,8 @@ class UpdatePruningStep(keras.callbacks.Callback):
         self._update_through(self.step)
 
     def _read_step(self) -> int:
-        built = [w for w in self._items if w.built]
-        if not built:
-            return self.step
-        self._sync()
-        return _value(built[0].pruning_step)
-
-    def _sync(self) -> None:
-        sync = getattr(self.model, "jax_state_sync", None)
-        if sync is not None:  # JAX keeps the live weights outside the variables mid-epoch
-            sync()
+        step = pruning_step(self.model)
+        return self.step if step is None else step
 
     def _update_through(self, last: int) -> None:
         """The updates the schedules make at steps after the last one consulted, up to
@@ -137,10 +130,7 @@ class UpdatePruningStep(keras.callbacks.Callback):
                if any(w.pruning_schedule(s)[0] for w in built)]
         self._checked = max(self._checked, last)
         if due:
-            self._sync()
+            sync_state(self.model)
             for s in due:
                 update_masks(built, s)
 
-
-def _value(variable: Any) -> int:
-    return int(np.asarray(keras.ops.convert_to_numpy(variable)))

@@ -75,12 +75,10 @@ class PolynomialDecay(PruningSchedule):
                   f"frequency={frequency}) never updates the masks: its only update step is "
                   f"0, and training steps are numbered from 1; use frequency <= "
                   f"{max(1, self.end_step - self.begin_step)}")
-        elif self.final_sparsity - shared.polynomial_value(
-                last, self.initial_sparsity, self.final_sparsity, self.begin_step,
-                self.end_step, self.power) > SHORT_BY:
-            reached = shared.polynomial_value(last, self.initial_sparsity,
-                                              self.final_sparsity, self.begin_step,
-                                              self.end_step, self.power)
+            return
+        reached = shared.polynomial_value(last, self.initial_sparsity, self.final_sparsity,
+                                          self.begin_step, self.end_step, self.power)
+        if self.final_sparsity - reached > SHORT_BY:
             _warn(f"PolynomialDecay(final_sparsity={final_sparsity}, begin_step={begin_step}, "
                   f"end_step={end_step}, frequency={frequency}) stops at sparsity "
                   f"{reached:.4g}: its last mask update is at step {last}; make end_step - "

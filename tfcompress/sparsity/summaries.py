@@ -11,7 +11,7 @@ import numpy as np
 
 from tfcompress._keras3 import keras
 from tfcompress.errors import InputError
-from tfcompress.sparsity.wrapper import wrappers
+from tfcompress.sparsity.wrapper import pruning_step, wrappers
 
 
 class PruningSummaries(keras.callbacks.TensorBoard):
@@ -32,13 +32,11 @@ class PruningSummaries(keras.callbacks.TensorBoard):
         if self._pruning_writer is None:
             self._pruning_writer = tf.summary.create_file_writer(
                 str(Path(self.log_dir) / "metrics"))
-        items = [w for w in wrappers(self.model) if w.built]
-        if not items:
+        step = pruning_step(self.model)  # the live state, JAX's too
+        if step is None:
             return
-        sync = getattr(self.model, "jax_state_sync", None)
-        if sync is not None:
-            sync()
-        step = max(0, int(np.asarray(keras.ops.convert_to_numpy(items[0].pruning_step))))
+        items = [w for w in wrappers(self.model) if w.built]
+        step = max(0, step)
         with self._pruning_writer.as_default():
             for w in items:
                 mask = np.asarray(keras.ops.convert_to_numpy(w.mask))

@@ -13,6 +13,7 @@ transposed convolutions keep other kernels and, as in tfmot, stay dense).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,8 @@ import numpy as np
 from tfcompress._keras3 import keras, ops
 from tfcompress.errors import InputError
 from tfcompress.sparsity.schedules import PruningSchedule
+
+log = logging.getLogger("tfcompress")
 
 _serializable = keras.saving.register_keras_serializable(package="tfcompress")
 SCOPES = ("layer", "global")
@@ -165,6 +168,23 @@ def wrappers(model: keras.Model) -> list[PruneLowMagnitude]:
     return [l for l in _walk(model) if isinstance(l, PruneLowMagnitude)]
 
 
+def pruning_step(model: keras.Model) -> int | None:
+    """The training steps the wrappers of ``model`` have counted (their ``pruning_step``; -1
+    before training), read from the live state; None while no wrapper is built."""
+    built = [w for w in wrappers(model) if w.built]
+    if not built:
+        return None
+    sync_state(model)
+    return int(np.asarray(keras.ops.convert_to_numpy(built[0].pruning_step)))
+
+
+def sync_state(model: keras.Model) -> None:
+    """Brings the live weights into the variables: JAX keeps them outside mid-``fit``."""
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:
+        sync()
+
+
 def _refuse_tf_keras(obj: Any) -> None:
     if not isinstance(obj, (keras.layers.Layer, keras.Model)):
         from tfcompress.flavor import which
@@ -222,9 +242,7 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
             return PruneLowMagnitude(_fresh(layer), **options)
         if only is None and not isinstance(layer, (PruneLowMagnitude, *DENSE_BY_DESIGN)) \
                 and layer.trainable_weights and not isinstance(layer, keras.Model):
-            import logging
-
-            logging.getLogger("tfcompress").warning(
+            log.warning(
                 "layer %r (%s) is left dense: %s", layer.name, type(layer).__name__,
                 why_not_prunable(layer))
         return _fresh_or_shared(layer)
@@ -266,9 +284,7 @@ def _fresh_or_shared(layer: keras.layers.Layer) -> keras.layers.Layer:
     try:
         return _fresh(layer)
     except Exception as e:  # whatever the layer's own from_config raises
-        import logging
-
-        logging.getLogger("tfcompress").warning(
+        log.warning(
             "layer %r (%s) cannot be re-created from its config (%s: %s); it is kept as it "
             "is and shares its weights with the original model", layer.name,
             type(layer).__name__, type(e).__name__, str(e).splitlines()[0][:120] if str(e)
