@@ -13,8 +13,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Decoded datasets and unpacked archives go to a cache private to this test session (shared
 # with the CLI subprocesses and with pytest-xdist's workers: its files are written atomically),
 # so the tests exercise the decoding and never touch ~/.cache.
+# CI's two sessions (make test, make test-slow) share one: TFCOMPRESS_TEST_DATA_CACHE.
 _RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-if _RUN:
+if os.environ.get("TFCOMPRESS_TEST_DATA_CACHE"):
+    Path(os.environ["TFCOMPRESS_TEST_DATA_CACHE"]).mkdir(parents=True, exist_ok=True)
+    os.environ["TFCOMPRESS_CACHE_DIR"] = os.environ["TFCOMPRESS_TEST_DATA_CACHE"]
+elif _RUN:
     _cache = Path(tempfile.gettempdir()) / f"tfcompress-test-cache-{_RUN}"
     _cache.mkdir(exist_ok=True)
     os.environ["TFCOMPRESS_CACHE_DIR"] = str(_cache)
@@ -103,3 +107,19 @@ def digits_run(tiny_runs):
     recipe = catalogue.experiment("digits_prune_quant").for_profile("tiny")
     return recipe, tiny_runs.out, result
 
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """A module-scoped fixture is made once per worker that runs a test using it: the tests
+    that use one go to one pytest-xdist group (``--dist loadgroup``), so it is made once (a
+    test already in a group keeps its group)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        defs = getattr(item, "_fixtureinfo", None)
+        for name in getattr(defs, "names_closure", ()):
+            fixture = defs.name2fixturedefs.get(name)
+            if fixture and fixture[-1].scope == "module":
+                item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}.{name}"))
+                break

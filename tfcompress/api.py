@@ -88,14 +88,15 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
       InputError: an unknown name, a bad value or file; nothing has been written.
     """
     from tfcompress import catalogue
-    from tfcompress.pipeline import Pipeline
 
     if isinstance(recipe, str):
         recipe = catalogue.experiment(recipe)
     if not isinstance(recipe, Recipe):
         raise InputError(f"recipe must be a Recipe or an experiment name; received "
                          f"{type(recipe).__name__}")
-    recipe = apply_overrides(recipe.for_profile(profile), overrides)
+    recipe = apply_overrides(recipe.for_profile(profile), overrides)  # refused before TF
+    from tfcompress.pipeline import Pipeline
+
     if profile == "full":
         _warn_without_a_gpu(recipe)
     listed = ([f"{k}={v!r}" for k, v in overrides.items()] if isinstance(overrides, Mapping)

@@ -203,13 +203,14 @@ def main(argv: list[str]) -> int:
             print(list_experiments())
             return 0
         from tfcompress import api, outdir
-        from tfcompress.recipe import parse_override
+        from tfcompress.recipe import apply_overrides, parse_override
 
         outdir.check(FLAGS.output_dir)  # as typed: '' would otherwise mean the current folder
         recipe = catalogue.experiment(FLAGS.experiment)
         # the convenience flags first, then --override (which may refine them)
         overrides = {**flag_overrides(), **dict(map(parse_override, FLAGS.override))}
-        recipe.for_profile(FLAGS.profile)  # an unknown profile is refused before "running"
+        # an unknown profile or a bad override is refused before "running" (and TensorFlow)
+        apply_overrides(recipe.for_profile(FLAGS.profile), overrides)
         log.info("running %s (%s profile)", recipe.name, FLAGS.profile)
         result = api.run(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
                          data_dir=FLAGS.data_dir, offline=FLAGS.offline, overrides=overrides)
