@@ -43,18 +43,18 @@ def main() -> int:
     layers = {k: {v["variant"]: v["source"].get("layer_sparsity") or {} for v in json.loads(
         (r.run_dir / "results.json").read_text())["variants"]} for k, r in runs.items()}
     for row2 in runs["2"].rows:
-        row3 = runs["3"].row(row2["variant"])
-        layers2, layers3 = layers["2"][row2["variant"]], layers["3"][row2["variant"]]
+        row3 = runs["3"].row(row2.variant)
+        layers2, layers3 = layers["2"][row2.variant], layers["3"][row2.variant]
         diff = max((abs(layers2[n]["sparsity"] - layers3[n]["sparsity"]) * 100
                     for n in layers2 if n in layers3), default=0.0)
-        acc = abs(row2["tflite_accuracy"] - row3["tflite_accuracy"]) * 100
-        gz = abs(row3["tflite_gzip_bytes"] / row2["tflite_gzip_bytes"] - 1) * 100
+        acc = abs(row2.tflite_accuracy - row3.tflite_accuracy) * 100
+        gz = abs(row3.tflite_gzip_bytes / row2.tflite_gzip_bytes - 1) * 100
         bad = (diff > BOUNDS["sparsity_pts"] or acc > BOUNDS["accuracy_pts"]
                or gz > BOUNDS["gzip_pct"] or set(layers2) != set(layers3))
         failed |= bad
-        print(f"{row2['variant']:22} {diff:21.2f} pt {row2['tflite_accuracy']:14.4f} "
-              f"{row3['tflite_accuracy']:14.4f} {row2['tflite_gzip_bytes'] / 1024:12.1f} "
-              f"{row3['tflite_gzip_bytes'] / 1024:12.1f} {gz:9.2f}%"
+        print(f"{row2.variant:22} {diff:21.2f} pt {row2.tflite_accuracy:14.4f} "
+              f"{row3.tflite_accuracy:14.4f} {row2.tflite_gzip_bytes / 1024:12.1f} "
+              f"{row3.tflite_gzip_bytes / 1024:12.1f} {gz:9.2f}%"
               + ("  OUTSIDE BOUNDS" if bad else ""))
     print(f"bounds: {BOUNDS}; reports: {runs['2'].report} {runs['3'].report}")
     return 1 if failed else 0

@@ -31,7 +31,8 @@ def snapshot(names: list[str]) -> dict[str, dict[str, dict[str, object]]]:
             with tempfile.TemporaryDirectory() as tmp:
                 result = tfcompress.run(name, profile="tiny", output_dir=tmp,
                                         overrides={"benchmark.threads": [1]})
-                out[name] = {r["variant"]: {k: r.get(k) for k in FIELDS} for r in result.rows}
+                out[name] = {r.variant: {k: r.columns().get(k) for k in FIELDS}
+                             for r in result.rows}
         except Exception as e:  # noqa: BLE001 (a failing experiment is a finding, not a stop)
             out[name] = {"error": f"{type(e).__name__}: {e}"}
     return out

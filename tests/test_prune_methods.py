@@ -269,14 +269,23 @@ def test_layer_sensitivity_prunes_one_layer_at_a_time_and_restores_it():
 def test_repeats_over_seeds_are_summarised_as_mean_and_std():
     from tfcompress.report import table
 
-    rows = [{"group": "g", "seed": s, "compression": "oneshot 90%", "export_mode": "float32",
-             "sparsity": 0.9, "tflite_accuracy": a, "test_errors": e}
-            for s, a, e in ((0, 0.97, 30), (1, 0.98, 20), (2, 0.99, 10))]
-    rows.append({**rows[0], "group": "alone"})
+    from types import SimpleNamespace
+
+    def row(group, seed, acc, errors, before=None):  # what groups() reads of a Row
+        return SimpleNamespace(group=group, seed=seed, compression="oneshot 90%",
+                               export_mode="float32", sparsity=0.9, tflite_accuracy=acc,
+                               test_errors=errors, accuracy_before_finetune=before)
+
+    rows = [row("g", s, a, e, b) for s, a, e, b in ((0, 0.97, 30, 0.5), (1, 0.98, 20, 0.6),
+                                                   (2, 0.99, 10, 0.7))]
+    rows.append(row("alone", 0, 0.97, 30))
     (g,) = table.groups(rows)
-    assert g["group"] == "g" and g["n"] == 3 and g["seeds"] == [0, 1, 2]
-    assert g["accuracy_mean"] == pytest.approx(0.98) and g["accuracy_std"] == pytest.approx(0.01)
-    assert g["errors_mean"] == pytest.approx(20) and g["errors_std"] == pytest.approx(10)
+    assert g.group == "g" and g.n == 3 and g.seeds == [0, 1, 2]
+    assert g.accuracy_mean == pytest.approx(0.98) and g.accuracy_std == pytest.approx(0.01)
+    assert g.errors_mean == pytest.approx(20) and g.errors_std == pytest.approx(10)
+    assert g.before_mean == pytest.approx(0.6) and g.before_std == pytest.approx(0.1)
+    rows[1].accuracy_before_finetune = None  # one seed without it: no mean of it
+    assert table.groups(rows)[0].before_mean is None
 
 
 def test_preflight_refuses_per_method_what_that_method_cannot_do(caplog):

@@ -101,8 +101,11 @@ def test_a_difference_inside_the_round_to_round_noise_is_reported_as_the_same_sp
 
 
 def _row(variant, acc, gzip, p50, keras=None):
-    return {"variant": variant, "tflite_accuracy": acc, "tflite_gzip_bytes": gzip,
-            "p50_ms_1t": p50, "keras_accuracy": keras}
+    """What ``ship`` reads of a row (``report.row.Row``)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(variant=variant, tflite_accuracy=acc, tflite_gzip_bytes=gzip,
+                           timing={1: SimpleNamespace(p50_ms=p50)}, keras_accuracy=keras)
 
 
 def test_ship_picks_the_smallest_file_within_the_budget_and_warns_near_chance():
@@ -110,10 +113,33 @@ def test_ship_picks_the_smallest_file_within_the_budget_and_warns_near_chance():
 
     rows = [_row("float32", 0.900, 1000, 1.0, keras=0.9), _row("int8", 0.895, 300, 0.5),
             _row("pruned90_int8", 0.850, 100, 0.5), _row("pruned50_int8", 0.893, 300, 0.4)]
-    assert ship.choose(rows, "float32", 1.0)["variant"] == "pruned50_int8"  # tie: faster
-    assert ship.choose(rows, "float32", 5.0)["variant"] == "pruned90_int8"
-    assert ship.choose(rows, "float32", 0.0)["variant"] == "float32"
+    assert ship.choose(rows, "float32", 1.0).variant == "pruned50_int8"  # tie: faster
+    assert ship.choose(rows, "float32", 5.0).variant == "pruned90_int8"
+    assert ship.choose(rows, "float32", 0.0).variant == "float32"
     assert ship.near_chance(rows, "float32", 10) is None
     chance = [_row("float32", 0.5, 1000, 1.0, keras=0.5)]
     assert "chance is 50.0%" in ship.near_chance(chance, "float32", 2)
     assert ship.near_chance([_row("float32", 0.56, 1000, 1.0, keras=0.56)], "float32", 2) is None
+
+
+def test_a_row_is_typed_and_its_columns_are_the_csv_line():
+    """The report reads attributes; ``columns()`` is the row's line of results.csv (fixed
+    order: what the variant is, accuracy, size, then per thread count the latency, then the
+    comparisons and the notes), and the row reads as a mapping of those columns."""
+    from tfcompress.report.row import Row
+
+    recipe = catalogue.experiment("digits_prune_quant")
+    rows = table.rows(recipe, [fake_variant("float32", "float32", None, 1000, 1.0),
+                               fake_variant("int8", "int8", None, 250, 0.5)])
+    r = rows[1]
+    assert isinstance(r, Row) and r.variant == "int8" and r.threads == [1, 2]
+    assert r.timing[2].p95_ms == r["p95_ms_2t"] == 0.6 and r.p50_ms() == 0.5
+    assert r.gzip_x_smaller == r["gzip_x_smaller"] == 4.0 and r.reference == "float32"
+    cols = r.columns()
+    assert list(cols)[:3] == ["variant", "export_mode", "pruning"] and list(cols)[-1] == "notes"
+    assert list(cols).index("p50_ms_1t") < list(cols).index("p50_ms_2t") < list(cols).index(
+        "speedup_p50")
+    assert "target_speedup" not in cols and "peak_rss_kib" not in cols  # not measured here
+    assert dict(r) == cols and len(r) == len(cols)
+    assert to_csv([x.columns() for x in rows]).splitlines()[0] == ",".join(cols)
+    assert r.target_speedup is None and r.batches == {}

@@ -172,11 +172,13 @@ def test_distillation_recovery_leaves_the_teacher_as_it_was(digits_run, tmp_path
 def test_the_pareto_front_keeps_what_nothing_beats_on_both():
     from tfcompress.report.table import pareto_front
 
-    rows = [{"variant": "a", "tflite_accuracy": 0.9, "p50_ms_1t": 2.0},
-            {"variant": "b", "tflite_accuracy": 0.8, "p50_ms_1t": 1.0},
-            {"variant": "c", "tflite_accuracy": 0.7, "p50_ms_1t": 1.5},  # beaten by b
-            {"variant": "d", "tflite_accuracy": 0.9, "p50_ms_1t": 2.5}]  # beaten by a
-    assert pareto_front(rows, "p50_ms_1t") == ["a", "b"]
+    from types import SimpleNamespace
+
+    rows = [SimpleNamespace(variant=n, tflite_accuracy=a, p50=ms)
+            for n, a, ms in (("a", 0.9, 2.0), ("b", 0.8, 1.0),
+                             ("c", 0.7, 1.5),    # beaten by b
+                             ("d", 0.9, 2.5))]   # beaten by a
+    assert pareto_front(rows, lambda r: r.p50) == ["a", "b"]
 
 
 def test_speed_target_fields_are_checked_where_they_enter():

@@ -15,11 +15,14 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
                                Variant, apply_overrides)
+
+if TYPE_CHECKING:
+    from tfcompress.report.row import Row
 
 
 @dataclass
@@ -28,15 +31,17 @@ class Result:
 
     Attributes:
       run_dir: the run folder (report, plots, files).
-      rows: one flat row per variant (``results.csv``): accuracy of the Keras model and of the
-        .tflite file, sizes, non-zeros, MACs, latency, notes.
+      rows: one ``Row`` per variant (``report/row.py``; ``columns()`` is its line of
+        ``results.csv``): accuracy of the Keras model and of the .tflite file, sizes,
+        non-zeros, MACs, latency (``timing``), notes. A row also reads as a mapping of its
+        CSV columns (``row["tflite_accuracy"]``).
       tflite: variant -> its .tflite file (with its input card ``.json`` beside it).
       keras_files: variant -> the compressed Keras model it was converted from (``.keras``).
       models: variant -> that Keras model, loaded on first access.
     """
 
     run_dir: Path
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     tflite: dict[str, Path] = field(default_factory=dict)
     keras_files: dict[str, Path] = field(default_factory=dict)
     models: Mapping[str, Any] = field(default_factory=dict)
@@ -45,11 +50,11 @@ class Result:
     def report(self) -> Path:
         return self.run_dir / "report.md"
 
-    def row(self, variant: str) -> dict[str, Any]:
+    def row(self, variant: str) -> Row:
         for r in self.rows:
-            if r["variant"] == variant:
+            if r.variant == variant:
                 return r
-        raise unknown_name("variant", variant, [r["variant"] for r in self.rows])
+        raise unknown_name("variant", variant, [r.variant for r in self.rows])
 
 
 class _LazyModels(Mapping[str, Any]):
@@ -123,10 +128,10 @@ def _warn_without_a_gpu(recipe: Recipe) -> None:
         "minutes)", recipe.name, recipe.train.epochs, recipe.finetune.epochs, finetunes)
 
 
-def _result(run_dir: Path, rows: list[dict[str, Any]]) -> Result:
-    tflite = {r["variant"]: run_dir / "tflite" / f"{r['variant']}.tflite" for r in rows}
-    keras_files = {r["variant"]: run_dir / "keras" / f"{r['variant']}.keras" for r in rows
-                   if (run_dir / "keras" / f"{r['variant']}.keras").is_file()}
+def _result(run_dir: Path, rows: list[Row]) -> Result:
+    tflite = {r.variant: run_dir / "tflite" / f"{r.variant}.tflite" for r in rows}
+    keras_files = {r.variant: run_dir / "keras" / f"{r.variant}.keras" for r in rows
+                   if (run_dir / "keras" / f"{r.variant}.keras").is_file()}
     return Result(run_dir, rows, tflite, keras_files, _LazyModels(keras_files))
 
 

@@ -231,16 +231,17 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def summary(rows: list[dict]) -> str:
+def summary(rows: list) -> str:
+    """The table printed at the end of a run (``report.row.Row`` per variant)."""
     from tfcompress.report.table import speedup_cell
 
     lines = [f"{'variant':22s} {'TFLite acc':>10s} {'gzip KiB':>9s} {'x smaller':>9s} "
              f"{'p50 ms':>8s} {'speedup':>7s}  notes"]
     for r in rows:
-        lines.append(f"{r['variant']:22s} {100 * r['tflite_accuracy']:9.2f}% "
-                     f"{r['tflite_gzip_bytes'] / 1024:9.1f} {r['gzip_x_smaller']:9.2f} "
-                     f"{r['p50_ms_1t'] if 'p50_ms_1t' in r else float('nan'):8.3f} "
-                     f"{speedup_cell(r):>7s}  {r['notes']}")
+        p50 = r.timing[1].p50_ms if 1 in r.timing else float("nan")
+        lines.append(f"{r.variant:22s} {100 * r.tflite_accuracy:9.2f}% "
+                     f"{r.tflite_gzip_bytes / 1024:9.1f} {r.gzip_x_smaller:9.2f} "
+                     f"{p50:8.3f} {speedup_cell(r):>7s}  {r.notes}")
     return "\n".join(lines)
 
 

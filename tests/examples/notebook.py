@@ -26,4 +26,4 @@ result = tfcompress.compress(model, (x_train, y_train), test=(x_test, y_test), s
                              output_dir=sys.argv[1] if len(sys.argv) > 1 else "saved_models")
 pruned = result.models["pruned80_int8"]          # the pruned Keras model
 print(result.tflite["pruned80_int8"])            # its int8 .tflite file, ready for a phone
-print(result.row("pruned80_int8")["tflite_accuracy"], result.report)
+print(result.row("pruned80_int8").tflite_accuracy, result.report)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfcompress import atomic, distribute, outdir
 from tfcompress.data import Dataset, load
@@ -34,13 +34,16 @@ from tfcompress.pipeline.runner import Artifact, Runner, StepRecord
 from tfcompress.recipe import Recipe, Variant
 from tfcompress.store import Store
 
+if TYPE_CHECKING:
+    from tfcompress.report.row import Row
+
 log = logging.getLogger("tfcompress")
 
 
 @dataclass
 class RunResult:
     run_dir: Path
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     steps: list[StepRecord] = field(default_factory=list)
 
 
@@ -151,7 +154,7 @@ class Pipeline:
             publish.publish(ctx, tmp, rows_of, data.input_card(), final_dir=self.run_dir)
             rows.extend(report.write(tmp, recipe, rows_of, info))
 
-        rows: list[dict[str, Any]] = []
+        rows: list[Row] = []
         atomic.replace_tree(self.run_dir, fill)
         log.info("report: %s", self.run_dir / "report.md")
         return RunResult(self.run_dir, rows, self.steps)

@@ -13,17 +13,18 @@ import tfcompress.report.plots as plots
 import tfcompress.report.table as table
 
 if TYPE_CHECKING:
+    from tfcompress.report.row import Row
     from tfcompress.report.variant import VariantResult
     from tfcompress.recipe import Recipe
 
 
 def write(folder: Path, recipe: Recipe, variants: list[VariantResult],
-          info: dict[str, Any]) -> list[dict[str, Any]]:
+          info: dict[str, Any]) -> list[Row]:
     """Writes the report files into ``folder`` (the run's temporary folder: the pipeline swaps
     it in once everything, deliverables included, is there).
 
     Returns:
-      The flat rows (one per variant) that went into ``results.csv``.
+      The rows (one per variant; their ``columns()`` went into ``results.csv``).
     """
     rows = table.rows(recipe, variants)
     written = (plots.bar_charts(rows, folder / "plots")
@@ -38,12 +39,13 @@ def write(folder: Path, recipe: Recipe, variants: list[VariantResult],
         written += plots.curve(info["curve"], folder / "plots")
     sweep = info.get("sweep")
     if sweep:
-        refs = [r for r in rows if r["variant"] != sweep.get("chosen_variant")]
+        refs = [r for r in rows if r.variant != sweep.get("chosen_variant")]
         written += plots.pareto(sweep, refs, folder / "plots")
         atomic.write_text(folder / "sweep_trials.csv", to_csv(sweep_rows(sweep)))
-    atomic.write_json(folder / "results.json", {"rows": rows,
+    columns = [r.columns() for r in rows]
+    atomic.write_json(folder / "results.json", {"rows": columns,
                                                "variants": [v.to_dict() for v in variants]})
-    atomic.write_text(folder / "results.csv", to_csv(rows))
+    atomic.write_text(folder / "results.csv", to_csv(columns))
     atomic.write_json(folder / "run.json", info)
     atomic.write_text(folder / "report.md", markdown.render(rows, variants, info, written))
     return rows

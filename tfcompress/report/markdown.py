@@ -10,6 +10,7 @@ import tfcompress.report.ship as ship
 from tfcompress.report.table import groups, speedup_cell
 
 if TYPE_CHECKING:
+    from tfcompress.report.row import Row
     from tfcompress.report.variant import VariantResult
 
 
@@ -21,10 +22,9 @@ def _millions(n: float | None) -> str:
     return "-" if n is None else f"{n / 1e6:,.2f} M"
 
 
-def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict[str, Any],
+def render(rows: list[Row], variants: list[VariantResult], info: dict[str, Any],
            plots: list[str]) -> str:
-    threads = sorted({int(k.split("_")[-1][:-1])
-                      for r in rows for k in r if k.startswith("p50_ms_")})
+    threads = sorted({t for r in rows for t in r.timing})
     t0 = threads[0]
     base = info["recipe"]["baseline"]
     m, d = info["machine"], info["data"]
@@ -60,21 +60,21 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
             "MACs", "effective MACs", ".tflite", "gzip", "× smaller"]
     for t in threads:
         head += [f"p50 ms ({t}t)", f"p95 ms ({t}t)"]
-    head += [f"speedup ({t0}t)", f"img/s ({threads[-1]}t, batch {rows[0]['throughput_batch']})",
+    head += [f"speedup ({t0}t)", f"img/s ({threads[-1]}t, batch {rows[0].throughput_batch})",
              "int8 only", "notes"]
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [f"`{r['variant']}`", r["compression"], r["export_mode"],
-                 f"{100 * r['tflite_accuracy']:.2f}%", f"{r['accuracy_delta_pts']:+.2f}",
-                 "-" if r["keras_accuracy"] is None else f"{100 * r['keras_accuracy']:.2f}%",
-                 f"{r['nonzero_params']:,} / {r['params']:,}",
-                 _millions(r["macs"]), _millions(r["effective_macs"]),
-                 _kib(r["tflite_bytes"]), _kib(r["tflite_gzip_bytes"]),
-                 f"{r['gzip_x_smaller']:.2f}x"]
+        cells = [f"`{r.variant}`", r.compression, r.export_mode,
+                 f"{100 * r.tflite_accuracy:.2f}%", f"{r.accuracy_delta_pts:+.2f}",
+                 "-" if r.keras_accuracy is None else f"{100 * r.keras_accuracy:.2f}%",
+                 f"{r.nonzero_params:,} / {r.params:,}",
+                 _millions(r.macs), _millions(r.effective_macs),
+                 _kib(r.tflite_bytes), _kib(r.tflite_gzip_bytes),
+                 f"{r.gzip_x_smaller:.2f}x"]
         for t in threads:
-            cells += [f"{r[f'p50_ms_{t}t']:.3f}", f"{r[f'p95_ms_{t}t']:.3f}"]
-        cells += [speedup_cell(r), f"{r[f'images_per_s_{threads[-1]}t']:,.0f}",
-                  "yes" if r["fully_quantized"] else "no", r["notes"] or ""]
+            cells += [f"{r.timing[t].p50_ms:.3f}", f"{r.timing[t].p95_ms:.3f}"]
+        cells += [speedup_cell(r), f"{r.timing[threads[-1]].images_per_s:,.0f}",
+                  "yes" if r.fully_quantized else "no", r.notes or ""]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
     base_src = next(v.source for v in variants if v.variant == base)
     what = ("The baseline's Keras file (`model.keras`)" if base_src.keras_test_accuracy
@@ -83,13 +83,13 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
     out += ["", f"{what} is {_kib(base_src.keras_file_bytes)}"
             f" ({_kib(base_src.keras_file_gzip_bytes)} gzipped); `× smaller` compares gzipped "
             f".tflite files with the `{base}` one."]
-    slow = [r for r in rows if "not faster" in r["notes"]]
+    slow = [r for r in rows if "not faster" in r.notes]
     out += ["", "A row marked *sparse but not faster* (or *smaller but not faster*) has a smaller "
             "file than its reference (the unpruned model exported the same way) but no lower "
             "p50 latency: TFLite's dense kernels multiply the zeros too, so unstructured sparsity "
             "pays off in download size, not in CPU time. *Effective MACs* count only products "
             "with a non-zero weight: what sparse kernels could skip, and dense ones do not."
-            + (f" Rows affected here: {', '.join(r['variant'] for r in slow)}." if slow else "")]
+            + (f" Rows affected here: {', '.join(r.variant for r in slow)}." if slow else "")]
     repeated = groups(rows)
     if repeated:
         out += ["", "## Across seeds", "",
@@ -98,12 +98,12 @@ def render(rows: list[dict[str, Any]], variants: list[VariantResult], info: dict
                 "", "| configuration | compression | export | seeds | sparsity | TFLite acc | "
                 "test errors | Keras acc before fine-tuning |", "|---|---|---|---|---|---|---|---|"]
         for g in repeated:
-            before = (f"{_pm(g['before_mean'], g['before_std'])}%" if "before_mean" in g
+            before = (f"{_pm(g.before_mean, g.before_std)}%" if g.before_mean is not None
                       else "-")
-            out.append(f"| `{g['group']}` | {g['compression']} | {g['export_mode']} | "
-                       f"{', '.join(map(str, g['seeds']))} | {g['sparsity']:.1%} | "
-                       f"{100 * g['accuracy_mean']:.2f} ± {100 * g['accuracy_std']:.2f}% | "
-                       f"{g['errors_mean']:.1f} ± {g['errors_std']:.1f} | {before} |")
+            out.append(f"| `{g.group}` | {g.compression} | {g.export_mode} | "
+                       f"{', '.join(map(str, g.seeds))} | {g.sparsity:.1%} | "
+                       f"{100 * g.accuracy_mean:.2f} ± {100 * g.accuracy_std:.2f}% | "
+                       f"{g.errors_mean:.1f} ± {g.errors_std:.1f} | {before} |")
     out += throughput_section(rows, info)
     out += lottery_section(rows, variants)
     out += stages_section(rows, variants)
@@ -192,7 +192,7 @@ def sensitivity_section(a: dict[str, Any]) -> list[str]:
     return out
 
 
-def lottery_section(rows: list[dict[str, Any]], variants: list[VariantResult]) -> list[str]:
+def lottery_section(rows: list[Row], variants: list[VariantResult]) -> list[str]:
     """Every round of the lottery tickets (mean ± std over seeds), and beside them each
     group's final accuracy (dense models, random re-initialisations)."""
     from tfcompress.report.table import lottery_rounds
@@ -209,26 +209,25 @@ def lottery_section(rows: list[dict[str, Any]], variants: list[VariantResult]) -
            "|---|---|---|---|---|---|"]
     for group, rs in tickets.items():
         for r in rs:
-            epoch = "-" if r["early_stop_epoch"] is None else f"{r['early_stop_epoch']:.1f}"
-            val = ("-" if r["early_stop_val_accuracy"] is None
-                   else f"{100 * r['early_stop_val_accuracy']:.2f}%")
-            out.append(f"| `{group}` | {r['round']} | {100 * r['remaining']:.1f}% | "
-                       f"{_pm(r['accuracy_mean'], r['accuracy_std'])}% (n={r['n']}) | "
+            epoch = "-" if r.early_stop_epoch is None else f"{r.early_stop_epoch:.1f}"
+            val = ("-" if r.early_stop_val_accuracy is None
+                   else f"{100 * r.early_stop_val_accuracy:.2f}%")
+            out.append(f"| `{group}` | {r.round} | {100 * r.remaining:.1f}% | "
+                       f"{_pm(r.accuracy_mean, r.accuracy_std)}% (n={r.n}) | "
                        f"{epoch} | {val} |")
     return out
 
 
-def batch_sizes(rows: list[dict[str, Any]]) -> list[int]:
+def batch_sizes(rows: list[Row]) -> list[int]:
     """The batch sizes of the throughput sweep in these rows (none: no sweep)."""
-    return sorted({int(k[len("images_per_s_b"):]) for r in rows for k in r
-                   if k.startswith("images_per_s_b") and not k.endswith("_std")})
+    return sorted({b for r in rows for b in r.batches})
 
 
-def throughput_section(rows: list[dict[str, Any]], info: dict[str, Any]) -> list[str]:
+def throughput_section(rows: list[Row], info: dict[str, Any]) -> list[str]:
     """MLMark-style throughput at each batch size (images/s, mean ± std over the rounds) and
     each file's peak run-time memory."""
     sizes = batch_sizes(rows)
-    memory = any(r.get("peak_rss_kib") is not None for r in rows)
+    memory = any(r.peak_rss_kib is not None for r in rows)
     if not sizes and not memory:
         return []
     t = info["recipe"]["benchmark"]["threads"][0]
@@ -242,12 +241,12 @@ def throughput_section(rows: list[dict[str, Any]], info: dict[str, Any]) -> list
            + (" | peak RSS growth |" if memory else " |"),
            "|---|" + "---|" * (len(sizes) + memory)]
     for r in rows:
-        cells = [f"{r[f'images_per_s_b{b}']:,.0f} ± {r[f'images_per_s_b{b}_std']:,.0f}"
-                 if f"images_per_s_b{b}" in r else "-" for b in sizes]
+        cells = [f"{r.batches[b].mean:,.0f} ± {r.batches[b].std:,.0f}"
+                 if b in r.batches else "-" for b in sizes]
         if memory:
-            kib = r.get("peak_rss_kib")
+            kib = r.peak_rss_kib
             cells.append("-" if kib is None else f"{kib / 1024:,.1f} MiB")
-        out.append(f"| `{r['variant']}` | " + " | ".join(cells) + " |")
+        out.append(f"| `{r.variant}` | " + " | ".join(cells) + " |")
     return out
 
 
@@ -318,10 +317,10 @@ def curve_section(curves: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def stages_section(rows: list[dict[str, Any]], variants: list[VariantResult]) -> list[str]:
+def stages_section(rows: list[Row], variants: list[VariantResult]) -> list[str]:
     """Distillation, clustering and QAT facts: what each stage left in the model and in the
     file."""
-    by = {r["variant"]: r for r in rows}
+    by = {r.variant: r for r in rows}
     lines = []
     for v in variants:
         src, r = v.source, by[v.variant]
@@ -337,12 +336,12 @@ def stages_section(rows: list[dict[str, Any]], variants: list[VariantResult]) ->
             facts.append("QAT " + v.qat["scheme"] + "; left in float: " + (
                 ", ".join(f"`{u['name']}` ({u['type']}: {u['why']})" for u in left) or "none"))
         if (v.cluster or v.qat or v.prune is not None) \
-                and r.get("file_weight_sparsity") is not None:
-            facts.append(f"in the .tflite: {r['file_weight_sparsity']:.1%} of conv/dense "
-                         f"weights are zero, at most {r['file_unique_per_channel_max']} "
+                and r.file_weight_sparsity is not None:
+            facts.append(f"in the .tflite: {r.file_weight_sparsity:.1%} of conv/dense "
+                         f"weights are zero, at most {r.file_unique_per_channel_max} "
                          f"distinct values per output channel")
         if facts:
-            lines.append(f"- `{v.variant}` ({r['compression']}): " + "; ".join(facts))
+            lines.append(f"- `{v.variant}` ({r.compression}): " + "; ".join(facts))
     return ["", "## Compression stages", "", *lines] if lines else []
 
 
@@ -404,31 +403,30 @@ def _value(v: Any) -> str:
     return "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
 
 
-def speed_target_section(rows: list[dict[str, Any]], variants: list[VariantResult]
-                         ) -> list[str]:
+def speed_target_section(rows: list[Row], variants: list[VariantResult]) -> list[str]:
     """For each variant pruned to a speed target: asked, found by the search (its noise),
     reached by the shipped file after recovery, the accuracy kept, the widths, the cost."""
-    by_name = {r["variant"]: r for r in rows}
+    by_name = {r.variant: r for r in rows}
     lines = []
     for v in variants:
         found = v.source.speed_target
         if not found:
             continue
         row = by_name[v.variant]
-        ref = by_name[row["reference"]]
-        met = "met" if row["target_speedup_met"] else "**not met**"
+        ref = by_name[row.reference]
+        met = "met" if row.target_speedup_met else "**not met**"
         lines += [
             f"- `{v.variant}` ({found['format']}): asked {found['target']:g}x faster than "
-            f"`{ref['variant']}`; the search removed {found['removed']:.0%} of the "
+            f"`{ref.variant}`; the search removed {found['removed']:.0%} of the "
             f"prunable channels after "
             f"{len(found['probes'])} timed probes ({found['seconds']:.0f} s), measured "
             f"{found['reached']:.2f}x there (rounds {found['reached_low']:.2f}-"
             f"{found['reached_high']:.2f}x). The shipped file, after recovery: "
-            f"{row['speedup_vs_reference']:.2f}x (rounds {row['speedup_vs_reference_low']:.2f}-"
-            f"{row['speedup_vs_reference_high']:.2f}x; {met}; p50 {row['p50_ms_1t']:.3f} vs "
-            f"{ref['p50_ms_1t']:.3f} ms), accuracy {100 * row['tflite_accuracy']:.2f}% vs "
-            f"{100 * ref['tflite_accuracy']:.2f}% "
-            f"({100 * (row['tflite_accuracy'] - ref['tflite_accuracy']):+.2f} pts).",
+            f"{row.speedup_vs_reference:.2f}x (rounds {row.speedup_vs_reference_low:.2f}-"
+            f"{row.speedup_vs_reference_high:.2f}x; {met}; p50 {row.timing[1].p50_ms:.3f} vs "
+            f"{ref.timing[1].p50_ms:.3f} ms), accuracy {100 * row.tflite_accuracy:.2f}% vs "
+            f"{100 * ref.tflite_accuracy:.2f}% "
+            f"({100 * (row.tflite_accuracy - ref.tflite_accuracy):+.2f} pts).",
             "  - share of each channel group removed: " + ", ".join(
                 f"{name} {ratio:.0%}" for name, ratio in (v.source.ratios or {}).items()),
         ]

@@ -16,12 +16,29 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from tfcompress import atomic  # noqa: E402
+from tfcompress.report.row import LotteryRound, Row  # noqa: E402
 
-#: file name -> (row field, axis label, scale)
+def _accuracy(r: Row) -> float:
+    return r.tflite_accuracy
+
+
+def _gzip(r: Row) -> float:
+    return r.tflite_gzip_bytes
+
+
+def _p50_1t(r: Row) -> float | None:
+    return r.timing[1].p50_ms if 1 in r.timing else None
+
+
+def _p95_1t(r: Row) -> float | None:
+    return r.timing[1].p95_ms if 1 in r.timing else None
+
+
+#: file name -> (what a row shows, axis label, scale, error bar: ± its latency's std)
 CHARTS = {
-    "accuracy.png": ("tflite_accuracy", "TFLite test accuracy (%)", 100.0),
-    "gzip_size.png": ("tflite_gzip_bytes", "gzip size of .tflite (KiB)", 1 / 1024),
-    "latency_p95.png": ("p95_ms_1t", "p95 ms, batch 1, 1 thread (±1 std)", 1.0),
+    "accuracy.png": (_accuracy, "TFLite test accuracy (%)", 100.0, False),
+    "gzip_size.png": (_gzip, "gzip size of .tflite (KiB)", 1 / 1024, False),
+    "latency_p95.png": (_p95_1t, "p95 ms, batch 1, 1 thread (±1 std)", 1.0, True),
 }
 
 
@@ -44,33 +61,33 @@ def _finish(fig: Any, ax: Any, out_dir: Path, filename: str, xlabel: str | None 
     return [filename]
 
 
-def _legend(rows: list[dict[str, Any]]) -> list[Patch]:
-    modes = dict.fromkeys(r["export_mode"] for r in rows)
+def _legend(rows: list[Row]) -> list[Patch]:
+    modes = dict.fromkeys(r.export_mode for r in rows)
     handles = [Patch(color=COLORS.get(m, "#8c8c8c"), label=m) for m in modes]
-    if any(r["pruning"] != "-" for r in rows):
+    if any(r.pruning != "-" for r in rows):
         handles.append(Patch(facecolor="#bbbbbb", hatch="//", edgecolor="white", label="pruned"))
     return handles
 
 
-def bar_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+def bar_charts(rows: list[Row], out_dir: Path) -> list[str]:
     """Writes one bar chart per entry of ``CHARTS``; returns the file names written."""
-    names = [r["variant"] for r in rows]
+    names = [r.variant for r in rows]
     written = []
-    for filename, (key, label, scale) in CHARTS.items():
-        if not all(key in r for r in rows):
+    for filename, (value, label, scale, spread) in CHARTS.items():
+        if any(value(r) is None for r in rows):
             continue
-        values = [r[key] * scale for r in rows]
+        values = [value(r) * scale for r in rows]
         # latency bars carry the run-to-run standard deviation as error bars
-        err = [r.get("std_ms_1t", 0.0) for r in rows] if key.endswith("_ms_1t") else None
+        err = [r.timing[1].std_ms for r in rows] if spread else None
         fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(rows)), 3.6))
         bars = ax.bar(names, values, yerr=err, capsize=3 if err else 0,
-                      color=[COLORS.get(r["export_mode"], "#8c8c8c") for r in rows],
-                      hatch=["//" if r["pruning"] != "-" else "" for r in rows],
+                      color=[COLORS.get(r.export_mode, "#8c8c8c") for r in rows],
+                      hatch=["//" if r.pruning != "-" else "" for r in rows],
                       edgecolor="white")
         ax.bar_label(bars, fmt="%.3g", fontsize=8)
         ax.legend(handles=_legend(rows), fontsize=7, loc="upper right", framealpha=0.8)
         ax.set_ylabel(label)
-        if key == "tflite_accuracy":
+        if value is _accuracy:
             low = min(values)
             ax.set_ylim(max(0.0, low - 5), 100.5)
         ax.tick_params(axis="x", rotation=30)
@@ -81,52 +98,54 @@ def bar_charts(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
     return written
 
 
-#: panels of the sparsity figure: (row field, axis label, scale)
+#: panels of the sparsity figure: (what a row shows, axis label, scale)
 SPARSITY_PANELS = (
-    ("tflite_accuracy", "TFLite test accuracy (%)", 100.0),
-    ("tflite_gzip_bytes", "gzip size of .tflite (KiB)", 1 / 1024),
-    ("p50_ms_1t", "p50 latency, batch 1, 1 thread (ms)", 1.0),
+    (_accuracy, "TFLite test accuracy (%)", 100.0),
+    (_gzip, "gzip size of .tflite (KiB)", 1 / 1024),
+    (_p50_1t, "p50 latency, batch 1, 1 thread (ms)", 1.0),
 )
 #: a sweep is drawn when one export mode has at least this many sparsity levels
 MIN_LEVELS = 3
 
 
-def _series(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def _series(rows: list[Row]) -> dict[str, list[Row]]:
     """Rows by (method, export mode); each dense row joins every series of its export mode
     at sparsity 0. Constant-sparsity rows are left out (one level, not a sweep)."""
-    modes = {r["export_mode"] for r in rows if r["method"] != "-"}
-    out: dict[str, list[dict[str, Any]]] = {}
+    modes = {r.export_mode for r in rows if r.method != "-"}
+    out: dict[str, list[Row]] = {}
     for r in rows:
-        if r["method"] not in ("-", "constant"):
-            label = r["method"] + (f" ({r['export_mode']})" if len(modes) > 1 else "")
+        if r.method not in ("-", "constant"):
+            label = r.method + (f" ({r.export_mode})" if len(modes) > 1 else "")
             out.setdefault(label, []).append(r)
     for rs in out.values():
-        mode = rs[0]["export_mode"]
-        rs.extend(r for r in rows if r["method"] == "-" and r["export_mode"] == mode)
+        mode = rs[0].export_mode
+        rs.extend(r for r in rows if r.method == "-" and r.export_mode == mode)
     return out
 
 
-def sparsity_curves(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+def sparsity_curves(rows: list[Row], out_dir: Path) -> list[str]:
     """``sparsity.png``: accuracy, gzip size and latency against the target sparsity (0 = the
     unpruned model), one line per pruning method and export mode that sweeps at least
     ``MIN_LEVELS`` levels (the seed study's VGG figure); repeats over seeds are drawn as mean
     and standard deviation."""
     swept = {k: rs for k, rs in _series(rows).items()
-             if len({r["target_sparsity"] for r in rs}) >= MIN_LEVELS}
+             if len({r.target_sparsity for r in rs}) >= MIN_LEVELS}
     if not swept:
         return []
-    panels = [p for p in SPARSITY_PANELS if all(p[0] in r for rs in swept.values() for r in rs)]
+    panels = [p for p in SPARSITY_PANELS
+              if all(p[0](r) is not None for rs in swept.values() for r in rs)]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, (key, label, scale) in zip(axes[0], panels):
+    for ax, (value, label, scale) in zip(axes[0], panels):
         for i, (name, rs) in enumerate(swept.items()):
-            levels = sorted({r["target_sparsity"] for r in rs})
-            values = [[r[key] * scale for r in rs if r["target_sparsity"] == lv] for lv in levels]
+            levels = sorted({r.target_sparsity for r in rs})
+            values = [[value(r) * scale for r in rs if r.target_sparsity == lv]
+                      for lv in levels]
             xs = [100 * lv for lv in levels]
             ys = [float(np.mean(v)) for v in values]
             err = [float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in values]
             color = (COLORS.get(name, palette[i % len(palette)]) if len(swept) > 1
-                     else COLORS.get(rs[0]["export_mode"], palette[0]))
+                     else COLORS.get(rs[0].export_mode, palette[0]))
             ax.errorbar(xs, ys, yerr=err if any(err) else None, marker="o", capsize=3,
                         color=color, label=name)
             if len(swept) == 1:
@@ -134,13 +153,13 @@ def sparsity_curves(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
                     ax.annotate(f"{y:,.0f}" if y >= 100 else f"{y:.3g}", (x, y),
                                 textcoords="offset points", xytext=(0, 5), ha="center",
                                 fontsize=7)
-        dense_modes = {rs[0]["export_mode"] for rs in swept.values()}
+        dense_modes = {rs[0].export_mode for rs in swept.values()}
         for r in rows:  # the dense models of other export modes, as reference lines
-            if r["method"] == "-" and r["export_mode"] not in dense_modes:
-                ax.axhline(r[key] * scale, ls="--", lw=1,
-                           color=COLORS.get(r["export_mode"], "#8c8c8c"),
-                           label=f"{r['variant']} (dense)")
-        if key != "tflite_accuracy":
+            if r.method == "-" and r.export_mode not in dense_modes:
+                ax.axhline(value(r) * scale, ls="--", lw=1,
+                           color=COLORS.get(r.export_mode, "#8c8c8c"),
+                           label=f"{r.variant} (dense)")
+        if value is not _accuracy:
             ax.set_ylim(bottom=0)  # a flat latency line must look flat
         ax.set_xlabel("target sparsity (%)")
         ax.set_ylabel(label)
@@ -163,8 +182,8 @@ def sensitivity(analysis: dict[str, Any], out_dir: Path) -> list[str]:
                    "validation accuracy (%)")
 
 
-def lottery(rows: list[dict[str, Any]], tickets: dict[str, list[dict[str, Any]]],
-            out_dir: Path) -> list[str]:
+def lottery(rows: list[Row], tickets: dict[str, list[LotteryRound]], out_dir: Path
+            ) -> list[str]:
     """``lottery.png``: test accuracy against the weights remaining (Pm, log axis, falling
     to the right), each ticket group's rounds as a line (± std over seeds), and every other
     group (dense, random re-initialisation) as a point at its sparsity."""
@@ -174,24 +193,24 @@ def lottery(rows: list[dict[str, Any]], tickets: dict[str, list[dict[str, Any]]]
         return []
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for group, rs in tickets.items():
-        ax.errorbar([100 * r["remaining"] for r in rs], [100 * r["accuracy_mean"] for r in rs],
-                    yerr=[100 * r["accuracy_std"] for r in rs], marker="o", ms=3, capsize=3,
+        ax.errorbar([100 * r.remaining for r in rs], [100 * r.accuracy_mean for r in rs],
+                    yerr=[100 * r.accuracy_std for r in rs], marker="o", ms=3, capsize=3,
                     label=f"{group} (each round)")
-    by_group = {g["group"]: g for g in groups(rows)}
-    singles = {r["group"]: r for r in rows if r["group"] not in by_group}
+    by_group = {g.group: g for g in groups(rows)}
+    singles = {r.group: r for r in rows if r.group not in by_group}
     for name, g in by_group.items():
         if name not in tickets:
-            ax.errorbar([100 * (1 - g["sparsity"])], [100 * g["accuracy_mean"]],
-                        yerr=[100 * g["accuracy_std"]], marker="s", ms=5, capsize=3,
-                        ls="none", label=f"{name} (n={g['n']})")
+            ax.errorbar([100 * (1 - g.sparsity)], [100 * g.accuracy_mean],
+                        yerr=[100 * g.accuracy_std], marker="s", ms=5, capsize=3,
+                        ls="none", label=f"{name} (n={g.n})")
     for name, r in singles.items():
         if name not in tickets:
-            ax.plot([100 * (1 - r["sparsity"])], [100 * r["tflite_accuracy"]], "s", ms=5,
+            ax.plot([100 * (1 - r.sparsity)], [100 * r.tflite_accuracy], "s", ms=5,
                     label=name)
     ax.set_xscale("log")
     ax.invert_xaxis()
     # ticks at the measured Pm values, written as percentages (not 6x10^1)
-    pm = sorted({100.0, *(round(100 * r["remaining"], 1) for rs in tickets.values()
+    pm = sorted({100.0, *(round(100 * r.remaining, 1) for rs in tickets.values()
                           for r in rs)}, reverse=True)
     ax.set_xticks(pm, [f"{p:.0f}" if p >= 10 else f"{p:.1f}" for p in pm], fontsize=8)
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -199,7 +218,7 @@ def lottery(rows: list[dict[str, Any]], tickets: dict[str, list[dict[str, Any]]]
                    "test accuracy (%)")
 
 
-def throughput(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+def throughput(rows: list[Row], out_dir: Path) -> list[str]:
     """``throughput.png``: images/s against batch size (log axes), one line per variant with
     ± std over the rounds."""
     from tfcompress.report.markdown import batch_sizes
@@ -209,10 +228,10 @@ def throughput(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
         return []
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for r in rows:
-        have = [b for b in sizes if f"images_per_s_b{b}" in r]
-        ax.errorbar(have, [r[f"images_per_s_b{b}"] for b in have],
-                    yerr=[r[f"images_per_s_b{b}_std"] for b in have], marker="o", ms=3,
-                    capsize=3, label=r["variant"])
+        have = [b for b in sizes if b in r.batches]
+        ax.errorbar(have, [r.batches[b].mean for b in have],
+                    yerr=[r.batches[b].std for b in have], marker="o", ms=3,
+                    capsize=3, label=r.variant)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [str(b) for b in sizes])
     return _finish(fig, ax, out_dir, "throughput.png", "batch size", "images / s")
@@ -270,7 +289,7 @@ PARETO = {
 }
 
 
-def pareto(sweep: dict[str, Any], references: list[dict[str, Any]], out_dir: Path
+def pareto(sweep: dict[str, Any], references: list[Row], out_dir: Path
            ) -> list[str]:
     """Test accuracy against size and against latency for every completed trial, the Pareto
     front joined, the chosen trial circled, budgets dashed and the reference variants
@@ -299,12 +318,12 @@ def pareto(sweep: dict[str, Any], references: list[dict[str, Any]], out_dir: Pat
                        edgecolors="#c44e52", linewidths=2, zorder=4,
                        label=f"chosen: trial {c['trial_id']}")
         for r in references:
-            x = (r["tflite_gzip_bytes"] / 1024 if metric == "gzip_kib"
-                 else r.get(f"p95_ms_{t}t"))
+            x = (r.tflite_gzip_bytes / 1024 if metric == "gzip_kib"
+                 else r.timing[t].p95_ms if t in r.timing else None)
             if x is not None:
-                ax.scatter([x], [100 * r["tflite_accuracy"]], marker="x", color="#333333",
+                ax.scatter([x], [100 * r.tflite_accuracy], marker="x", color="#333333",
                            zorder=3)
-                ax.annotate(r["variant"], (x, 100 * r["tflite_accuracy"]), fontsize=7,
+                ax.annotate(r.variant, (x, 100 * r.tflite_accuracy), fontsize=7,
                             xytext=(4, -10), textcoords="offset points")
         if sweep.get(budget_key):
             ax.axvline(sweep[budget_key], color="#c44e52", linestyle="--", linewidth=1,
@@ -313,41 +332,41 @@ def pareto(sweep: dict[str, Any], references: list[dict[str, Any]], out_dir: Pat
     return written
 
 
-#: file name -> (row field on the x axis, its label, scale)
+#: file name -> (what a row shows on the x axis, its label, scale)
 TRADEOFFS = {
-    "accuracy_vs_latency.png": ("p50_ms_1t", "p50 ms, batch 1, 1 thread", 1.0),
-    "accuracy_vs_size.png": ("tflite_gzip_bytes", "gzip size of .tflite (KiB)", 1 / 1024),
+    "accuracy_vs_latency.png": (_p50_1t, "p50 ms, batch 1, 1 thread", 1.0),
+    "accuracy_vs_size.png": (_gzip, "gzip size of .tflite (KiB)", 1 / 1024),
 }
 
 
-def tradeoffs(rows: list[dict[str, Any]], out_dir: Path) -> list[str]:
+def tradeoffs(rows: list[Row], out_dir: Path) -> list[str]:
     """Every variant's TFLite accuracy against its latency and against its size, by export
     format; the Pareto front (nothing else is both as accurate and as fast / small) joined
     and circled: the files worth shipping."""
     from tfcompress.report.table import pareto_front
 
     written = []
-    for filename, (key, label, scale) in TRADEOFFS.items():
-        points = [r for r in rows if r.get(key) is not None]
+    for filename, (value, label, scale) in TRADEOFFS.items():
+        points = [r for r in rows if value(r) is not None]
         if len(points) < 2:
             continue
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
-        for mode in dict.fromkeys(r["export_mode"] for r in points):
-            group = [r for r in points if r["export_mode"] == mode]
-            ax.scatter([r[key] * scale for r in group],
-                       [100 * r["tflite_accuracy"] for r in group], s=26, zorder=3,
+        for mode in dict.fromkeys(r.export_mode for r in points):
+            group = [r for r in points if r.export_mode == mode]
+            ax.scatter([value(r) * scale for r in group],
+                       [100 * r.tflite_accuracy for r in group], s=26, zorder=3,
                        color=COLORS.get(mode, "#8c8c8c"), label=mode)
-        front = [r for r in points if r["variant"] in pareto_front(points, key)]
-        front.sort(key=lambda r: r[key])
-        ax.plot([r[key] * scale for r in front], [100 * r["tflite_accuracy"] for r in front],
+        front = [r for r in points if r.variant in pareto_front(points, value)]
+        front.sort(key=value)
+        ax.plot([value(r) * scale for r in front], [100 * r.tflite_accuracy for r in front],
                 "-", color="#333333", linewidth=1, zorder=2, label="Pareto front")
-        ax.scatter([r[key] * scale for r in front],
-                   [100 * r["tflite_accuracy"] for r in front], s=110, facecolors="none",
+        ax.scatter([value(r) * scale for r in front],
+                   [100 * r.tflite_accuracy for r in front], s=110, facecolors="none",
                    edgecolors="#333333", zorder=4)
         for r in points:
-            ax.annotate(r["variant"], (r[key] * scale, 100 * r["tflite_accuracy"]),
+            ax.annotate(r.variant, (value(r) * scale, 100 * r.tflite_accuracy),
                         fontsize=7, xytext=(4, 4), textcoords="offset points")
-        ax.set_ylim(0, 100 * max(r["tflite_accuracy"] for r in points) + 5)
+        ax.set_ylim(0, 100 * max(r.tflite_accuracy for r in points) + 5)
         ax.set_xlim(left=0)
         written += _finish(fig, ax, out_dir, filename, label, "TFLite test accuracy (%)")
     return written

@@ -1,13 +1,16 @@
-"""One flat row per variant: accuracy, size, latency, ratios vs baseline, and honest notes."""
+"""One typed row per variant (``report/row.py``): accuracy, size, latency, ratios vs the
+baseline and its reference, and honest notes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tfcompress.benchmark.verdict import FASTER, SAME, Speed, compare
 from tfcompress.prune import PRUNE_METHODS
+from tfcompress.report.row import STATS, BatchRate, LotteryRound, Row, SeedGroup, Timing
 
 if TYPE_CHECKING:
     from tfcompress.report.variant import VariantResult
@@ -37,15 +40,15 @@ def reference(recipe: Recipe, variant: VariantResult,
     return recipe.baseline
 
 
-def pareto_front(rows: list[dict[str, Any]], key: str) -> list[str]:
-    """The variants no other variant beats on both TFLite accuracy (higher) and ``key``
+def pareto_front(rows: list[Row], value: Callable[[Row], float]) -> list[str]:
+    """The variants no other variant beats on both TFLite accuracy (higher) and ``value``
     (lower: latency or size), in row order; ties keep both."""
-    def beaten(r: dict[str, Any]) -> bool:
-        return any(o[key] <= r[key] and o["tflite_accuracy"] >= r["tflite_accuracy"]
-                   and (o[key] < r[key] or o["tflite_accuracy"] > r["tflite_accuracy"])
+    def beaten(r: Row) -> bool:
+        return any(value(o) <= value(r) and o.tflite_accuracy >= r.tflite_accuracy
+                   and (value(o) < value(r) or o.tflite_accuracy > r.tflite_accuracy)
                    for o in rows)
 
-    return [r["variant"] for r in rows if not beaten(r)]
+    return [r.variant for r in rows if not beaten(r)]
 
 
 def method_label(prune: dict[str, Any]) -> str:
@@ -79,98 +82,97 @@ def weight_stats(v: VariantResult) -> dict[str, Any]:
                                                default=None)}
 
 
-def groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def groups(rows: list[Row]) -> list[SeedGroup]:
     """Rows repeated over seeds (same ``group``), as mean and standard deviation."""
-    by: dict[str, list[dict[str, Any]]] = {}
+    by: dict[str, list[Row]] = {}
     for r in rows:
-        by.setdefault(r["group"], []).append(r)
+        by.setdefault(r.group, []).append(r)
     out = []
     for name, rs in by.items():
         if len(rs) < 2:
             continue
-        acc = np.array([r["tflite_accuracy"] for r in rs])
-        out.append({"group": name, "n": len(rs), "seeds": [r["seed"] for r in rs],
-                    "compression": rs[0]["compression"], "export_mode": rs[0]["export_mode"],
-                    "sparsity": float(np.mean([r["sparsity"] for r in rs])),
-                    "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)),
-                    "errors_mean": float(np.mean([r["test_errors"] for r in rs])),
-                    "errors_std": float(np.std([r["test_errors"] for r in rs], ddof=1))})
-        before = [r.get("accuracy_before_finetune") for r in rs]
-        if all(b is not None for b in before):
-            out[-1].update(before_mean=float(np.mean(before)),
-                           before_std=float(np.std(before, ddof=1)))
+        acc = np.array([r.tflite_accuracy for r in rs])
+        before = [r.accuracy_before_finetune for r in rs]
+        known = all(b is not None for b in before)
+        out.append(SeedGroup(
+            group=name, n=len(rs), seeds=[r.seed for r in rs], compression=rs[0].compression,
+            export_mode=rs[0].export_mode, sparsity=float(np.mean([r.sparsity for r in rs])),
+            accuracy_mean=float(acc.mean()), accuracy_std=float(acc.std(ddof=1)),
+            errors_mean=float(np.mean([r.test_errors for r in rs])),
+            errors_std=float(np.std([r.test_errors for r in rs], ddof=1)),
+            before_mean=float(np.mean(before)) if known else None,
+            before_std=float(np.std(before, ddof=1)) if known else None))
     return out
 
 
-def batch_throughput(lat: dict[str, Any]) -> tuple[float, float]:
+def batch_throughput(lat: dict[str, Any]) -> BatchRate:
     """Images/s at a batch size: mean and std over the rounds (each round's median invoke)."""
     per_round = [lat["batch"] / (ms / 1e3) for ms in lat["round_p50_ms"]]
     if not per_round:
-        return lat["images_per_s"], 0.0
-    return (float(np.mean(per_round)),
-            float(np.std(per_round, ddof=1)) if len(per_round) > 1 else 0.0)
+        return BatchRate(lat["images_per_s"], 0.0)
+    return BatchRate(float(np.mean(per_round)),
+                     float(np.std(per_round, ddof=1)) if len(per_round) > 1 else 0.0)
 
 
-def rows(recipe: Recipe, variants: list[VariantResult]) -> list[dict[str, Any]]:
-    """Flattens the per-variant results and adds ratios vs the baseline and notes."""
+def rows(recipe: Recipe, variants: list[VariantResult]) -> list[Row]:
+    """One typed row per variant, with ratios vs the baseline and notes."""
     by_name = {v.variant: v for v in variants}
     base = by_name[recipe.baseline]
     t_ref = str(min(recipe.benchmark.threads))
     out = []
     for v in variants:
         src, lite = v.source, v.tflite
-        row: dict[str, Any] = {
-            "variant": v.variant,
-            "export_mode": v.export_mode,
-            "pruning": pruning_label(v.prune),
-            "method": "-" if v.prune is None else method_label(v.prune),
-            "compression": stages_label(v),
-            "seed": v.seed,
-            "group": v.group,
-            "target_sparsity": 0.0 if v.prune is None else v.prune["target_sparsity"],
-            "keras_accuracy": src.keras_test_accuracy,
-            "accuracy_before_finetune": src.accuracy_before_finetune,
-            "tflite_accuracy": lite.tflite_accuracy,
-            "test_errors": round((1 - lite.tflite_accuracy) * v.test_examples),
-            "accuracy_delta_pts": 100 * (lite.tflite_accuracy
-                                         - base.tflite.tflite_accuracy),
-            "params": src.params,
-            "nonzero_params": src.nonzero_params,
-            "sparsity": 1 - src.nonzero_params / src.params,
-            "macs": src.macs,
-            "effective_macs": src.effective_macs,
-            "tflite_bytes": lite.bytes,
-            "tflite_gzip_bytes": lite.gzip_bytes,
-            "gzip_x_smaller": base.tflite.gzip_bytes / lite.gzip_bytes,
-        }
-        for t, lat in v.latency.items():
-            for stat in ("mean", "std", "p50", "p90", "p95", "p99"):
-                row[f"{stat}_ms_{t}t"] = lat[f"{stat}_ms"]
-            row[f"images_per_s_{t}t"] = v.throughput[t]["images_per_s"]
-        row["throughput_batch"] = next(iter(v.throughput.values()))["batch"]
-        for b, lat in (v.batches or {}).items():
-            row[f"images_per_s_b{b}"], row[f"images_per_s_b{b}_std"] = batch_throughput(lat)
-        if v.memory is not None:
-            row["peak_rss_kib"] = v.memory.get("peak_rss_kib")
-        row["speedup_p50"] = (base.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"])
+        ref = by_name[reference(recipe, v, by_name)]
         vs_base = speed(v, base, t_ref)
-        row["speed_vs_baseline"] = vs_base.verdict if v is not base else SAME
-        row["speed_ratio_low"], row["speed_ratio_high"] = vs_base.low, vs_base.high
-        row.update(weight_stats(v))
-        row["fully_quantized"] = lite.coverage["fully_quantized"]
-        row["float_ops"] = " ".join(lite.coverage["float_ops"])
-        row["reference"] = reference(recipe, v, by_name)
-        ref = by_name[row["reference"]]
-        row["speedup_vs_reference"] = ref.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"]
         vs_ref = speed(v, ref, t_ref)  # the lowest and highest per-round speedup
-        row["speedup_vs_reference_low"], row["speedup_vs_reference_high"] = (
-            1 / vs_ref.high, 1 / vs_ref.low)
-        if v.prune is not None and v.prune.get("target_speedup"):
-            row["target_speedup"] = v.prune["target_speedup"]
-            row["target_speedup_met"] = (row["speedup_vs_reference"]
-                                         >= v.prune["target_speedup"])
-        row["notes"] = "; ".join(notes(v, ref, t_ref))
-        out.append(row)
+        target = v.prune.get("target_speedup") if v.prune is not None else None
+        speedup_vs_ref = ref.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"]
+        stats = weight_stats(v)
+        out.append(Row(
+            variant=v.variant,
+            export_mode=v.export_mode,
+            pruning=pruning_label(v.prune),
+            method="-" if v.prune is None else method_label(v.prune),
+            compression=stages_label(v),
+            seed=v.seed,
+            group=v.group,
+            target_sparsity=0.0 if v.prune is None else v.prune["target_sparsity"],
+            keras_accuracy=src.keras_test_accuracy,
+            accuracy_before_finetune=src.accuracy_before_finetune,
+            tflite_accuracy=lite.tflite_accuracy,
+            test_errors=round((1 - lite.tflite_accuracy) * v.test_examples),
+            accuracy_delta_pts=100 * (lite.tflite_accuracy - base.tflite.tflite_accuracy),
+            params=src.params,
+            nonzero_params=src.nonzero_params,
+            sparsity=1 - src.nonzero_params / src.params,
+            macs=src.macs,
+            effective_macs=src.effective_macs,
+            tflite_bytes=lite.bytes,
+            tflite_gzip_bytes=lite.gzip_bytes,
+            gzip_x_smaller=base.tflite.gzip_bytes / lite.gzip_bytes,
+            timing={int(t): Timing(*(lat[f"{stat}_ms"] for stat in STATS),
+                                   images_per_s=v.throughput[t]["images_per_s"])
+                    for t, lat in v.latency.items()},
+            throughput_batch=next(iter(v.throughput.values()))["batch"],
+            batches={int(b): batch_throughput(lat) for b, lat in (v.batches or {}).items()},
+            peak_rss_kib=None if v.memory is None else v.memory.get("peak_rss_kib"),
+            memory_measured=v.memory is not None,
+            speedup_p50=base.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"],
+            speed_vs_baseline=vs_base.verdict if v is not base else SAME,
+            speed_ratio_low=vs_base.low,
+            speed_ratio_high=vs_base.high,
+            file_weight_sparsity=stats["file_weight_sparsity"],
+            file_unique_per_channel_max=stats["file_unique_per_channel_max"],
+            fully_quantized=lite.coverage["fully_quantized"],
+            float_ops=" ".join(lite.coverage["float_ops"]),
+            reference=ref.variant,
+            speedup_vs_reference=speedup_vs_ref,
+            speedup_vs_reference_low=1 / vs_ref.high,
+            speedup_vs_reference_high=1 / vs_ref.low,
+            target_speedup=target or None,
+            target_speedup_met=(speedup_vs_ref >= target) if target else None,
+            notes="; ".join(notes(v, ref, t_ref)),
+        ))
     return out
 
 
@@ -193,14 +195,14 @@ def notes(v: VariantResult, ref: VariantResult, t: str) -> list[str]:
     return out
 
 
-def speedup_cell(row: dict[str, Any]) -> str:
+def speedup_cell(row: Row) -> str:
     """The speedup against the baseline, or ``same`` when the noise covers the difference."""
-    if row.get("speed_vs_baseline", FASTER) == SAME and row["variant"] != row.get("reference"):
+    if row.speed_vs_baseline == SAME and row.variant != row.reference:
         return "same"
-    return f"{row['speedup_p50']:.2f}x"
+    return f"{row.speedup_p50:.2f}x"
 
 
-def lottery_rounds(variants: list[VariantResult]) -> dict[str, list[dict[str, Any]]]:
+def lottery_rounds(variants: list[VariantResult]) -> dict[str, list[LotteryRound]]:
     """Per group of lottery variants that measured their rounds: each round's fraction of
     weights remaining and test accuracy (mean ± std over the seeds), early-stopping epoch
     and validation accuracy there (means)."""
@@ -211,7 +213,7 @@ def lottery_rounds(variants: list[VariantResult]) -> dict[str, list[dict[str, An
     out = {}
     for group, runs in by.items():
         n = min(len(r) for r in runs)
-        rows = []
+        rounds = []
         for i in range(n):
             rs = [run[i] for run in runs]
 
@@ -223,9 +225,9 @@ def lottery_rounds(variants: list[VariantResult]) -> dict[str, list[dict[str, An
                                               else 0.0)
 
             acc, acc_std = stat("test_accuracy")
-            rows.append({"round": rs[0]["round"], "remaining": stat("remaining")[0],
-                         "accuracy_mean": acc, "accuracy_std": acc_std, "n": len(rs),
-                         "early_stop_epoch": stat("early_stop_epoch")[0],
-                         "early_stop_val_accuracy": stat("early_stop_val_accuracy")[0]})
-        out[group] = rows
+            rounds.append(LotteryRound(
+                round=rs[0]["round"], remaining=stat("remaining")[0], accuracy_mean=acc,
+                accuracy_std=acc_std, n=len(rs), early_stop_epoch=stat("early_stop_epoch")[0],
+                early_stop_val_accuracy=stat("early_stop_val_accuracy")[0]))
+        out[group] = rounds
     return out
