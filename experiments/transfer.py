@@ -110,7 +110,8 @@ MOBILENET_FAST = register_experiment(derive(
         "tiny": {**tiny_transfer({"backbone": "mobilenet", "alpha": 0.25}), "variants": (
             Variant("float32", ExportSpec("float32")),
             speed_variant("fast_int8", "int8", 1.2, replace(RECOVER, epochs=1, batch_size=16),
-                          recovery="distill", scope="sensitivity", round_to=8))},
+                          recovery="distill", scope="sensitivity", round_to=8,
+                          search_steps=2))},
         "full": {"train.epochs": 10, "transfer.train.epochs": 10,
                  "variants.*.prune.finetune.epochs": 20},
     },

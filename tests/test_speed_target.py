@@ -8,6 +8,7 @@ channels go, exactly as the search needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -42,6 +43,26 @@ def test_the_search_keeps_the_smallest_level_that_meets_the_target(monkeypatch):
     assert 1010 / Fake(found.level - 0.8 / 2 ** speed.STEPS).macs < 2.0
     assert all(p.macs == Fake(p.level).macs for p in found.probes)
     assert "this machine" in found.to_dict()["measured_on"]
+
+
+def test_search_steps_sets_the_bisection_and_is_checked_where_it_enters(monkeypatch):
+    """``prune.search_steps`` (the tiny profiles' 2): fewer probes, a coarser level; owned by
+    ``filters``; at its default it leaves the step's cache key as it was."""
+    from tfcompress.recipe.checks import LATER
+
+    monkeypatch.setattr(speed, "measure", by_size)
+    found = speed.search(2.0, 0.8, "float32", Fake, lambda m: b"x" * m.macs, b"x" * 1010,
+                         np.zeros((1, 2)), None, lambda m: m.macs, steps=2)
+    assert len(found.probes) == 3 and found.reached.speedup >= 2.0
+    assert found.level in (0.2, 0.4, 0.6, 0.8)  # 0.8 / 2**2 apart
+    PruneSpec(0.8, method="filters", target_speedup=2.0, search_steps=2)
+    for bad in (0, 13, 2.5, True):
+        with pytest.raises(InputError, match="prune.search_steps"):
+            PruneSpec(0.8, method="filters", target_speedup=2.0, search_steps=bad)
+    with pytest.raises(InputError, match="search_steps must be 6 unless method is filters"):
+        PruneSpec(0.8, search_steps=2)
+    field = next(f for f in dataclasses.fields(PruneSpec) if f.name == "search_steps")
+    assert field.default == speed.STEPS and dict(field.metadata) == LATER
 
 
 def test_an_unreachable_target_is_refused_in_one_line(monkeypatch):

@@ -63,6 +63,9 @@ class PruneSpec:
       finetune: a structured variant's own fine-tuning (None: the recipe's ``finetune``).
       round_to: ``filters`` keeps a multiple of this many channels in every group (rounded
         up): widths the CPU's vector kernels run fastest, e.g. 8.
+      search_steps: bisection steps of the speed search after its first probe (the level is
+        found to within ``target_sparsity`` / 2**steps; each step converts and times one
+        file): fewer for a quick look, e.g. the tiny profiles' 2.
 
     For the structured methods (``filters``, ``slimming``) ``target_sparsity`` is the share
     of channels removed, and ``skip`` names producer layers whose channels stay, or
@@ -96,6 +99,7 @@ class PruneSpec:
     recovery: str = field(default="finetune", metadata=LATER)
     finetune: TrainSpec | None = field(default=None, metadata=LATER)
     round_to: int = field(default=1, metadata=LATER)
+    search_steps: int = field(default=6, metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "skip", "m_by_n")
@@ -147,6 +151,9 @@ class PruneSpec:
         if self.recovery not in RECOVERIES:
             raise unknown_name("prune.recovery", self.recovery, RECOVERIES)
         _positive_int("prune.round_to", self.round_to)
+        _require(isinstance(self.search_steps, int) and not isinstance(self.search_steps, bool)
+                 and 1 <= self.search_steps <= 12, "prune.search_steps",
+                 "an integer in [1, 12]", self.search_steps)
         _require(self.finetune is None or isinstance(self.finetune, TrainSpec),
                  "prune.finetune", "a fine-tuning spec (epochs, learning_rate, ...)",
                  self.finetune)

@@ -29,7 +29,8 @@ from tfcompress.errors import InputError
 
 log = logging.getLogger("tfcompress")
 
-#: bisection steps after the first probe at the cap: the level is found to cap / 2**STEPS
+#: bisection steps after the first probe at the cap (``prune.search_steps``' default): the
+#: level is found to cap / 2**STEPS
 STEPS = 6
 
 
@@ -92,7 +93,7 @@ def bound(dense_macs: int, smallest_macs: int, target: float, cap: float) -> Non
 
 def search(target: float, cap: float, fmt: str, build: Callable[[float], Any],
            export: Callable[[Any], bytes], dense: bytes, x: np.ndarray, bench: Any,
-           count_macs: Callable[[Any], int]) -> Search:
+           count_macs: Callable[[Any], int], steps: int = STEPS) -> Search:
     """The smallest level in (0, cap] whose exported file is at least ``target`` times faster
     than ``dense`` (median over the benchmark's rounds); ``cap``: the level at which every
     group loses the most it may.
@@ -100,6 +101,7 @@ def search(target: float, cap: float, fmt: str, build: Callable[[float], Any],
     Args:
       build: level -> the rebuilt model (untrained widths are enough to time it).
       export: model -> its TFLite file in the variant's format.
+      steps: bisection steps after the first probe (``prune.search_steps``).
     """
     start = time.monotonic()
     found = Search(target=target, format=fmt)
@@ -122,7 +124,7 @@ def search(target: float, cap: float, fmt: str, build: Callable[[float], Any],
                          f"measured on this machine; ask for at most {top.speedup:.2f} or "
                          f"raise prune.target_sparsity")
     lo, hi = 0.0, cap
-    for _ in range(STEPS):
+    for _ in range(steps):
         mid = round((lo + hi) / 2, 4)
         if probe(mid).speedup >= target:
             hi = mid

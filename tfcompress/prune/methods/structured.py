@@ -66,7 +66,8 @@ class Filters(Structured):
     (iterative removal); takes ``scope: sensitivity`` (``structured.allocate``)."""
 
     name = "filters"
-    owns = ("criterion", "target_speedup", "rounds", "recovery", "finetune", "round_to")
+    owns = ("criterion", "target_speedup", "rounds", "recovery", "finetune", "round_to",
+            "search_steps")
     scopes = ("layer", "global", "sensitivity")
 
     def step_name(self, spec: PruneSpec) -> str:
@@ -361,7 +362,7 @@ class Allocation:
         return speed.search(s.target_speedup, self.top, export.mode,
                             lambda level: self.build(self.ratios(level)), convert,
                             convert(self.model), job.data.x_test[:1], job.benchmark,
-                            lambda m: macs.count(m)["macs"])
+                            lambda m: macs.count(m)["macs"], steps=s.search_steps)
 
 
 #: calibration samples of an int8 file timed during the speed search (its speed does not
