@@ -110,10 +110,14 @@ def digits_run(tiny_runs):
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """A module-scoped fixture is made once per worker that runs a test using it: the tests
-    that use one go to one pytest-xdist group (``--dist loadgroup``), so it is made once (a
-    test already in a group keeps its group)."""
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup``, the tests of one group run on one worker.
+
+    A module-scoped fixture is made once per worker that runs a test using it: the tests that
+    use one get a group of their own, so it is made once (a test already in a group keeps its
+    group). pytest-xdist 3.8 groups by a ``@group`` suffix it writes into ``item._nodeid``,
+    which pytest 9 no longer reads (a node's id is ``item._id``): without the suffix written
+    here, every ``xdist_group`` mark (``support.shares``) was silently ignored."""
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
@@ -123,3 +127,12 @@ def pytest_collection_modifyitems(items):
             if fixture and fixture[-1].scope == "module":
                 item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}.{name}"))
                 break
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
