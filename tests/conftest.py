@@ -108,7 +108,6 @@ def digits_run(tiny_runs):
     return recipe, tiny_runs.out, result
 
 
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup``, the tests of one group run on one worker.

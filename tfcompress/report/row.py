@@ -106,9 +106,13 @@ class Row(Mapping):
 
     def columns(self) -> dict[str, Any]:
         """The flat columns of ``results.csv`` (and ``results.json``'s ``rows``)."""
+        return dict(self._flat())
+
+    def _flat(self) -> dict[str, Any]:
+        """The columns, flattened once (the row is frozen)."""
         if not self._columns:
             self._columns.update(self._flatten())
-        return dict(self._columns)
+        return self._columns
 
     def _flatten(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in _HEAD}
@@ -130,15 +134,13 @@ class Row(Mapping):
 
     # the columns as a read-only mapping
     def __getitem__(self, key: str) -> Any:
-        if not self._columns:
-            self._columns.update(self._flatten())
-        return self._columns[key]
+        return self._flat()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.columns())
+        return iter(self._flat())
 
     def __len__(self) -> int:
-        return len(self.columns())
+        return len(self._flat())
 
 
 _HEAD = ("variant", "export_mode", "pruning", "method", "compression", "seed", "group",
