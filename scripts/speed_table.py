@@ -21,14 +21,17 @@ def table(run: Path) -> list[str]:
     rows = {r["variant"]: r for r in saved["rows"]}
     steps = {s["name"]: s for s in json.loads((run / "run.json").read_text())["steps"]}
     out = ["| variant | compression | TFLite acc | Δ pts vs dense | MACs | p50 ms 1t | "
-           "speedup (rounds) | search: removed, measured | step wall time |",
+           "speedup (rounds) | search: removed (or image side), measured | step wall time |",
            "|---|---|---|---|---|---|---|---|---|"]
     for v in saved["variants"]:
         r = rows[v["variant"]]
         ref = rows[r["reference"]]
         found = (v.get("source") or {}).get("speed_target")
         step = steps.get((v.get("source") or {}).get("name") or "", {})
-        search = (f"{found['removed']:.0%}, {found['reached']:.2f}x "
+        side = (v.get("source") or {}).get("input_side")
+        removed = f"image {side[1]}x{side[1]}" if side else \
+            f"{found['removed']:.0%}" if found else ""
+        search = (f"{removed}, {found['reached']:.2f}x "
                   f"({len(found['probes'])} probes, {found['seconds']:.0f} s)"
                   if found else "-")
         speed = (f"{r['speedup_vs_reference']:.2f}x ({r['speedup_vs_reference_low']:.2f}-"

@@ -88,8 +88,11 @@ def check_tiny_run(recipe, run_dir) -> None:
         assert row["tflite_accuracy"] * n == pytest.approx(round(row["tflite_accuracy"] * n))
         assert row["tflite_gzip_bytes"] < row["tflite_bytes"]
         assert 0 < row["nonzero_params"] <= row["params"]
-        if v.prune is not None and PRUNE_METHODS.get(v.prune.method).structured:
+        method = PRUNE_METHODS.get(v.prune.method) if v.prune is not None else None
+        if method is not None and method.structured:
             assert row["params"] < base["params"], v.name  # physically smaller
+        elif method is not None and not method.zeros:  # a smaller image: fewer multiply-adds
+            assert row["macs"] < base["macs"], v.name
         elif (v.prune is not None and v.prune.target_sparsity > 0
               and v.distill is None and v.cluster is None and v.qat is None):
             # zeros where the dense model had none (the share of all parameters depends on

@@ -158,15 +158,19 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
       test: ``(x, y)`` (or a ``tf.data.Dataset``) to measure on; with arrays and no ``test``, a
         stratified 20% of ``data`` is held out.
       sparsity: the share of weights pruned (0 < sparsity < 1; default 0.5); with
-        ``speedup``, the most any channel group may lose (default 0.9).
+        ``speedup``, the most any channel group may lose (default 0.9), or with
+        ``method="resolution"`` the most of the image side (default 0.5).
       method: a pruning method (``gradual`` (tfmot, the default), ``oneshot``, ``iterative``,
-        ``lottery``, ``snip``, ``m_by_n``, ``filters``, ``slimming``).
+        ``lottery``, ``snip``, ``m_by_n``, ``filters``, ``slimming``, ``resolution``).
       speedup: a speed target, e.g. ``2.0``: whole channels are removed (``filters``; each
         group's share from its measured sensitivity, widths in multiples of 8) until each
         exported file runs at least that much faster than the model as it is, exported the
         same way, measured on this machine; then it recovers by distillation from the model
         as it is (``prune.target_speedup``, ``scope: sensitivity``, ``round_to: 8``,
-        ``recovery: distill``).
+        ``recovery: distill``). With ``method="resolution"`` the model keeps every weight
+        and sees a smaller image instead (its side in multiples of 8, searched the same way,
+        then fine-tuned on the labels): on an ImageNet backbone fine-tuned on little data,
+        the one that keeps accuracy (docs/results.md).
       exports: TFLite modes, each made of the model as it is and of the pruned model
         (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``, ...).
       epochs, batch_size, learning_rate, optimizer: the fine-tuning after pruning.
@@ -186,11 +190,13 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
     if not isinstance(exports, (list, tuple)) or not exports or len(set(exports)) != len(exports):
         raise InputError(f"exports must be a non-empty list of distinct TFLite modes; received "
                          f"{exports!r}")
-    if speedup is not None and method not in (None, "filters"):
-        raise InputError(f"speedup removes whole channels (method 'filters'); received "
-                         f"method={method!r}: drop it or pass method='filters'")
+    if speedup is not None and method not in (None, "filters", "resolution"):
+        raise InputError(f"speedup removes whole channels (method 'filters') or shrinks the "
+                         f"input image (method 'resolution'); received method={method!r}: "
+                         f"drop it or pass one of those")
     method = method or ("filters" if speedup is not None else "gradual")
-    sparsity = sparsity if sparsity is not None else (0.9 if speedup is not None else 0.5)
+    if sparsity is None:
+        sparsity = 0.5 if speedup is None or method == "resolution" else 0.9
     model_path = _model_file(model)
     spec = _data_spec(data, test, model_path, mean, std, image_size, pixel_range)
     pct = round(100 * sparsity) if isinstance(sparsity, (int, float)) else sparsity
@@ -201,14 +207,20 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
                      for mode in exports]
         what_was_done = f"pruned to {sparsity:.0%} ({method})"
     else:
-        # the recipe that kept accuracy best at a measured speed (docs/results.md, issue 28)
-        prune = PruneSpec(sparsity, method="filters", target_speedup=speedup,
-                          scope="sensitivity", round_to=8, recovery="distill",
-                          frequency=frequency or 1)
+        # the recipes that kept accuracy best at a measured speed (docs/results.md, issue 28)
+        if method == "resolution":
+            prune = PruneSpec(sparsity, method="resolution", target_speedup=speedup,
+                              round_to=8, frequency=frequency or 1)
+            how = "a smaller input image"
+        else:
+            prune = PruneSpec(sparsity, method="filters", target_speedup=speedup,
+                              scope="sensitivity", round_to=8, recovery="distill",
+                              frequency=frequency or 1)
+            how = "whole channels removed"
         tag = f"{speedup:g}".replace(".", "_")  # a variant name is an identifier
         variants += [Variant(f"speedup{tag}x_{mode}", ExportSpec(mode), prune)
                      for mode in exports]
-        what_was_done = f"made {speedup:g}x faster (whole channels removed, measured)"
+        what_was_done = f"made {speedup:g}x faster ({how}, measured)"
     what = Path(model_path).name if isinstance(model, (str, os.PathLike)) else "A Keras model"
     recipe = Recipe(
         name=name,

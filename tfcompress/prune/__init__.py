@@ -26,6 +26,7 @@ PRUNE_METHODS: Registry = Registry(
         "m_by_n": "tfcompress.prune.methods.m_by_n:METHOD",
         "filters": "tfcompress.prune.methods.structured:FILTERS",
         "slimming": "tfcompress.prune.methods.structured:SLIMMING",
+        "resolution": "tfcompress.prune.methods.resolution:METHOD",
     },
 )
 

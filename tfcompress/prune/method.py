@@ -31,6 +31,7 @@ class PruneMethod:
       tfmot: prunes with wrappers during fine-tuning (tfmot's on tf_keras,
         ``tfcompress.sparsity``'s on Keras 3), so it needs fine-tuning steps.
       structured: removes whole channels (its models are smaller and dense, not sparse).
+      zeros: its models hold the zeros it made (unstructured sparsity).
       retrains: trains with the baseline's budget (``train``), not only fine-tunes.
       keras3: runs natively on a Keras 3 model (the others get its exact tf_keras twin).
     """
@@ -40,6 +41,7 @@ class PruneMethod:
     scopes: tuple[str, ...] = ("layer", "global")
     tfmot: bool = False
     structured: bool = False
+    zeros: bool = True
     retrains: bool = False
     keras3: bool = True
 

@@ -56,13 +56,16 @@ class PruneSpec:
       target_speedup: ``filters`` searches how many channels to remove until the exported
         file (the variant's format) runs at least this much faster than the dense file of
         the same format, measured on this machine (``structured.speed``);
-        ``target_sparsity`` is then the most any group may lose.
+        ``target_sparsity`` is then the most any group may lose. ``resolution`` searches
+        the input image's side the same way (``target_sparsity``: the most of the side that
+        may go).
       recovery: how ``filters`` / ``slimming`` recover: ``finetune`` (on the labels) or
         ``distill`` (labels and the unpruned model's soft targets: ``Distiller``, alpha 1,
         T 4).
       finetune: a structured variant's own fine-tuning (None: the recipe's ``finetune``).
       round_to: ``filters`` keeps a multiple of this many channels in every group (rounded
-        up): widths the CPU's vector kernels run fastest, e.g. 8.
+        up): widths the CPU's vector kernels run fastest, e.g. 8; ``resolution`` rounds the
+        image side to a multiple of it.
       search_steps: bisection steps of the speed search after its first probe (the level is
         found to within ``target_sparsity`` / 2**steps; each step converts and times one
         file): fewer for a quick look, e.g. the tiny profiles' 2.

@@ -415,10 +415,13 @@ def speed_target_section(rows: list[Row], variants: list[VariantResult]) -> list
         row = by_name[v.variant]
         ref = by_name[row.reference]
         met = "met" if row.target_speedup_met else "**not met**"
+        side = v.source.input_side
+        what = (f"the search chose a {side[1]}x{side[1]} image instead of {side[0]}x{side[0]}"
+                if side else f"the search removed {found['removed']:.0%} of the prunable "
+                             f"channels")
         lines += [
             f"- `{v.variant}` ({found['format']}): asked {found['target']:g}x faster than "
-            f"`{ref.variant}`; the search removed {found['removed']:.0%} of the "
-            f"prunable channels after "
+            f"`{ref.variant}`; {what} after "
             f"{len(found['probes'])} timed probes ({found['seconds']:.0f} s), measured "
             f"{found['reached']:.2f}x there (rounds {found['reached_low']:.2f}-"
             f"{found['reached_high']:.2f}x). The shipped file, after recovery: "
@@ -427,9 +430,10 @@ def speed_target_section(rows: list[Row], variants: list[VariantResult]) -> list
             f"{ref.timing[1].p50_ms:.3f} ms), accuracy {100 * row.tflite_accuracy:.2f}% vs "
             f"{100 * ref.tflite_accuracy:.2f}% "
             f"({100 * (row.tflite_accuracy - ref.tflite_accuracy):+.2f} pts).",
-            "  - share of each channel group removed: " + ", ".join(
-                f"{name} {ratio:.0%}" for name, ratio in (v.source.ratios or {}).items()),
         ]
+        if v.source.ratios:
+            lines.append("  - share of each channel group removed: " + ", ".join(
+                f"{name} {ratio:.0%}" for name, ratio in v.source.ratios.items()))
     if not lines:
         return []
     return ["", "## Speed targets", "",

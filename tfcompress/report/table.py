@@ -187,7 +187,7 @@ def notes(v: VariantResult, ref: VariantResult, t: str) -> list[str]:
     against = speed(v, ref, t)
     if size <= SMALLER and against.verdict != FASTER:
         sparse = (v.prune is not None
-                  and not PRUNE_METHODS.get(v.prune.get("method", "gradual")).structured
+                  and PRUNE_METHODS.get(v.prune.get("method", "gradual")).zeros
                   and v.prune["target_sparsity"] > 0)
         what = "sparse but not faster" if sparse else "smaller but not faster"
         out.append(f"{what}: gzip {size:.2f}x of {ref.variant} but {against.label()} "

@@ -39,6 +39,8 @@ class SourceFacts:
     speed_target: dict[str, Any] | None = None
     sensitivity: dict[str, Any] | None = None
     ratios: dict[str, float] | None = None
+    #: ``resolution``: the image side before and after ([224, 160])
+    input_side: list[int] | None = None
 
     @classmethod
     def of(cls, meta: dict[str, Any]) -> SourceFacts:

@@ -17,28 +17,49 @@ from typing import Any
 
 import numpy as np
 
-from tfcompress import flavor
 from tfcompress.structured.graph import kind, operations
 
 
-def recalibrate(model: Any, x: np.ndarray, batch_size: int = 64) -> int:
+def recalibrate(model: Any, x: np.ndarray) -> int:
     """Re-estimates the moving statistics of every channel-axis batch norm of ``model`` (a flat
-    functional or Sequential model, either Keras) on the inputs ``x``. Returns how many."""
-    k = flavor.module(model)
-    done = 0
+    functional or Sequential model, either Keras) on the inputs ``x``. Returns how many.
+
+    One forward pass in eager mode over all of ``x`` at once: each batch norm, when the pass
+    reaches it, first takes its input's mean and variance as its statistics, then normalises
+    with them, so the layers after it see it recalibrated. That is the graph order of one probe
+    model per batch norm (what this did before, at a cost quadratic in depth and one traced
+    function per batch norm: a MobileNet took minutes, now seconds), in a single pass; the
+    statistics agree with it to float32 rounding."""
+    patched = []
+    done: list[str] = []
     for bn, nodes in operations(model):
         if kind(bn) != "BatchNormalization" or len(nodes) != 1:
             continue
-        axis = bn.axis[0] if isinstance(bn.axis, (list, tuple)) else bn.axis
-        probe = k.Model(model.inputs, bn.input)
-        h = np.asarray(probe.predict(x, batch_size=batch_size, verbose=0), dtype="float64")
-        if axis not in (-1, h.ndim - 1):
-            continue
-        flat = h.reshape(-1, h.shape[-1])
-        weights = bn.get_weights()
-        at = int(bn.scale) + int(bn.center)  # [gamma], [beta], moving mean, moving variance
-        weights[at] = flat.mean(axis=0).astype(weights[at].dtype)
-        weights[at + 1] = flat.var(axis=0).astype(weights[at + 1].dtype)
-        bn.set_weights(weights)
-        done += 1
-    return done
+        bn.call = _measuring(bn, bn.call, done)  # an instance attribute: this layer only
+        patched.append(bn)
+    try:
+        model(x, training=False)
+    finally:
+        for bn in patched:
+            del bn.call
+    return len(done)
+
+
+def _measuring(bn: Any, call: Any, done: list[str]) -> Any:
+    """``bn``'s call, first setting its moving mean and variance to its input's (channel-last
+    batch norms; others are left as they are)."""
+    axis = bn.axis[0] if isinstance(bn.axis, (list, tuple)) else bn.axis
+
+    def measured(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        h = np.asarray(inputs, dtype="float64")
+        if axis in (-1, h.ndim - 1):
+            flat = h.reshape(-1, h.shape[-1])
+            weights = bn.get_weights()
+            at = int(bn.scale) + int(bn.center)  # [gamma], [beta], moving mean, variance
+            weights[at] = flat.mean(axis=0).astype(weights[at].dtype)
+            weights[at + 1] = flat.var(axis=0).astype(weights[at + 1].dtype)
+            bn.set_weights(weights)
+            done.append(bn.name)
+        return call(inputs, *args, **kwargs)
+
+    return measured

@@ -18,9 +18,12 @@
 - ``filters`` / ``slimming``: structured pruning (``tfcompress.structured``): whole channels
   removed by filter L1 norm or by batch norm gamma after L1-penalised training; the model is
   rebuilt smaller, then fine-tuned.
+- ``resolution``: the same layers on a smaller input image (a ``Resizing`` layer after the
+  input: the file takes the same images), its side searched for ``target_speedup``, then
+  fine-tuned: every filter kept, multiply-adds falling with the square of the side.
 
 Every method returns a plain Keras model: unstructured ones with exact zeros in the pruned
-kernels, structured ones physically smaller.
+kernels, structured ones physically smaller, ``resolution`` the same weights on smaller maps.
 """
 
 from __future__ import annotations

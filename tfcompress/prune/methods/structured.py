@@ -35,6 +35,7 @@ class Structured(PruneMethod):
     whose channels stay (or ``residual`` to keep every residual stream whole)."""
 
     structured = True
+    zeros = False
     #: the criterion its channels are ranked by (None: ``prune.criterion``)
     ranks_by: str | None = None
 
