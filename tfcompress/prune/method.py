@@ -73,3 +73,11 @@ class PruneMethod:
     def run(self, job: Job) -> Outcome:
         """Prunes ``job``'s model (and fine-tunes or trains it)."""
         raise NotImplementedError
+
+
+def speed_suffix(spec: PruneSpec) -> str:
+    """The tail of a step name for a speed target, a rounding and a distilled recovery (the
+    methods that own them: ``filters``, ``resolution``), e.g. ``_speedup2_by8_kd``."""
+    tail = f"_speedup{spec.target_speedup:g}" if spec.target_speedup is not None else ""
+    tail += f"_by{spec.round_to}" if spec.round_to > 1 else ""
+    return tail + ("_kd" if spec.recovery == "distill" else "")

@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from tfcompress import flavor
-from tfcompress.prune.method import PruneMethod
+from tfcompress.prune.method import PruneMethod, speed_suffix
 
 if TYPE_CHECKING:
     from tfcompress.prune.methods.base import Job, Outcome
@@ -64,12 +64,7 @@ class Resolution(PruneMethod):
                         spec.target_speedup, spec.target_sparsity)
 
     def step_name(self, spec: PruneSpec) -> str:
-        name = f"{self.name}{round(spec.target_sparsity * 100)}"
-        if spec.target_speedup is not None:
-            name += f"_speedup{spec.target_speedup:g}"
-        if spec.round_to > 1:
-            name += f"_by{spec.round_to}"
-        return name + ("_kd" if spec.recovery == "distill" else "")
+        return f"{self.name}{round(spec.target_sparsity * 100)}" + speed_suffix(spec)
 
     def label(self, prune: dict[str, Any]) -> str:
         label = "input resolution"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tfcompress import flavor
-from tfcompress.prune.method import PruneMethod
+from tfcompress.prune.method import PruneMethod, speed_suffix
 from tfcompress.recipe.checks import _number, _require
 
 if TYPE_CHECKING:
@@ -76,11 +76,7 @@ class Filters(Structured):
                                           else "")
         if spec.rounds > 1:
             name += f"_x{spec.rounds}"
-        if spec.target_speedup is not None:
-            name += f"_speedup{spec.target_speedup:g}"
-        if spec.round_to > 1:
-            name += f"_by{spec.round_to}"
-        return name + ("_kd" if spec.recovery == "distill" else "")
+        return name + speed_suffix(spec)
 
     def label(self, prune: dict[str, Any]) -> str:
         criterion = prune.get("criterion", "l1")
