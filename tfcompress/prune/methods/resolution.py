@@ -154,13 +154,9 @@ def json_config(model: Any, new: int) -> dict[str, Any]:
 def resolution(job: Job) -> Outcome:
     """The trained model at a smaller image side (searched for ``target_speedup``), then
     fine-tuned there."""
-    from dataclasses import replace
-
-    from tfcompress.benchmark import macs
     from tfcompress.prune.methods.base import Outcome
-    from tfcompress.prune.methods.structured import SEARCH_CALIBRATION, _recover
-    from tfcompress.quantize import tflite
-    from tfcompress.structured import flatten, speed
+    from tfcompress.prune.methods.structured import _recover, speed_search
+    from tfcompress.structured import flatten
     from tfcompress.train.loop import accuracy
 
     s = job.spec
@@ -169,16 +165,8 @@ def resolution(job: Job) -> Outcome:
     facts: dict[str, Any] = {}
     level = s.target_sparsity
     if s.target_speedup is not None:
-        export = replace(job.export, calibration_samples=min(
-            job.export.calibration_samples, SEARCH_CALIBRATION))
-
-        def convert(m: Any) -> bytes:
-            return tflite.convert(m, export, job.data.x_train, seed=job.seed)
-
-        found = speed.search(s.target_speedup, s.target_sparsity, export.mode,
-                             lambda lv: at_side(model, side_at(side, lv, s.round_to)),
-                             convert, convert(model), job.data.x_test[:1], job.benchmark,
-                             lambda m: macs.count(m)["macs"], steps=s.search_steps)
+        found = speed_search(job, model, s.target_sparsity,
+                             lambda lv: at_side(model, side_at(side, lv, s.round_to)))
         level = found.level
         facts["speed_target"] = found.to_dict()
     new = side_at(side, level, s.round_to)

@@ -343,23 +343,31 @@ class Allocation:
     def search(self) -> Any:
         """The smallest level whose exported file meets ``target_speedup``
         (``structured.speed``): the variant's format, the run's benchmark settings."""
-        from dataclasses import replace
+        return speed_search(self.job, self.model, self.top,
+                            lambda level: self.build(self.ratios(level)))
 
-        from tfcompress.benchmark import macs
-        from tfcompress.quantize import tflite
-        from tfcompress.structured import speed
 
-        job, s = self.job, self.job.spec
-        export = replace(job.export, calibration_samples=min(
-            job.export.calibration_samples, SEARCH_CALIBRATION))
+def speed_search(job: Job, model: Any, cap: float, build: Any) -> Any:
+    """``structured.speed.search`` for ``job``'s variant: the smallest level in (0, ``cap``]
+    whose model (``build(level)``) exported in the variant's format is ``target_speedup``
+    times faster than ``model`` exported the same way, timed with the run's benchmark
+    settings. Shared by ``filters`` and ``resolution``."""
+    from dataclasses import replace
 
-        def convert(model: Any) -> bytes:
-            return tflite.convert(model, export, job.data.x_train, seed=job.seed)
+    from tfcompress.benchmark import macs
+    from tfcompress.quantize import tflite
+    from tfcompress.structured import speed
 
-        return speed.search(s.target_speedup, self.top, export.mode,
-                            lambda level: self.build(self.ratios(level)), convert,
-                            convert(self.model), job.data.x_test[:1], job.benchmark,
-                            lambda m: macs.count(m)["macs"], steps=s.search_steps)
+    s = job.spec
+    export = replace(job.export, calibration_samples=min(
+        job.export.calibration_samples, SEARCH_CALIBRATION))
+
+    def convert(m: Any) -> bytes:
+        return tflite.convert(m, export, job.data.x_train, seed=job.seed)
+
+    return speed.search(s.target_speedup, cap, export.mode, build, convert, convert(model),
+                        job.data.x_test[:1], job.benchmark, lambda m: macs.count(m)["macs"],
+                        steps=s.search_steps)
 
 
 #: calibration samples of an int8 file timed during the speed search (its speed does not
