@@ -21,7 +21,7 @@ trains its own baseline, and the report gives mean ± std per group.
 
 from __future__ import annotations
 
-from .cifar import RESNET20
+from .cifar import RESNET20, RESNET56
 from .common import tiny
 from .prune_quant import MNIST
 from tfcompress.recipe import (BenchmarkSpec, DataSpec, ExportSpec, ModelSpec, PruneSpec,
@@ -187,6 +187,7 @@ GLOBAL_VS_LOCAL = register_experiment(derive(
     "CIFAR-10 ResNet-20: one-shot magnitude pruning to 50/70/90% with one global threshold "
     "vs the same ratio in every layer (first conv and classifier kept dense), 2 fine-tuning "
     "epochs each; per-layer ratios in the report.",
+    profiles=RESNET56.profiles,  # not resnet20_prune_quant's tiny variants
     **{
         "variants": (Variant("float32", ExportSpec("float32")),) + tuple(
             Variant(f"{scope}{round(s * 100)}", ExportSpec("float32"),

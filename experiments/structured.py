@@ -106,7 +106,7 @@ CRITERIA_COMPARISON = register_experiment(derive(
     "CIFAR-10 ResNet-20: half the channels inside every block removed by random, L1-norm, "
     "BN-gamma and first-order Taylor ranking, same fine-tuning, 3 seeds; and unstructured "
     "magnitude vs random pruning at equal sparsity without retraining.",
-    profiles={"tiny": {**RESNET20.profiles["tiny"], "curve.ratios": [0.0, 0.5, 0.9],
+    profiles={"tiny": {**RESNET56.profiles["tiny"], "curve.ratios": [0.0, 0.5, 0.9],
                        "variants": criteria_variants((0, 1))}},
     **{
         "variants": criteria_variants(),

@@ -3,7 +3,7 @@ its int8 TFLite file (``tfcompress.sweep``)."""
 
 from __future__ import annotations
 
-from .cifar import RESNET20
+from .cifar import RESNET20, RESNET56
 from .prune_quant import MNIST
 from tfcompress.recipe import ExportSpec, Param, PruneSpec, SweepSpec, Variant, derive
 from tfcompress.catalogue import register_experiment
@@ -52,7 +52,7 @@ RESNET20_SWEEP = register_experiment(derive(
     "CIFAR-10 ResNet-20: Bayesian search (6 trials) over sparsity and schedule; score = "
     "accuracy - 0.5 x gzip MiB - 0.05 x p95 ms of the int8 TFLite file.",
     profiles={
-        "tiny": {**RESNET20.profiles["tiny"], **tiny_sweep(3)},
+        "tiny": {**RESNET56.profiles["tiny"], **tiny_sweep(3)},
         "full": {**RESNET20.profiles["full"], "sweep.max_trials": 25,
                  "sweep.space": space((100, 200), (10, 40))},
     },

@@ -201,6 +201,8 @@ def test_coverage_refusals_carry_its_prefix(args):
                           capture_output=True, text=True, timeout=QUICK)
     ours = [line for line in proc.stderr.splitlines() if line and not RUNTIME.match(line)]
     assert proc.returncode == 2 and len(ours) == 1 and ours[0].startswith("coverage: error: ")
+    if not args:
+        assert "usage: python -m tfcompress.quantize.coverage FILE.tflite" in ours[0]
 
 
 def test_a_tar_archive_error_spanning_lines_becomes_one(tmp_path):

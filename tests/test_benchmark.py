@@ -124,13 +124,35 @@ def test_a_disturbed_second_thread_count_is_flagged_too(tmp_path, monkeypatch):
         return {n: lat_lib.Latency(threads, batch, 3, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0,
                                    round_p50_ms=rounds) for n in contents}
 
-    monkeypatch.setattr(lat_lib, "measure_all", fake)
+    from tfcompress.pipeline.runner import Runner
+    from tfcompress.store import Store
+
+    calls = []
+    monkeypatch.setattr(lat_lib, "measure_all", lambda *a, **k: calls.append(1) or fake(*a, **k))
     (tmp_path / "model.tflite").write_bytes(b"x")
-    warned, records = [], []
-    ctx = SimpleNamespace(recipe=SimpleNamespace(benchmark=BenchmarkSpec(threads=(1, 2))),
-                          warn=warned.append, runner=SimpleNamespace(record=records.append))
-    measured = benchmark.measure(ctx, SimpleNamespace(x_test=np.zeros((1, 8, 8, 1))),
-                                 {"m": SimpleNamespace(path=tmp_path)})
+    warned = []
+    runner = Runner(Store(tmp_path / "cache"))
+    data = SimpleNamespace(x_test=np.zeros((1, 8, 8, 1)))
+
+    def measure(**spec):
+        ctx = SimpleNamespace(recipe=SimpleNamespace(benchmark=BenchmarkSpec(threads=(1, 2),
+                                                                             **spec)),
+                              warn=warned.append, runner=runner)
+        return benchmark.measure(ctx, data, {"m": SimpleNamespace(path=tmp_path)})
+
+    measured = measure()
     assert len(warned) == 1 and "m (1t: 3.00x)" in warned[0]
-    assert [r.kind for r in records] == ["benchmark"]  # recorded as a step of the run
+    assert [(r.kind, r.cached) for r in runner.records] == [("benchmark", False)]  # a step
     assert set(measured.load_average) == {"before_benchmark", "after_benchmark"}
+    timed = len(calls)
+    # the same file again: the timing (and its warning) read back, nothing timed
+    runner.reset()
+    again = measure()
+    assert len(calls) == timed and again.reused and again.of == measured.of
+    assert len(warned) == 2 and "--benchmark=again" in warned[1]
+    assert [(r.kind, r.cached) for r in runner.records] == [("benchmark", True)]
+    runner.reset()
+    assert not measure(reuse=False).reused and len(calls) == 2 * timed  # asked to time again
+    (tmp_path / "model.tflite").write_bytes(b"y")  # another file: timed
+    runner.reset()
+    assert not measure().reused and len(calls) == 3 * timed

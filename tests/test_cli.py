@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support import HANG, REPO, check_tiny_run
+from support import HANG, QUICK, REPO, check_tiny_run
 from tfcompress import catalogue
 
 
@@ -47,6 +47,30 @@ def test_help_lists_the_tools_own_flags_grouped_and_exits_0(flag):
             assert name in out, name
         assert "--logtostderr" not in out  # absl's own: under --helpfull only
         assert "cats_vs_dogs" in out
+
+
+def test_sigterm_is_handled_as_ctrl_c_is(tmp_path, data_dir):
+    """A scheduler's SIGTERM: one line saying how to resume, exit 143, no traceback."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "tfcompress.run", "--profile=tiny",
+                             f"--output_dir={tmp_path}", f"--data_dir={data_dir}"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    try:
+        for line in proc.stdout:  # the first step has begun: stop it mid-training
+            seen.append(line)
+            if "[train] baseline: running" in line:
+                proc.send_signal(signal.SIGTERM)
+                break
+        seen.append(proc.communicate(timeout=QUICK)[0])
+    finally:
+        proc.kill()
+    out = "".join(seen)
+    assert proc.returncode == 143, out
+    assert "tfcompress: terminated (SIGTERM); run the same command again to resume" in out
+    assert "Traceback" not in out
+    assert not list(tmp_path.glob("*/*/report.md"))
 
 
 def test_an_unknown_profile_is_refused_before_anything_says_running():
@@ -112,9 +136,38 @@ def test_tiny_run_from_the_command_line(digits_run, cached_out):
                    f"--output_dir={cached_out}", "--override=benchmark.threads=[1]")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "pruned80_int8" in proc.stdout and "Report:" in proc.stdout
+    # the runtime's start-up noise stays off the terminal (tfcompress.quiet)
+    for noise in ("cuInit", "cudart_stub", "absl::InitializeLog", "XNNPACK delegate"):
+        assert noise not in proc.stderr, proc.stderr
+    assert "tfcompress: [benchmark] float32, 1 thread(s)" in proc.stdout  # progress: stdout
     made = cached_out / "digits_prune_quant" / "tiny" / "tflite" / "pruned80_int8.tflite"
     # the same steps as the API's run of the same recipe (found in the cache they share)
     assert made.read_bytes() == digits_run[2].tflite["pruned80_int8"].read_bytes()
+
+
+def test_the_stderr_filter_drops_exactly_the_known_noise_and_keeps_order():
+    child = (
+        "import os, sys\n"
+        "from tfcompress import quiet\n"
+        "quiet.filter_stderr()\n"
+        "lines = ['one', 'WARNING: All log messages before absl::InitializeLog() is called are "
+        "written to STDERR', 'E0000 00:00:1796618828.575997    7965 cuda_platform.cc:52] failed "
+        "call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)', "
+        "'E0000 00:00:1796618828.575997    7965 other.cc:1] a real error', "
+        "'fully_quantize: 0, inference_type: 6, input_inference_type: UINT8, "
+        "output_inference_type: UINT8', 'two']\n"
+        "for line in lines:\n"
+        "    os.write(2, (line + '\\n').encode())\n"
+        "print('three', file=sys.stderr)\n"
+        "os.kill(os.getpid(), 11)\n")  # a crash: what was written still reaches the terminal
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          timeout=QUICK)
+    assert proc.returncode == -11
+    assert proc.stderr.splitlines() == ["one", "E0000 00:00:1796618828.575997    7965 other.cc:1] "
+                                        "a real error", "two", "three"]
+    quiet_off = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                               timeout=QUICK, env={**os.environ, "TFCOMPRESS_RUNTIME_LOGS": "1"})
+    assert len(quiet_off.stderr.splitlines()) == 7
 
 
 def test_vgg16_quick_without_weights_stops_with_one_line_naming_the_file(tmp_path, data_dir):

@@ -66,7 +66,10 @@ def test_every_variant_is_measured_and_compared(digits_run):
         assert abs(r["tflite_accuracy"] - r["keras_accuracy"]) <= 1 / 200 + 1e-9
 
 
-def test_a_second_run_reuses_every_cached_step(digits_run, cached_out, monkeypatch):
+def test_a_second_run_reuses_every_cached_step(digits_run, cached_out, monkeypatch, caplog):
+    from tfcompress.pipeline import plan
+
+    caplog.set_level("INFO", logger="tfcompress")
     recipe, _, first = digits_run  # its steps are in the cache cached_out shares
     first_steps = json.loads((first.run_dir / "run.json").read_text())["steps"]
 
@@ -77,10 +80,39 @@ def test_a_second_run_reuses_every_cached_step(digits_run, cached_out, monkeypat
     result = Pipeline(recipe, profile="tiny", output_dir=cached_out).run()
     made = [(s.kind, s.name) for s in result.steps if s.kind != "benchmark"]
     assert len(made) == 1 + 2 + len(recipe.variants)  # baseline, two prunes, every export
-    assert all(s.cached for s in result.steps if s.kind != "benchmark"), made
+    # the same files on the same machine: the benchmark's timing is reused too
+    assert all(s.cached for s in result.steps), made
+    assert [s.kind for s in result.steps].count("benchmark") == 1
+    # the progress counts the steps the plan foresaw
+    assert plan.step_kinds(recipe) == [s.kind for s in result.steps]
+    said = [r.getMessage() for r in caplog.records if "/cache/" in r.getMessage()]
+    n = len(result.steps)
+    assert [m.rsplit("(", 1)[1] for m in said] == [f"step {i} of {n})" for i in range(1, n + 1)]
     assert sorted(made) == sorted((s["kind"], s["name"]) for s in first_steps
                                   if s["kind"] != "benchmark")
-    assert any(s.kind == "benchmark" and not s.cached for s in result.steps)
+    assert result.rows == first.rows  # the same timings, read back
+    report = (result.run_dir / "report.md").read_text()
+    assert "by an earlier run of the same files on this machine (reused" in report
+
+
+def test_progress_estimates_what_is_left_from_the_steps_made():
+    from tfcompress.pipeline.runner import Progress
+
+    p = Progress()
+    p.expect(["train", "prune", "prune", "export", "export"])
+    assert p.begin("train") == "step 1 of 5" and p.left() is None  # nothing made yet
+    p.end("train", 10.0)
+    assert p.left() == pytest.approx(40.0)  # every kind at the only mean known
+    p.begin("prune")
+    p.end("prune", 30.0)
+    assert p.left() == pytest.approx(30.0 + 2 * 20.0)  # prune at 30 s; exports at the mean
+    p.begin("prune")
+    p.end("prune", None)  # cached: costs nothing, teaches nothing
+    assert p.left() == pytest.approx(2 * 20.0)
+    for _ in range(3):  # a step the plan did not foresee: the total grows
+        p.begin("export")
+    assert p.seen[-1] == "export" and p.begin("export") == "step 7 of 7"
+    assert p.left() is None
 
 
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):

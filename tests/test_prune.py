@@ -25,6 +25,17 @@ def test_plan_rejects_a_window_shorter_than_the_frequency_naming_the_override_th
     assert schedule.updates(p) >= schedule.GRADUAL_UPDATES
 
 
+@pytest.mark.parametrize("total, frequency", [(40, 1), (158, 7), (1580, 74), (10, 1)])
+def test_auto_frequency_fits_about_16_updates_to_any_fine_tuning(total, frequency):
+    """``frequency="auto"``: the same recipe gradual on 300 images and on 100,000."""
+    p = schedule.plan(PruneSpec(0.8, frequency="auto"), total_steps=total)
+    assert p.frequency == frequency
+    assert schedule.updates(p) >= min(schedule.AUTO_UPDATES, p.end_step - p.begin_step + 1)
+    assert schedule.updates(p) > schedule.FEWEST_UPDATES or total < 10
+    with pytest.raises(InputError, match="positive integer or 'auto'"):
+        PruneSpec(0.8, frequency="often")
+
+
 def test_polynomial_schedule_ends_exactly_at_the_target():
     spec = PruneSpec(0.8, frequency=3, power=3)
     sched = schedule.build(spec, total_steps=50)

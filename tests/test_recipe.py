@@ -51,6 +51,8 @@ def test_override_paths_types_and_wildcards():
     ("model.name=resnet7", ["resnet7", "resnet20", "mnist_cnn"]),
     ("trainepochs", ["key=value"]),
     ("profiles.tiny=1", ["--profile"]),
+    ("model.options.foo.bar=1", ["model.options.foo.bar", "'foo'", "not set",
+                                 "--override=model.options.foo="]),
 ])
 def test_bad_overrides_name_the_value_and_the_choices(override, words):
     with pytest.raises(InputError) as e:

@@ -143,3 +143,39 @@ def test_a_row_is_typed_and_its_columns_are_the_csv_line():
     assert dict(r) == cols and len(r) == len(cols)
     assert to_csv([x.columns() for x in rows]).splitlines()[0] == ",".join(cols)
     assert r.target_speedup is None and r.batches == {}
+
+
+def test_bar_charts_draw_honest_latency_the_baseline_chance_and_the_file_to_ship(
+        tmp_path, monkeypatch):
+    from tfcompress import atomic
+    from tfcompress.report import plots
+
+    figures = {}
+
+    def keep(path, save):  # the figure behind each file, to read what was drawn
+        figures[path.name] = save.func.__self__
+        save(str(path))
+
+    monkeypatch.setattr(atomic, "write_with", keep)
+    recipe = catalogue.experiment("digits_prune_quant")
+    rows = table.rows(recipe, [fake_variant("float32", "float32", None, 1000, 0.004, acc=0.97),
+                               fake_variant("int8", "int8", None, 250, 0.003, acc=0.965)])
+    written = plots.bar_charts(rows, tmp_path, "float32", 10, ship="int8")
+    assert written == ["accuracy.png", "gzip_size.png", "latency_p95.png"]
+    for name, fig in figures.items():
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "to ship: int8" in labels, name
+        assert ax.get_ylim()[0] >= 0, name
+    acc = figures["accuracy.png"].axes[0]
+    lines = {round(line.get_ydata()[0], 3) for line in acc.get_lines()}
+    assert {97.0, 10.0} <= lines  # the baseline and chance, drawn
+    assert acc.get_ylim()[0] <= 10.0  # chance is on the axis: a half-point gap looks its size
+    lat = figures["latency_p95.png"].axes[0]
+    caps = [c for c in lat.containers if hasattr(c, "has_yerr") and c.has_yerr]
+    segments = caps[0].lines[2][0].get_segments()
+    # whiskers from each p50 up to its p95 (p95 = 1.2 x p50 here): nothing below the bar
+    assert [tuple(round(y, 6) for y in s[:, 1]) for s in segments] == [(0.004, 0.0048),
+                                                                         (0.003, 0.0036)]
+    texts = [t.get_text() for t in lat.texts]
+    assert texts == ["0.004", "0.003"]  # three significant digits at most

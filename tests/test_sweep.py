@@ -35,6 +35,8 @@ def digits_sweep(**sweep):
 
 
 def run(recipe, out):
+    """A run in ``out`` (a test's own folder over the session's step cache, ``cached_out``:
+    the digits baseline, the reference files and any trial another test ran are reused)."""
     return Pipeline(recipe, profile="tiny", output_dir=out).run()
 
 
@@ -96,9 +98,9 @@ def test_score_prefers_any_trial_within_budget_and_pareto_keeps_the_undominated(
 
 # --------------------------------------------------------------------------- searching
 
-def test_sweep_runs_the_pipeline_per_trial_and_chooses_within_budget(tmp_path):
+def test_sweep_runs_the_pipeline_per_trial_and_chooses_within_budget(cached_out):
     recipe = digits_sweep()
-    result = run(recipe, tmp_path)
+    result = run(recipe, cached_out)
     trials = trials_csv(result)
     assert [t["trial"] for t in trials] == ["0", "1", "2"]
     assert all(t["status"] == "COMPLETED" for t in trials)
@@ -139,14 +141,14 @@ def test_sweep_runs_the_pipeline_per_trial_and_chooses_within_budget(tmp_path):
     assert lines[2 + int(chosen[0]["trial"])].startswith(f"| **{chosen[0]['trial']}** (chosen)")
 
 
-def test_a_failed_trial_is_visible_and_the_search_goes_on(tmp_path):
+def test_a_failed_trial_is_visible_and_the_search_goes_on(cached_out):
     # frequency 50 > the tiny fine-tuning's steps: the schedule never prunes -> the
     # pipeline's preflight refuses that trial (keras-tuner would swallow it silently)
     recipe = apply_overrides(digits_sweep(), {"sweep.space": (
         Param("sweep.trial.prune.frequency", "choice", values=(1, 50)),
         Param("sweep.trial.prune.target_sparsity", "float", 0.5, 0.9, step=0.1))})
     recipe = apply_overrides(recipe, {"sweep.max_trials": 4})
-    result = run(recipe, tmp_path)
+    result = run(recipe, cached_out)
     trials = trials_csv(result)
     failed = [t for t in trials if t["status"] == "FAILED"]
     assert failed and all(t["sweep.trial.prune.frequency"] == "50" for t in failed)
@@ -157,14 +159,14 @@ def test_a_failed_trial_is_visible_and_the_search_goes_on(tmp_path):
     assert "**FAILED**" in report
 
 
-def test_every_trial_failing_is_an_error_not_a_success(tmp_path):
+def test_every_trial_failing_is_an_error_not_a_success(cached_out):
     recipe = apply_overrides(digits_sweep(), {"sweep.space": (
         Param("sweep.trial.prune.frequency", "choice", values=(50, 60)),)})
     with pytest.raises(SweepFailed, match="failed"):
-        run(apply_overrides(recipe, {"sweep.max_trials": 2}), tmp_path)
+        run(apply_overrides(recipe, {"sweep.max_trials": 2}), cached_out)
 
 
-def test_an_interrupted_sweep_resumes_and_a_finished_one_extends(tmp_path, monkeypatch):
+def test_an_interrupted_sweep_resumes_and_a_finished_one_extends(cached_out, monkeypatch):
     from tfcompress.sweep.search import Sweep
 
     recipe = digits_sweep()
@@ -179,21 +181,21 @@ def test_an_interrupted_sweep_resumes_and_a_finished_one_extends(tmp_path, monke
 
     monkeypatch.setattr(Sweep, "evaluate", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run(recipe, tmp_path)
+        run(recipe, cached_out)
     monkeypatch.setattr(Sweep, "evaluate", real)
-    result = run(recipe, tmp_path)
-    runs = tuner.runs(next((tmp_path / "sweeps").iterdir()))
+    result = run(recipe, cached_out)
+    runs = tuner.runs(next((cached_out / "sweeps").iterdir()))
     assert [r["trial_id"] for r in runs] == ["0", "1", "2"]  # trial 0 not run again
     assert len(trials_csv(result)) == 3
     # raising max_trials runs only the new trial
-    more = run(apply_overrides(recipe, {"sweep.max_trials": 4}), tmp_path)
+    more = run(apply_overrides(recipe, {"sweep.max_trials": 4}), cached_out)
     assert len(trials_csv(more)) == 4
-    runs = tuner.runs(next((tmp_path / "sweeps").iterdir()))
+    runs = tuner.runs(next((cached_out / "sweeps").iterdir()))
     assert [r["trial_id"] for r in runs] == ["0", "1", "2", "3"]
 
 
 @pytest.mark.parametrize("tuner_name", ["bayesian", "hyperband"])
-def test_bayesian_and_hyperband_tuners_run(tuner_name, tmp_path):
+def test_bayesian_and_hyperband_tuners_run(tuner_name, cached_out):
     recipe = digits_sweep()
     changes = {}
     if tuner_name == "hyperband":  # its budget is the fine-tuning epochs
@@ -201,7 +203,7 @@ def test_bayesian_and_hyperband_tuners_run(tuner_name, tmp_path):
         changes["sweep.hyperband_max_epochs"] = 2
         changes["sweep.hyperband_factor"] = 2
     changes["sweep.tuner"] = tuner_name
-    result = run(apply_overrides(recipe, changes), tmp_path)
+    result = run(apply_overrides(recipe, changes), cached_out)
     trials = trials_csv(result)
     assert len(trials) >= 2 and all(t["status"] == "COMPLETED" for t in trials)
     if tuner_name == "hyperband":

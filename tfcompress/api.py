@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +99,7 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
         raise InputError(f"recipe must be a Recipe or an experiment name; received "
                          f"{type(recipe).__name__}")
     recipe = apply_overrides(recipe.for_profile(profile), overrides)  # refused before TF
+    _check_files(recipe, data_dir)
     from tfcompress.pipeline import Pipeline
 
     if profile == "full":
@@ -202,7 +202,7 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
     pct = round(100 * sparsity) if isinstance(sparsity, (int, float)) else sparsity
     variants = [Variant(mode, ExportSpec(mode)) for mode in exports]
     if speedup is None:
-        prune = PruneSpec(sparsity, method=method, frequency=frequency or 1)
+        prune = PruneSpec(sparsity, method=method, frequency=frequency or "auto")
         variants += [Variant(f"pruned{pct}_{mode}", ExportSpec(mode), prune)
                      for mode in exports]
         what_was_done = f"pruned to {sparsity:.0%} ({method})"
@@ -210,12 +210,12 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
         # the recipes that kept accuracy best at a measured speed (docs/results.md, issue 28)
         if method == "resolution":
             prune = PruneSpec(sparsity, method="resolution", target_speedup=speedup,
-                              round_to=8, frequency=frequency or 1)
+                              round_to=8, frequency=frequency or "auto")
             how = "a smaller input image"
         else:
             prune = PruneSpec(sparsity, method="filters", target_speedup=speedup,
                               scope="sensitivity", round_to=8, recovery="distill",
-                              frequency=frequency or 1)
+                              frequency=frequency or "auto")
             how = "whole channels removed"
         tag = f"{speedup:g}".replace(".", "_")  # a variant name is an identifier
         variants += [Variant(f"speedup{tag}x_{mode}", ExportSpec(mode), prune)
@@ -230,15 +230,24 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
         finetune=TrainSpec(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                            learning_rate=learning_rate),
         variants=tuple(variants), baseline=exports[0])
-    if frequency is None:  # fitted to the fine-tuning the overrides leave
-        fitted = apply_overrides(recipe, overrides)
-        f = _frequency(fitted.data, fitted.finetune.epochs, fitted.finetune.batch_size,
-                       data_dir, offline)
-        recipe = dataclasses.replace(recipe, variants=tuple(
-            dataclasses.replace(v, prune=dataclasses.replace(v.prune, frequency=f))
-            if v.prune is not None else v for v in recipe.variants))
     return run(recipe, profile="quick", output_dir=output_dir, data_dir=data_dir,
                offline=offline, overrides=overrides)
+
+
+def _check_files(recipe: Recipe, data_dir: str | os.PathLike | None) -> None:
+    """A missing or wrong model file, or a missing image folder, refused in one line before
+    TensorFlow starts (the pipeline checks them again, and the rest, once it has)."""
+    from tfcompress.data import image_folder
+    from tfcompress.data.dataset import default_data_dir
+    from tfcompress.models import user_path
+
+    if recipe.model.path:
+        user_path.check(recipe.model.path)
+    elif recipe.model.name == "file":
+        raise InputError(user_path.NEEDS_PATH)
+    if recipe.data.name == "image_folder" and recipe.data.path:
+        image_folder.resolve(recipe.data.path,
+                             Path(data_dir) if data_dir else default_data_dir())
 
 
 def _model_file(model: Any) -> Path:
@@ -302,18 +311,6 @@ def _model_rank(model_path: Path) -> int:
     from tfcompress.models import user_file
 
     return len(user_file.load(model_path).input_shape)
-
-
-def _frequency(spec: DataSpec, epochs: int, batch_size: int,
-               data_dir: str | os.PathLike | None, offline: bool | None) -> int:
-    """About 16 mask updates over the pruning part (75%) of the fine-tuning steps."""
-    from tfcompress.data import load
-
-    if not isinstance(epochs, int) or not isinstance(batch_size, int) or batch_size < 1:
-        return 1  # the recipe refuses these values with its own message
-    n = len(load(spec, data_dir, offline).y_train)
-    steps = epochs * -(-n // batch_size)
-    return max(1, int(0.75 * steps) // 16)
 
 
 __all__ = ["Result", "compress", "run"]

@@ -8,12 +8,14 @@ and one line on stderr; an interrupted run exits 130 and resumes when repeated.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import types
 
 from absl import app, flags
 from absl import logging as absl_logging
 
+from tfcompress.data.names import DATASETS
 from tfcompress.errors import InputError, SweepFailed
 
 if __name__ == "__main__":  # ``python -m``: one module, so flags are never defined twice
@@ -22,6 +24,13 @@ if __name__ == "__main__":  # ``python -m``: one module, so flags are never defi
 log = logging.getLogger("tfcompress")
 
 FLAGS = flags.FLAGS
+#: ``--benchmark``: the recipe overrides each mode stands for
+BENCHMARK_MODES = {
+    "reuse": {},
+    "again": {"benchmark.reuse": False},
+    "short": {"benchmark.warmup_runs": 2, "benchmark.min_runs": 10,
+              "benchmark.min_seconds": 0.0, "benchmark.rounds": 2},
+}
 flags.DEFINE_string("experiment", "digits_prune_quant", "Registered experiment to run (--list).")
 flags.DEFINE_string("profile", "quick", "tiny (seconds, tests) | quick (real data, minutes) | "
                     "full (paper scale, for a GPU).")
@@ -33,8 +42,9 @@ flags.DEFINE_multi_string("override", [], "Recipe override key=value, e.g. train
 flags.DEFINE_string("model_path", None, "Your Keras model to compress (.keras, .h5 or a "
                     "SavedModel folder); replaces the experiment's model.")
 flags.DEFINE_string("dataset", None, "Dataset to train/evaluate on: a registered name "
-                    "(digits, mnist, cifar10, cats_vs_dogs) or an image folder / archive path; "
-                    "local copies are read from --data_dir.")
+                    f"({', '.join(n for n in DATASETS if n not in ('arrays', 'image_folder'))})"
+                    " or an image folder / archive path; local copies are read from "
+                    "--data_dir.")
 flags.DEFINE_list("mean", None, "Per-channel mean subtracted from 0..1 pixels, e.g. "
                   "0.4914,0.4822,0.4465.")
 flags.DEFINE_list("std", None, "Per-channel std dividing the pixels, e.g. 0.247,0.2435,0.2616.")
@@ -45,6 +55,9 @@ flags.DEFINE_string("pixel_range", None, "The range your model takes "
 flags.DEFINE_string("weights", None, "Pretrained backbone weights of a transfer model: a "
                     "local .h5 file, 'imagenet' (data dir, Keras cache, else download) or "
                     "'random'.")
+flags.DEFINE_enum("benchmark", "reuse", list(BENCHMARK_MODES), "The LiteRT timing: reuse "
+                  "(a timing of the same files on this machine, else time them) | again (time "
+                  "them again) | short (fewer, shorter rounds: quicker, noisier).")
 flags.DEFINE_bool("offline", None, "Never download data (default: $TFCOMPRESS_OFFLINE).")
 flags.DEFINE_bool("list", False, "List the experiments with a one-line description and exit.")
 flags.DEFINE_multi_string("config", [], "A Python file of your own recipes (it is imported: "
@@ -53,6 +66,16 @@ flags.DEFINE_multi_string("config", [], "A Python file of your own recipes (it i
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler or ``kill``), handled as Ctrl-C is: steps written atomically stay
+    cached, the half-done one is dropped, one line says how to resume."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
 
 
 def _fail(message: str) -> None:
@@ -65,7 +88,7 @@ HELP_GROUPS = (
     ("What to run", ("experiment", "profile", "list", "config")),
     ("Your own model and data", ("model_path", "dataset", "data_dir", "mean", "std",
                                  "pixel_range", "image_size", "weights", "offline")),
-    ("The recipe and the outputs", ("override", "output_dir")),
+    ("The recipe and the outputs", ("override", "output_dir", "benchmark")),
 )
 HELP_FLAGS = ("-h", "--help", "-help", "--helpshort", "-?")
 
@@ -166,8 +189,6 @@ def _numbers(flag: str, values: list[str], kind: type) -> list:
 
 def flag_overrides() -> dict:
     """The convenience flags as recipe overrides (``--override`` is applied after them)."""
-    from tfcompress.data import DATASETS
-
     out: dict = {}
     if FLAGS.model_path:
         out["model.path"] = FLAGS.model_path
@@ -180,6 +201,7 @@ def flag_overrides() -> dict:
         out["model.options.weights"] = FLAGS.weights
     if FLAGS.pixel_range:
         out["data.pixel_range"] = FLAGS.pixel_range
+    out.update(BENCHMARK_MODES[FLAGS.benchmark])
     for flag, kind in (("mean", float), ("std", float), ("image_size", int)):
         values = getattr(FLAGS, flag)
         if values:
@@ -188,10 +210,14 @@ def flag_overrides() -> dict:
 
 
 def main(argv: list[str]) -> int:
+    from tfcompress import quiet
+
+    quiet.filter_stderr()  # before TensorFlow starts: its C++ start-up noise off the terminal
     absl_logging.get_absl_handler().addFilter(_OnlyOurInfo())
     sys.stdout.reconfigure(line_buffering=True)  # Keras' per-epoch lines reach logs promptly
     log.setLevel(logging.INFO)
     _route_logs()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     if len(argv) > 1:
         _fail(f"unexpected arguments {argv[1:]}; flags look like --name=value")
     try:
@@ -219,10 +245,11 @@ def main(argv: list[str]) -> int:
     except SweepFailed as e:
         print(f"tfcompress: error: {e}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("tfcompress: interrupted; run the same command again to resume from the cache",
+    except KeyboardInterrupt as e:
+        how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        print(f"tfcompress: {how}; run the same command again to resume from the cache",
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
     if not result.rows:  # a sweep worker: the chief writes the report
         print("tfcompress: sweep worker finished; the chief writes the report")
         return 0

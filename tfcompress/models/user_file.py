@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from tfcompress._keras import keras
 from tfcompress.errors import InputError
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-ACCEPTED = ".keras, .h5 or a SavedModel folder"
+from tfcompress.models.user_path import ACCEPTED, HDF5_MAGIC, NEEDS_PATH, check
+
+__all__ = ["ACCEPTED", "HDF5_MAGIC", "check", "load", "needs_path"]
 
 
 def needs_path(input_shape: Any, num_classes: int, **options: Any) -> keras.Model:
     """The builder behind model name ``file``: it only says what is missing."""
     del input_shape, num_classes, options
-    raise InputError("this experiment compresses your own model: pass --model_path="
-                     "model.keras|model.h5|SavedModel folder (or --override model.path=...)")
+    raise InputError(NEEDS_PATH)
 
 
 def load(path: str | Path) -> keras.Model:
@@ -139,31 +138,6 @@ def savedmodel_weights(p: Path) -> dict[str, int]:
             params += int(value.size)
             nonzero += int(np.count_nonzero(value))
     return {"params": params, "nonzero_params": nonzero}
-
-
-def check(path: str | Path) -> str:
-    """What kind of model file ``path`` is (``keras``, ``h5``, ``savedmodel``), cheaply.
-
-    Raises:
-      InputError: it does not exist or is not a Keras model file.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"model.path {str(p)!r} does not exist; expected {ACCEPTED}")
-    if p.is_dir():
-        if not (p / "saved_model.pb").is_file():
-            raise InputError(f"{p} is a folder without saved_model.pb; expected {ACCEPTED}")
-        return "savedmodel"
-    with open(p, "rb") as f:
-        head = f.read(8)
-    if head == HDF5_MAGIC:
-        return "h5"
-    if zipfile.is_zipfile(p):
-        with zipfile.ZipFile(p) as z:
-            if "config.json" in z.namelist():
-                return "keras"
-    raise InputError(f"{p} is not a Keras model file (neither HDF5 nor a .keras archive); "
-                     f"expected {ACCEPTED}")
 
 
 def _h5_config(p: Path) -> dict[str, Any]:

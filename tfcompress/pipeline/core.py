@@ -111,6 +111,7 @@ class Pipeline:
         data = load(recipe.data, ctx.data_dir, ctx.offline)
         log.info("data: %s", data.summary())
         preflight.variants(ctx, data)
+        ctx.runner.progress.expect(plan.step_kinds(recipe))
 
         sweep = None
         if recipe.sweep is not None:
@@ -142,6 +143,7 @@ class Pipeline:
         info = provenance.run_info(ctx, data, started, profile=self.profile,
                                    overrides=self.overrides,
                                    load_average=measured.load_average)
+        info["benchmark"] = {"timed_at": measured.timed_at, "reused": measured.reused}
         info["schedules"] = _schedule_curves(ctx, data)
         if analysis is not None:
             info["sensitivity"] = analysis

@@ -47,11 +47,13 @@ class Runner:
         self.store = store
         self.records: list[StepRecord] = [] if records is None else records  # may be shared
         self._memo: dict[tuple[Any, ...], Artifact] = {}
+        self.progress = Progress()
 
     def reset(self) -> None:
         """A new run: nothing recorded or remembered (the list object stays the same)."""
         self.records.clear()
         self._memo.clear()
+        self.progress = Progress()
 
     def record(self, step: StepRecord) -> None:
         """Records a step that did not go through ``run`` (the benchmark: never cached)."""
@@ -64,27 +66,35 @@ class Runner:
         return self._memo[key]
 
     def run(self, kind: str, name: str, config: Any,
-            produce: Callable[[Path], dict[str, Any]], strategy: str = "default") -> Artifact:
+            produce: Callable[[Path], dict[str, Any]], strategy: str = "default",
+            again: bool = False) -> Artifact:
         """The step's artifact from the cache, else made by ``produce`` (under the
-        ``tf.distribute`` ``strategy`` when it trains) and committed."""
+        ``tf.distribute`` ``strategy`` when it trains) and committed (``again``: made and
+        committed even when cached, replacing it)."""
         key = fingerprint(kind, CACHE_VERSION, config)
         t0 = time.perf_counter()
-        found = self.store.get(kind, key)
+        found = None if again else self.store.get(kind, key)
         if not found:
             with self.store.lock(kind, key, name):
-                found = self.store.get(kind, key)  # made meanwhile by another process?
+                # made meanwhile by another process?
+                found = None if again else self.store.get(kind, key)
                 if not found:
                     work = self.store.work_dir(kind, key)
                     # an epoch backup left by an interrupted run: training resumes from it
                     resumed = any((work / "backup").rglob("state.json"))
-                    log.info("[%s] %s: %s (cache key %s)", kind, name,
-                             "resuming" if resumed else "running", key)
+                    log.info("[%s] %s: %s (%s, cache key %s)", kind, name,
+                             "resuming" if resumed else "running",
+                             self.progress.begin(kind), key)
                     with distribute.scope(strategy):
                         meta = produce(work)
                     path = self.store.commit(kind, key, {"name": name, **meta,
                                                          "resumed": resumed})
+                    log.info("[%s] %s: done in %s; %s", kind, name,
+                             _clock(time.perf_counter() - t0),
+                             self.progress.end(kind, time.perf_counter() - t0))
         if found:
-            log.info("[%s] %s: reusing %s", kind, name, found)
+            log.info("[%s] %s: reusing %s (%s)", kind, name, found, self.progress.begin(kind))
+            self.progress.end(kind, None)
             path = found
         artifact = Artifact(path, self.store.meta(kind, key))
         if not any(s.kind == kind and s.key == key for s in self.records):  # once per run
@@ -92,3 +102,50 @@ class Runner:
                                            time.perf_counter() - t0,
                                            bool(artifact.meta.get("resumed"))))
         return artifact
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class Progress:
+    """Where a run stands: ``step i of N`` (N from the plan, ``expect``), the time since the
+    run began and, once a step of a kind has been made, an estimate of what is left (each
+    planned step costing what the made steps of its kind cost on average; a cached one costs
+    nothing, so the estimate errs long)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.planned: list[str] = []
+        self.seen: list[str] = []
+        self.made: dict[str, list[float]] = {}
+
+    def expect(self, kinds: list[str]) -> None:
+        """The kinds of the cached steps the run will ask for, one per step."""
+        self.planned = list(kinds)
+
+    def begin(self, kind: str) -> str:
+        self.seen.append(kind)
+        total = max(len(self.planned), len(self.seen))
+        return f"step {len(self.seen)} of {total}" if self.planned else f"step {len(self.seen)}"
+
+    def end(self, kind: str, seconds: float | None) -> str:
+        if seconds is not None:
+            self.made.setdefault(kind, []).append(seconds)
+        elapsed = f"{_clock(time.perf_counter() - self.t0)} elapsed"
+        left = self.left()
+        return elapsed if left is None else f"{elapsed}, about {_clock(left)} left"
+
+    def left(self) -> float | None:
+        """Seconds the planned steps not yet begun should take (None: nothing made yet)."""
+        remaining = list(self.planned)
+        for kind in self.seen:
+            if kind in remaining:
+                remaining.remove(kind)
+        if not self.made or not remaining:
+            return None
+        every = [s for times in self.made.values() for s in times]
+        mean = {k: sum(v) / len(v) for k, v in self.made.items()}
+        return sum(mean.get(k, sum(every) / len(every)) for k in remaining)

@@ -29,6 +29,8 @@ class Plan:
 #: mask updates a gradual schedule should make (about; tfmot's guide makes ~16) and the fewest
 #: under which it is reported as hardly gradual
 GRADUAL_UPDATES, FEWEST_UPDATES = 8, 4
+#: mask updates ``frequency="auto"`` aims at over the pruning window (about tfmot's guide's)
+AUTO_UPDATES = 16
 
 
 def updates(p: Plan) -> int:
@@ -47,13 +49,17 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
         begin = int(round(spec.points[0][0] * last))
         window_end = int(round(spec.points[-1][0] * last))
         if len(spec.points) == 1:  # one point: a constant from there on
-            return Plan(begin, begin, spec.frequency, total_steps)
+            return Plan(begin, begin, 1 if spec.frequency == "auto" else spec.frequency,
+                        total_steps)
     else:
         begin = int(round(spec.begin_fraction * last))
         window_end = int(round(spec.end_fraction * last))
-    updates = (window_end - begin) // spec.frequency
+    frequency = spec.frequency
+    if frequency == "auto":  # fitted to this fine-tuning: about AUTO_UPDATES updates
+        frequency = max(1, (window_end - begin) // AUTO_UPDATES)
+    updates = (window_end - begin) // frequency
     if spec.schedule == "constant":
-        return Plan(begin, window_end, spec.frequency, total_steps)
+        return Plan(begin, window_end, frequency, total_steps)
     if updates < 1:
         window = max(window_end - begin, 1)
         fits = max(1, window // GRADUAL_UPDATES)
@@ -62,7 +68,7 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
             f"{begin} and {window_end} of {total_steps} fine-tuning steps; run with "
             f"--override=variants.*.prune.frequency={fits} ({window // fits + 1} mask updates) or "
             f"raise finetune.epochs")
-    return Plan(begin, begin + updates * spec.frequency, spec.frequency, total_steps)
+    return Plan(begin, begin + updates * frequency, frequency, total_steps)
 
 
 def should_update(step: int, begin: int, end: int, frequency: int) -> bool:

@@ -68,7 +68,8 @@ def main(argv: list[str]) -> int:
     import sys
 
     if not argv:
-        print("coverage: error: usage: python -m tfcompress.quantize.coverage FILE.tflite [...]",
+        print("coverage: error: no .tflite file given; usage: "
+              "python -m tfcompress.quantize.coverage FILE.tflite [...]",
               file=sys.stderr)
         return 2
     for path in argv:

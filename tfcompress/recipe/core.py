@@ -32,7 +32,9 @@ class BenchmarkSpec:
     ``batches``: batch sizes of an MLMark-style throughput sweep (images/s, mean ± std over
     the rounds), at the first thread count. ``memory``: each file's peak run-time memory,
     the resident-set growth of a fresh process loading and running it
-    (``tfcompress.benchmark.memory``)."""
+    (``tfcompress.benchmark.memory``). ``reuse``: a timing of the same files (by content),
+    settings and test images on the same machine is read from the step cache instead of
+    timed again."""
 
     threads: tuple[int, ...] = (1, 2)
     warmup_runs: int = 10
@@ -42,6 +44,9 @@ class BenchmarkSpec:
     rounds: int = field(default=5, metadata=LATER)
     batches: tuple[int, ...] = field(default=(), metadata=LATER)
     memory: bool = field(default=False, metadata=LATER)
+    #: False: time the files again even when the same files were timed on this machine
+    #: with the same settings (``--benchmark=again``)
+    reuse: bool = field(default=True, metadata=LATER)
 
     def __post_init__(self) -> None:
         _as_tuples(self, "threads")
@@ -62,6 +67,7 @@ class BenchmarkSpec:
                  "rising batch sizes in [1, 4096]", self.batches)
         _require(isinstance(self.memory, bool), "benchmark.memory", "true or false",
                  self.memory)
+        _require(isinstance(self.reuse, bool), "benchmark.reuse", "true or false", self.reuse)
         _require(isinstance(self.rounds, int) and not isinstance(self.rounds, bool)
                  and 1 <= self.rounds <= 100, "benchmark.rounds", "an integer in [1, 100]",
                  self.rounds)

@@ -83,6 +83,12 @@ def _set(obj: Any, parts: list[str], value: Any, path: str) -> Any:
             raise InputError(f"override {path!r}: {e}") from None
     if isinstance(obj, Mapping):
         new = dict(obj)
+        if rest and not isinstance(obj.get(head), (Mapping, tuple)) \
+                and not dataclasses.is_dataclass(obj.get(head)):
+            whole = path.rsplit(".", len(rest))[0]
+            raise InputError(f"override {path!r}: {head!r} holds no fields"
+                             + (f" (it is {obj[head]!r})" if head in obj else " (it is not set)")
+                             + f"; set it whole, e.g. --override={whole}=...")
         new[head] = _set(obj[head], rest, value, path) if rest else value
         return new
     raise InputError(f"override {path!r}: cannot descend into {type(obj).__name__}")

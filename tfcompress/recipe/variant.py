@@ -25,7 +25,9 @@ class PruneSpec:
     """How a variant is pruned: a method, its target and schedule, and which layers.
 
     ``begin_fraction``/``end_fraction`` are fractions of the fine-tuning steps, so the schedule
-    follows the profile's epochs; ``frequency`` is the number of steps between mask updates.
+    follows the profile's epochs; ``frequency`` is the number of steps between mask updates,
+    or ``"auto"``: fitted to the fine-tuning the data and profile give (about 16 updates over
+    the pruning window, ``schedule.AUTO_UPDATES``).
 
     Attributes:
       method: ``gradual`` (tfmot), ``oneshot``, ``iterative``, ``lottery``, ``snip``,
@@ -84,7 +86,7 @@ class PruneSpec:
     initial_sparsity: float = 0.0
     begin_fraction: float = 0.0
     end_fraction: float = 0.75
-    frequency: int = 100
+    frequency: int | str = 100
     power: float = 3.0
     method: str = field(default="gradual", metadata=LATER)
     scope: str = field(default="layer", metadata=LATER)
@@ -142,7 +144,11 @@ class PruneSpec:
         _fraction("prune.end_fraction", self.end_fraction)
         _require(self.begin_fraction < self.end_fraction, "prune.end_fraction",
                  f"> begin_fraction ({self.begin_fraction})", self.end_fraction)
-        _positive_int("prune.frequency", self.frequency)
+        if self.frequency != "auto":
+            _require(isinstance(self.frequency, int) and not isinstance(self.frequency, bool)
+                     and self.frequency > 0, "prune.frequency",
+                     "a positive integer or 'auto' (fitted to the fine-tuning steps)",
+                     self.frequency)
         _require(_number(self.power) and self.power > 0, "prune.power", "a positive number",
                  self.power)
         # the method's own rules: its scopes, the fields other methods own left unset, and

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tfcompress import atomic
 import tfcompress.report.markdown as markdown
 import tfcompress.report.plots as plots
+import tfcompress.report.ship as ship
 import tfcompress.report.table as table
 
 if TYPE_CHECKING:
@@ -27,10 +28,13 @@ def write(folder: Path, recipe: Recipe, variants: list[VariantResult],
       The rows (one per variant; their ``columns()`` went into ``results.csv``).
     """
     rows = table.rows(recipe, variants)
-    written = (plots.bar_charts(rows, folder / "plots")
+    chosen = ship.choose(rows, recipe.baseline, recipe.ship_budget)
+    shipped = chosen.variant if chosen is not None else None
+    written = (plots.bar_charts(rows, folder / "plots", recipe.baseline,
+                                int(info.get("data", {}).get("num_classes") or 0), shipped)
                + plots.sparsity_curves(rows, folder / "plots"))
     written += plots.schedules(info.get("schedules", []), folder / "plots")
-    written += plots.tradeoffs(rows, folder / "plots")
+    written += plots.tradeoffs(rows, folder / "plots", shipped)
     written += plots.throughput(rows, folder / "plots")
     written += plots.lottery(rows, table.lottery_rounds(variants), folder / "plots")
     if info.get("sensitivity"):

@@ -48,7 +48,11 @@ def render(rows: list[Row], variants: list[VariantResult], info: dict[str, Any],
         f"and {info['recipe']['benchmark']['min_seconds']} s after "
         f"{info['recipe']['benchmark']['warmup_runs']} warm-up runs, timed in "
         f"{info['recipe']['benchmark'].get('rounds', 1)} rounds that visit every file in turn. "
-        f"All rows were measured in this run; ratios are against `{base}`. A speedup is shown "
+        + (f"All rows were timed together at {info['benchmark']['timed_at']}, by an earlier "
+           f"run of the same files on this machine (reused; `--benchmark=again` times them "
+           f"again); " if info.get("benchmark", {}).get("reused")
+           else "All rows were measured in this run; ")
+        + f"ratios are against `{base}`. A speedup is shown "
         f"only where every round agrees and the difference exceeds both the spread between "
         f"rounds and 5%; otherwise the row says *same* (speed within noise). Accuracy is on the "
         f"test set, computed from the .tflite file itself.",

@@ -34,11 +34,12 @@ def _p95_1t(r: Row) -> float | None:
     return r.timing[1].p95_ms if 1 in r.timing else None
 
 
-#: file name -> (what a row shows, axis label, scale, error bar: ± its latency's std)
+#: file name -> (what a row shows, axis label, scale); latency bars are the median with a
+#: whisker up to the 95th percentile (the tail a user meets; never below zero, unlike ± std)
 CHARTS = {
-    "accuracy.png": (_accuracy, "TFLite test accuracy (%)", 100.0, False),
-    "gzip_size.png": (_gzip, "gzip size of .tflite (KiB)", 1 / 1024, False),
-    "latency_p95.png": (_p95_1t, "p95 ms, batch 1, 1 thread (±1 std)", 1.0, True),
+    "accuracy.png": (_accuracy, "TFLite test accuracy (%)", 100.0),
+    "gzip_size.png": (_gzip, "gzip size of .tflite (KiB)", 1 / 1024),
+    "latency_p95.png": (_p50_1t, "ms, batch 1, 1 thread\n(bar: p50; whisker up to p95)", 1.0),
 }
 
 
@@ -69,33 +70,62 @@ def _legend(rows: list[Row]) -> list[Patch]:
     return handles
 
 
-def bar_charts(rows: list[Row], out_dir: Path) -> list[str]:
-    """Writes one bar chart per entry of ``CHARTS``; returns the file names written."""
+def bar_charts(rows: list[Row], out_dir: Path, base: str | None = None, classes: int = 0,
+               ship: str | None = None) -> list[str]:
+    """Writes one bar chart per entry of ``CHARTS``; returns the file names written. The
+    accuracy chart draws the baseline's accuracy and chance (1 / ``classes``) as lines; the
+    file to ship (``ship``) is outlined in every chart."""
     names = [r.variant for r in rows]
     written = []
-    for filename, (value, label, scale, spread) in CHARTS.items():
+    for filename, (value, label, scale) in CHARTS.items():
         if any(value(r) is None for r in rows):
             continue
         values = [value(r) * scale for r in rows]
-        # latency bars carry the run-to-run standard deviation as error bars
-        err = [r.timing[1].std_ms for r in rows] if spread else None
-        fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(rows)), 3.6))
+        err = None
+        if value is _p50_1t:  # the tail above the median: never below zero
+            err = [[0.0] * len(rows),
+                   [max(0.0, r.timing[1].p95_ms - r.timing[1].p50_ms) for r in rows]]
+        fig, ax = plt.subplots(figsize=(max(5.6, 1.1 * len(rows) + 2.2), 3.8))
         bars = ax.bar(names, values, yerr=err, capsize=3 if err else 0,
                       color=[COLORS.get(r.export_mode, "#8c8c8c") for r in rows],
                       hatch=["//" if r.pruning != "-" else "" for r in rows],
-                      edgecolor="white")
-        ax.bar_label(bars, fmt="%.3g", fontsize=8)
-        ax.legend(handles=_legend(rows), fontsize=7, loc="upper right", framealpha=0.8)
-        ax.set_ylabel(label)
+                      edgecolor=["#111111" if n == ship else "white" for n in names],
+                      linewidth=[2.0 if n == ship else 0.8 for n in names])
+        ax.bar_label(bars, labels=[_short(v) for v in values], fontsize=8,
+                     padding=2 if err is None else 6)
+        handles = _legend(rows)
         if value is _accuracy:
-            low = min(values)
-            ax.set_ylim(max(0.0, low - 5), 100.5)
+            ref = next((v for n, v in zip(names, values) if n == base), None)
+            chance = 100.0 / classes if classes > 1 else None
+            low = min(values + ([chance] if chance is not None else []))
+            ax.set_ylim(max(0.0, low - 5), 101.0)
+            if ref is not None:
+                handles.append(ax.axhline(ref, color="#333333", linestyle="--", linewidth=1,
+                                          label=f"baseline ({base}) {ref:.1f}%"))
+            if chance is not None:
+                handles.append(ax.axhline(chance, color="#999999", linestyle=":",
+                                          linewidth=1, label=f"chance {chance:.0f}%"))
+        else:
+            ax.set_ylim(0, max(v + (e or 0) for v, e in
+                               zip(values, err[1] if err else [0] * len(values))) * 1.15)
+        if ship in names:
+            handles.append(Patch(facecolor="none", edgecolor="#111111", linewidth=2,
+                                 label=f"to ship: {ship}"))
+        # beside the axes, never over a bar or its label
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  framealpha=0.9)
+        ax.set_ylabel(label)
         ax.tick_params(axis="x", rotation=30)
         fig.tight_layout()
         atomic.write_with(out_dir / filename, partial(fig.savefig, dpi=110))
         plt.close(fig)
         written.append(filename)
     return written
+
+
+def _short(v: float) -> str:
+    """A bar's label: three significant digits, no exponent for everyday sizes."""
+    return f"{v:.3g}" if v < 1000 else f"{v:,.0f}"
 
 
 #: panels of the sparsity figure: (what a row shows, axis label, scale)
@@ -339,10 +369,11 @@ TRADEOFFS = {
 }
 
 
-def tradeoffs(rows: list[Row], out_dir: Path) -> list[str]:
+def tradeoffs(rows: list[Row], out_dir: Path, ship: str | None = None) -> list[str]:
     """Every variant's TFLite accuracy against its latency and against its size, by export
     format; the Pareto front (nothing else is both as accurate and as fast / small) joined
-    and circled: the files worth shipping."""
+    and circled: the files worth shipping; the one the report says to ship (``ship``)
+    starred."""
     from tfcompress.report.table import pareto_front
 
     written = []
@@ -366,6 +397,10 @@ def tradeoffs(rows: list[Row], out_dir: Path) -> list[str]:
         for r in points:
             ax.annotate(r.variant, (value(r) * scale, 100 * r.tflite_accuracy),
                         fontsize=7, xytext=(4, 4), textcoords="offset points")
+            if r.variant == ship:
+                ax.scatter([value(r) * scale], [100 * r.tflite_accuracy], s=220, marker="*",
+                           color="#f2c14e", edgecolors="#111111", zorder=5,
+                           label=f"to ship: {ship}")
         ax.set_ylim(0, 100 * max(r.tflite_accuracy for r in points) + 5)
         ax.set_xlim(left=0)
         written += _finish(fig, ax, out_dir, filename, label, "TFLite test accuracy (%)")

@@ -14,7 +14,6 @@ import json
 import logging
 import math
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ import numpy as np
 from tfcompress import atomic
 from tfcompress._keras import keras, tf
 from tfcompress.data.augment import training_data
-from tfcompress.train import OPTIMIZERS
+from tfcompress.train import OPTIMIZERS, progress
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -160,11 +159,12 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
     ]
     for epoch in range(start, spec.epochs):
         kmod.utils.set_random_seed(epoch_seed(seed, epoch))
+        shown = progress.callback(kmod, epoch, spec.epochs, steps, phase or "")
         done = model.fit(
             **_epoch_inputs(data, spec.batch_size, epoch_seed(seed, epoch)),
             validation_data=(data.x_val, data.y_val), validation_batch_size=256,
-            initial_epoch=epoch, epochs=epoch + 1, callbacks=all_callbacks,
-            verbose=1 if sys.stdout.isatty() else 2,
+            initial_epoch=epoch, epochs=epoch + 1, callbacks=[*all_callbacks, shown],
+            verbose=0,  # progress: Keras would number each one-epoch fit "Epoch 2/2"
         )
         for k, values in done.history.items():
             history.setdefault(k, []).extend(float(v) for v in values)

@@ -142,4 +142,5 @@ def _gradual_enough(ctx: RunContext, v: Variant, total: int) -> None:
         ctx.warn(f"variant {v.name}: gradual pruning makes only {n} mask update(s) in "
                  f"{total} fine-tuning steps (frequency {p.frequency}), with "
                  f"{total - p.end_step - 1} step(s) to recover after the last: hardly gradual; "
-                 f"raise finetune.epochs or lower prune.frequency")
+                 f"raise finetune.epochs, or lower prune.frequency (auto: fitted to the "
+                 f"fine-tuning)")
