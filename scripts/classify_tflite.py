@@ -111,7 +111,9 @@ class Classifier:
         self.output = self.interpreter.get_output_details()[0]
         want = [int(v) for v in self.input["shape"][1:]]
         if want != card["input_shape"]:
-            fail(f"{model_path} takes input {want} but its card says {card['input_shape']}")
+            fail(f"{model_path} takes input {want} but its card "
+                 f"({model_path.with_suffix('.json')}) says input_shape "
+                 f"{card['input_shape']}: the card belongs to another file")
         if int(self.output["shape"][-1]) != len(card["class_names"]):
             fail(f"{model_path} has {int(self.output['shape'][-1])} outputs but its card names "
                  f"{len(card['class_names'])} classes")

@@ -26,11 +26,17 @@ def test_the_readme_notebook_runs_with_tensorflow_imported_first(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "compress" / "quick"
     printed = proc.stdout.strip().splitlines()
-    assert printed[-2] == str(run_dir / "tflite" / "pruned80_int8.tflite")
     results = json.loads((run_dir / "results.json").read_text())
     rows = {r["variant"]: r for r in results["rows"]}
     assert set(rows) == {"int8", "pruned80_int8"}
-    assert float(printed[-1].split()[0]) == rows["pruned80_int8"]["tflite_accuracy"]
+    for line, name in zip(printed[-4:-2], ("int8", "pruned80_int8")):
+        assert line.split()[:2] == [name, f"{rows[name]['tflite_accuracy']:.2%}"], line
+    # the file the report names to ship, printed from Result.ship
+    report = (run_dir / "report.md").read_text()
+    ship = printed[-2].split()[1]
+    assert printed[-2] == f"ship: {ship} {run_dir / 'tflite' / f'{ship}.tflite'}"
+    assert f"**`tflite/{ship}.tflite`**" in report.split("## Ship this file")[1]
+    assert printed[-1] == str(run_dir / "report.md")
     assert rows["pruned80_int8"]["tflite_accuracy"] > 0.5  # 10 classes: far above chance
     # the pruned Keras model: every prunable kernel at the target, within one weight
     from tfcompress._keras import keras

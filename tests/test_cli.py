@@ -43,7 +43,8 @@ def test_help_lists_the_tools_own_flags_grouped_and_exits_0(flag):
         assert proc.returncode == 0, proc.stderr
         out = proc.stdout
         for name in ("--experiment", "--profile", "--model_path", "--data_dir", "--override",
-                     "--pixel_range", "What to run:", "Your own model and data:"):
+                     "--pixel_range", "--benchmark", "What to run:", "Your own model and data:",
+                     "143 terminated (SIGTERM)"):
             assert name in out, name
         assert "--logtostderr" not in out  # absl's own: under --helpfull only
         assert "cats_vs_dogs" in out
@@ -71,6 +72,17 @@ def test_sigterm_is_handled_as_ctrl_c_is(tmp_path, data_dir):
     assert "tfcompress: terminated (SIGTERM); run the same command again to resume" in out
     assert "Traceback" not in out
     assert not list(tmp_path.glob("*/*/report.md"))
+
+
+def test_every_benchmark_mode_is_a_valid_recipe_change():
+    from tfcompress.recipe import apply_overrides
+    from tfcompress.run import BENCHMARK_MODES
+
+    base = catalogue.experiment("mnist_prune_quant")
+    specs = {m: apply_overrides(base, o).benchmark for m, o in BENCHMARK_MODES.items()}
+    assert specs["reuse"] == base.benchmark and not specs["again"].reuse
+    assert specs["short"].rounds < base.benchmark.rounds and specs["short"].min_seconds == 0
+    assert run_cli("--benchmark=sometimes").returncode == 2
 
 
 def test_an_unknown_profile_is_refused_before_anything_says_running():

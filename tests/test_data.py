@@ -76,3 +76,17 @@ def test_corrupt_idx_file_is_a_clear_error(tmp_path):
         (tmp_path / f"{stem}.gz").write_bytes(b"garbage")
     with pytest.raises(InputError, match="not a valid IDX file"):
         load(DataSpec("mnist"), tmp_path, offline=True)
+
+
+def test_an_unreachable_download_host_is_one_line_at_once():
+    """A machine without internet: the message comes before any download is tried (tfds'
+    retries took 3.5 minutes), naming the host."""
+    from tfcompress.data.dataset import download_or_fail
+    from tfcompress.errors import InputError
+
+    tried = []
+    with pytest.raises(InputError) as e:
+        download_or_fail("CIFAR-10", "cifar-10-batches-bin/", [], False,
+                         lambda: tried.append(1), host="no-such-host.invalid")
+    assert not tried
+    assert "no-such-host.invalid cannot be resolved" in str(e.value) and "\n" not in str(e.value)

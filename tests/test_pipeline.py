@@ -174,3 +174,53 @@ def test_resnet_tiny_smoke(tiny_runs):
     assert rows["pruned90_int8"]["macs"] == rows["int8"]["macs"]
     assert rows["pruned90_int8"]["effective_macs"] < 0.2 * rows["int8"]["effective_macs"]
     assert "effective MACs" in (result.run_dir / "report.md").read_text()
+
+
+def test_the_preflight_reports_every_problem_in_one_line(tmp_path):
+    """What is wrong with several variants is said together (variants with the same
+    problem named together), before any training, not one problem per run."""
+    from tfcompress.errors import InputError
+    from tfcompress.recipe import ExportSpec, PruneSpec, Variant, derive
+
+    base = catalogue.experiment("digits_prune_quant")
+    recipe = derive(base, "preflight_all", "three bad variants", variants=(
+        Variant("float32", ExportSpec("float32")),
+        Variant("a", ExportSpec("int8"), PruneSpec(0.8, frequency=1000)),
+        Variant("b", ExportSpec("float32"), PruneSpec(0.8, frequency=1000)),
+        Variant("c", ExportSpec("int8"), PruneSpec(0.8, frequency=500))))
+    with pytest.raises(InputError) as e:
+        Pipeline(recipe, profile="quick", output_dir=tmp_path).run()
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("2 problems, found before any training: (1) ")
+    assert "variants a, b: prune.frequency=1000" in msg and "(2) variant c: prune.frequency=500" \
+        in msg
+    assert not list(tmp_path.glob("cache/*"))  # nothing trained
+
+
+def test_preflight_warnings_are_said_only_when_the_run_goes_on(tmp_path, caplog):
+    from tfcompress.data import load
+    from tfcompress.errors import InputError
+    from tfcompress.pipeline import preflight
+    from tfcompress.recipe import ExportSpec, PruneSpec, Variant, derive
+
+    caplog.set_level("WARNING", logger="tfcompress")
+    base = catalogue.experiment("digits_prune_quant")
+    ctx = Pipeline(base, profile="quick", output_dir=tmp_path).context
+    window = round(0.75 * (ctx.finetune_steps(load(ctx.recipe.data)) - 1))
+    thin = Variant("thin", ExportSpec("float32"), PruneSpec(0.8, frequency=window // 2))
+    bad = Variant("bad", ExportSpec("float32"), PruneSpec(0.8, frequency=10 * window))
+    for variants, refused in (((thin, bad), True), ((thin,), False)):
+        recipe = derive(base, "held", "held warnings",
+                        variants=(Variant("float32", ExportSpec("float32")), *variants))
+        pipeline = Pipeline(recipe, profile="quick", output_dir=tmp_path)
+        ctx = pipeline.context
+        data = load(ctx.recipe.data)
+        caplog.clear()
+        if refused:
+            with pytest.raises(InputError, match="variant bad"):
+                preflight.variants(ctx, data)
+            assert not ctx.warnings and "hardly gradual" not in caplog.text
+        else:
+            preflight.variants(ctx, data)
+            assert len(ctx.warnings) == 1 and "variant thin" in ctx.warnings[0]
+            assert "hardly gradual" in caplog.text

@@ -46,8 +46,15 @@ def test_the_expected_range_is_read_from_the_first_layers():
     twin = keras3.to_keras2(_rescaling_cnn())  # what the preflight reads
     assert pixel_range.expected(twin)["high"] == 255
     data = load(DataSpec("digits"))
-    with pytest.raises(InputError, match="pixel_range=0-255"):
+    with pytest.raises(InputError, match="pixel_range=0-255") as e:
         pixel_range.check(_rescaling_cnn(), data)
+    assert "mean" not in str(e.value)
+    # with --mean/--std (as the README's own-model command has them) the fix drops them:
+    # --pixel_range is refused beside them
+    normalized = load(DataSpec("digits", mean=[0.5], std=[0.25]))
+    with pytest.raises(InputError) as e:
+        pixel_range.check(_rescaling_cnn(), normalized)
+    assert "drop --mean/--std" in str(e.value) and "data.mean=none" in str(e.value)
 
 
 @pytest.fixture(scope="module")

@@ -179,3 +179,17 @@ def test_bar_charts_draw_honest_latency_the_baseline_chance_and_the_file_to_ship
                                                                          (0.003, 0.0036)]
     texts = [t.get_text() for t in lat.texts]
     assert texts == ["0.004", "0.003"]  # three significant digits at most
+
+
+def test_the_reports_command_line_is_one_a_user_can_run_again(monkeypatch):
+    import sys
+
+    from tfcompress.pipeline import provenance
+
+    monkeypatch.setattr(sys, "argv", ["/repo/tfcompress/run.py", "--experiment=x",
+                                      "--override=name=my run"])
+    assert provenance.command() == "tfcompress --experiment=x '--override=name=my run'"
+    monkeypatch.setattr(sys, "argv", ["/repo/.venv/bin/tfcompress", "--profile=tiny"])
+    assert provenance.command() == "tfcompress --profile=tiny"
+    monkeypatch.setattr(sys, "argv", ["notebook.py", "out"])
+    assert provenance.command() == "notebook.py out (through the Python API)"

@@ -42,11 +42,15 @@ def test_lambda_layers_are_refused_in_h5(tmp_path):
 def test_bad_model_paths_are_one_clear_line(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "folder").mkdir()
+    (tmp_path / "garbled").mkdir()
+    (tmp_path / "garbled" / "saved_model.pb").write_bytes(b"garbage")
     model = tiny_resnet()
     model.save_weights(tmp_path / "weights.h5")
     for path, words in [(tmp_path / "missing.keras", "does not exist"),
                         (tmp_path / "notes.txt", "not a Keras model file"),
                         (tmp_path / "folder", "saved_model.pb"),
+                        (tmp_path / "garbled", "garbled/saved_model.pb is not a readable "
+                                               "SavedModel"),
                         (tmp_path / "weights.h5", "weights only")]:
         with pytest.raises(InputError, match=words):
             user_file.load(path)
@@ -96,6 +100,8 @@ def test_missing_model_bad_model_file_and_missing_folder_exit_2(tmp_path):
     proc = run_cli("--experiment=user_model_prune_quant", f"--model_path={text_file}",
                    f"--output_dir={tmp_path}")
     assert proc.returncode == 2 and "not a Keras model file" in error_line(proc)
+    # refused before TensorFlow starts, and before anything says "running"
+    assert "running" not in proc.stdout + proc.stderr
     assert not (tmp_path / "user_model_prune_quant").exists()
 
 

@@ -37,6 +37,9 @@ class Result:
       tflite: variant -> its .tflite file (with its input card ``.json`` beside it).
       keras_files: variant -> the compressed Keras model it was converted from (``.keras``).
       models: variant -> that Keras model, loaded on first access.
+      ship: the variant the report says to ship (the smallest gzipped file within the
+        recipe's ``ship_budget`` points of the baseline's accuracy, the fastest on a tie), or
+        None when no file has an accuracy; ``ship_file`` is its .tflite file.
     """
 
     run_dir: Path
@@ -44,6 +47,11 @@ class Result:
     tflite: dict[str, Path] = field(default_factory=dict)
     keras_files: dict[str, Path] = field(default_factory=dict)
     models: Mapping[str, Any] = field(default_factory=dict)
+    ship: str | None = None
+
+    @property
+    def ship_file(self) -> Path | None:
+        return self.tflite.get(self.ship) if self.ship is not None else None
 
     @property
     def report(self) -> Path:
@@ -99,7 +107,7 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
         raise InputError(f"recipe must be a Recipe or an experiment name; received "
                          f"{type(recipe).__name__}")
     recipe = apply_overrides(recipe.for_profile(profile), overrides)  # refused before TF
-    _check_files(recipe, data_dir)
+    check_files(recipe, data_dir)
     from tfcompress.pipeline import Pipeline
 
     if profile == "full":
@@ -108,7 +116,7 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
               else list(overrides))
     done = Pipeline(recipe, profile=profile, output_dir=output_dir, data_dir=data_dir,
                     offline=offline, overrides=listed).run()
-    return _result(done.run_dir, done.rows)
+    return _result(done.run_dir, done.rows, recipe)
 
 
 def _warn_without_a_gpu(recipe: Recipe) -> None:
@@ -128,11 +136,16 @@ def _warn_without_a_gpu(recipe: Recipe) -> None:
         "minutes)", recipe.name, recipe.train.epochs, recipe.finetune.epochs, finetunes)
 
 
-def _result(run_dir: Path, rows: list[Row]) -> Result:
+def _result(run_dir: Path, rows: list[Row], recipe: Recipe) -> Result:
+    from tfcompress.report import ship
+
     tflite = {r.variant: run_dir / "tflite" / f"{r.variant}.tflite" for r in rows}
     keras_files = {r.variant: run_dir / "keras" / f"{r.variant}.keras" for r in rows
                    if (run_dir / "keras" / f"{r.variant}.keras").is_file()}
-    return Result(run_dir, rows, tflite, keras_files, _LazyModels(keras_files))
+    chosen = (ship.choose(rows, recipe.baseline, recipe.ship_budget)
+              if any(r.variant == recipe.baseline for r in rows) else None)
+    return Result(run_dir, rows, tflite, keras_files, _LazyModels(keras_files),
+                  chosen.variant if chosen is not None else None)
 
 
 def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None = None,
@@ -234,7 +247,7 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
                offline=offline, overrides=overrides)
 
 
-def _check_files(recipe: Recipe, data_dir: str | os.PathLike | None) -> None:
+def check_files(recipe: Recipe, data_dir: str | os.PathLike | None) -> None:
     """A missing or wrong model file, or a missing image folder, refused in one line before
     TensorFlow starts (the pipeline checks them again, and the rest, once it has)."""
     from tfcompress.data import image_folder

@@ -116,7 +116,7 @@ def usage() -> str:
             lines += textwrap.wrap(text, width=88, initial_indent="      ",
                                    subsequent_indent="      ")
     lines += ["", "Exit status: 0 done, 1 failed, 2 bad input (one line on stderr),",
-              "130 interrupted (the same command resumes).",
+              "130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the same command resumes.",
               "absl's own flags (logging, verbosity): --helpfull"]
     return "\n".join(lines)
 
@@ -187,6 +187,30 @@ def _numbers(flag: str, values: list[str], kind: type) -> list:
                          f"{','.join(values)!r}") from None
 
 
+#: recipe path -> the convenience flag that sets it (a refusal names the flag the user typed)
+FLAG_PATHS = {"model.path": "model_path", "data.path": "dataset", "data.name": "dataset",
+              "model.options.weights": "weights", "data.pixel_range": "pixel_range",
+              "data.mean": "mean", "data.std": "std", "data.image_size": "image_size"}
+
+
+def _in_flag_terms(message: str) -> str:
+    """``override 'data.mean': data.mean must be ...`` -> ``--mean=nan: --mean must be ...``
+    when a convenience flag (not ``--override``) set that path."""
+    typed = {path for path, _ in map(_split_override, FLAGS.override)}
+    for path, flag in FLAG_PATHS.items():
+        head = f"override {path!r}: "
+        value = FLAGS[flag].value
+        if message.startswith(head) and value and path not in typed:
+            shown = ",".join(map(str, value)) if isinstance(value, list) else value
+            return f"--{flag}={shown}: " + message[len(head):].replace(path, f"--{flag}")
+    return message
+
+
+def _split_override(text: str) -> tuple[str, str]:
+    path, _, value = text.partition("=")
+    return path.strip(), value
+
+
 def flag_overrides() -> dict:
     """The convenience flags as recipe overrides (``--override`` is applied after them)."""
     out: dict = {}
@@ -235,13 +259,15 @@ def main(argv: list[str]) -> int:
         recipe = catalogue.experiment(FLAGS.experiment)
         # the convenience flags first, then --override (which may refine them)
         overrides = {**flag_overrides(), **dict(map(parse_override, FLAGS.override))}
-        # an unknown profile or a bad override is refused before "running" (and TensorFlow)
-        apply_overrides(recipe.for_profile(FLAGS.profile), overrides)
+        # an unknown profile, a bad override or a missing file is refused before "running"
+        # (and TensorFlow)
+        api.check_files(apply_overrides(recipe.for_profile(FLAGS.profile), overrides),
+                        FLAGS.data_dir)
         log.info("running %s (%s profile)", recipe.name, FLAGS.profile)
         result = api.run(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
                          data_dir=FLAGS.data_dir, offline=FLAGS.offline, overrides=overrides)
     except InputError as e:
-        _fail(str(e))
+        _fail(_in_flag_terms(str(e)))
     except SweepFailed as e:
         print(f"tfcompress: error: {e}", file=sys.stderr)
         return EXIT_FAILED

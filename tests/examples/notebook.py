@@ -25,5 +25,7 @@ result = tfcompress.compress(model, (x_train, y_train), test=(x_test, y_test), s
                              exports=["int8"], epochs=2,
                              output_dir=sys.argv[1] if len(sys.argv) > 1 else "saved_models")
 pruned = result.models["pruned80_int8"]          # the pruned Keras model
-print(result.tflite["pruned80_int8"])            # its int8 .tflite file, ready for a phone
-print(result.row("pruned80_int8").tflite_accuracy, result.report)
+for r in result.rows:                            # each file's accuracy and gzipped size
+    print(f"{r.variant:15s} {r.tflite_accuracy:.2%} {r.tflite_gzip_bytes / 1024:.1f} KiB")
+print("ship:", result.ship, result.ship_file)    # the file the report says to ship
+print(result.report)

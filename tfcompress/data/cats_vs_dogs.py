@@ -40,7 +40,7 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
                                      f"{list(CLASSES)}")
                 return raw
     return download_or_fail("Cats vs Dogs", f"{FOLDER}/ or {ARCHIVE}", searched, offline,
-                            lambda: _read_tfds(size))
+                            lambda: _read_tfds(size), host="download.microsoft.com")
 
 
 def _read_tfds(size: tuple[int, int]) -> RawData:

@@ -41,7 +41,8 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
             if path.exists():
                 return reader(path)
     expected = f"{BIN_DIR}/, {PY_DIR}/, {JPG_DIR}/ or {JPG_ARCHIVE}"
-    return download_or_fail("CIFAR-10", expected, searched, offline, _read_tfds)
+    return download_or_fail("CIFAR-10", expected, searched, offline, _read_tfds,
+                            host="www.cs.toronto.edu")
 
 
 def _raw(x_train, y_train, x_test, y_test, source: str, skipped: int = 0) -> RawData:

@@ -124,7 +124,8 @@ def cache_dir() -> Path:
 
 
 def download_or_fail(dataset: str, expected: str, searched: Sequence[str], offline: bool,
-                     download: Callable[[], RawData], via: str = "tfds") -> RawData:
+                     download: Callable[[], RawData], via: str = "tfds",
+                     host: str | None = None) -> RawData:
     """The last resort of every loader: download when online, else one line that says what
     to put where (and why no download happened).
 
@@ -133,17 +134,35 @@ def download_or_fail(dataset: str, expected: str, searched: Sequence[str], offli
       expected: what the user should put in the data dir.
       searched: the paths that were looked at.
       via: what downloads (for the message).
+      host: the server the download comes from: when it cannot be reached (a machine
+        without internet), the message comes at once instead of after the downloader's
+        minutes of retries.
     """
-    if not offline:
+    reason = "downloading is off (offline)" if offline else None
+    if reason is None and host is not None:
+        reason = unreachable(host)
+    if reason is None:
         try:
             return download()
         except Exception as e:  # no network, proxy, etc.: fall through to the clear message
             reason = f"the {via} download failed ({type(e).__name__})"
-    else:
-        reason = "downloading is off (offline)"
     raise InputError(
         f"{dataset} not found: put {expected} in the directory given by --data_dir or "
         f"${DATA_DIR_ENV} (searched: {', '.join(searched) or 'no directory given'}); {reason}")
+
+
+def unreachable(host: str, port: int = 443, timeout: float = 5.0) -> str | None:
+    """Why ``host`` cannot be downloaded from (its name does not resolve, or no connection
+    within ``timeout`` seconds), or None when it answers."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.gaierror:
+        return f"no download: {host} cannot be resolved (no internet?)"
+    except OSError as e:
+        return f"no download: {host}:{port} does not answer ({type(e).__name__})"
 
 
 def offline_default() -> bool:
@@ -165,11 +184,12 @@ def load(spec: DataSpec, data_dir: str | os.PathLike | None = None,
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     offline = offline_default() if offline is None else offline
     raw: RawData = DATASETS.get(spec.name)(spec, data_dir, offline)
-    check_raw(raw, spec.name)
+    check_raw(raw, f"{spec.name} ({raw.source})")  # the message names the file or folder
     rng = np.random.default_rng(spec.split_seed)
     train_idx, val_idx = stratified_split(raw.y_train, spec.val_fraction, rng)
     if not len(val_idx) or not len(train_idx):
-        raise InputError(f"{spec.name}: {len(raw.y_train)} training examples are too few to "
+        raise InputError(f"{spec.name} ({raw.source}): {len(raw.y_train)} training examples "
+                         f"are too few to "
                          f"hold out data.val_fraction={spec.val_fraction} for validation and "
                          f"still train; bring at least {MIN_PER_CLASS} images per class")
     if spec.train_limit is not None and spec.train_limit < len(train_idx):

@@ -9,6 +9,7 @@ skipped, counted and reported, not fatal.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import tarfile
@@ -66,9 +67,14 @@ def resolve(path: str, data_dir: Path | None) -> Path:
 
 def read(root: Path, image_size: tuple[int, int] | None, name: str) -> RawData:
     """Decodes (or reuses the cached decode of) an image folder or archive."""
-    given = root
     if root.is_file():
-        root = unpack(root)
+        archive, unpacked = root, unpack(root)
+        try:
+            raw = read(unpacked, image_size, name)
+        except InputError as e:  # name the archive, not only the folder it was unpacked to
+            raise InputError(f"{archive}: {e}") from None
+        return dataclasses.replace(raw, source=f"{archive} (image folder)")
+    given = root
     root = _single_subfolder(root)
     train_dir = root / "train"
     if train_dir.is_dir():
@@ -134,6 +140,15 @@ def unpack(archive: Path) -> Path:
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(tmp, filter="data")  # refuses absolute paths and ../ escapes
+                # tarfile takes a damaged header in the middle for the end of the archive:
+                # what follows must be the end's zero blocks (and a gzip stream's checksum,
+                # checked once it is read to its end)
+                tar.fileobj.seek(tar.offset)
+                while chunk := tar.fileobj.read(1 << 20):
+                    if chunk.strip(b"\0"):
+                        raise tarfile.ReadError(
+                            f"damaged after {len(tar.getmembers())} member(s): it could not be "
+                            f"read past byte {tar.offset:,} of its content")
         except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
             reason = " ".join(str(e).split())  # tarfile lists each method tried on a line
             raise InputError(f"{archive} is not a readable tar archive ({reason[:200]})"

@@ -45,7 +45,8 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
             return _from_arrays(*arrays, source=f"{folder} (IDX files)")
     expected = (f"{NPZ_NAME} (Keras layout) or the four IDX files "
                 f"({', '.join(s + '.gz' for s in IDX_FILES.values())})")
-    return download_or_fail("MNIST", expected, searched, offline, _download, via="Keras")
+    return download_or_fail("MNIST", expected, searched, offline, _download, via="Keras",
+                            host="storage.googleapis.com")
 
 
 def _download() -> RawData:

@@ -75,7 +75,13 @@ def check(model: Any, data: Dataset) -> None:
         return
     high = data_high(data)
     if high < want["high"] / 10:
+        normalized = data.mean is not None or data.std is not None
+        fix = ("drop --mean/--std (the model normalizes itself) and run with "
+               "--pixel_range=0-255 (Python: pixel_range='0-255' without mean/std; recipe: "
+               "data.pixel_range=0-255, data.mean=none, data.std=none)" if normalized else
+               "run with --pixel_range=0-255 (Python: pixel_range='0-255'; recipe: "
+               "data.pixel_range=0-255)")
         raise InputError(
             f"the model starts with {want['why']} (layer {want['layer']}): it expects pixels "
             f"0..{want['high']:g}, but the data gives it values up to {high:.4g} "
-            f"({data.preprocessing}); run with --pixel_range=0-255 (data.pixel_range=0-255)")
+            f"({data.preprocessing}); {fix}")

@@ -26,6 +26,13 @@ def check(path: str | Path) -> str:
     if p.is_dir():
         if not (p / "saved_model.pb").is_file():
             raise InputError(f"{p} is a folder without saved_model.pb; expected {ACCEPTED}")
+        with open(p / "saved_model.pb", "rb") as f:
+            first = f.read(1)
+        # a SavedModel protocol buffer opens with its field 1 (schema version, a varint) or
+        # field 2 (the meta graphs): anything else is not one
+        if first not in (b"\x08", b"\x12"):
+            raise InputError(f"{p / 'saved_model.pb'} is not a readable SavedModel (not a "
+                             f"SavedModel protocol buffer); expected {ACCEPTED}")
         return "savedmodel"
     with open(p, "rb") as f:
         head = f.read(8)

@@ -46,6 +46,8 @@ class RunContext:
     warnings: list[str] = field(default_factory=list)
     data_dir: str | os.PathLike | None = None
     offline: bool | None = None
+    #: warnings held back (the checks before any work: said only if the run goes on)
+    held: list[str] | None = None
 
     def with_recipe(self, recipe: Recipe) -> RunContext:
         """The same run with ``recipe`` (e.g. after the checks dropped or fitted something)."""
@@ -60,6 +62,10 @@ class RunContext:
 
     def warn(self, text: str) -> None:
         """Logs ``text`` and puts it at the top of the report (once)."""
+        if self.held is not None:
+            if text not in self.held:
+                self.held.append(text)
+            return
         if text not in self.warnings:
             log.warning("%s", text)
             self.warnings.append(text)

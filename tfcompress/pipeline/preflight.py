@@ -104,17 +104,44 @@ def variants(ctx: RunContext, data: Dataset) -> None:
     model = ctx.initial_model(data, keras="2")  # the checks read tf_keras layers
     check_fits(model, data)
 
-    pixel_range.check(model, data)
+    problems: list[tuple[str, str]] = []  # (variant or "", what is wrong): all, in one go
+    try:
+        pixel_range.check(model, data)
+    except InputError as e:
+        problems.append(("", str(e)))
     if ctx.recipe.transfer is not None:
         t = ctx.recipe.transfer
         freeze.unfreeze(model, t.backbone, t.unfreeze_from)  # names checked before training
     total = ctx.finetune_steps(data)
     memo: dict[Any, Any] = {}
     sweep = ctx.recipe.sweep
+    checking = replace(ctx, held=[])  # warnings said only if nothing is refused
     for v in (*ctx.recipe.variants, *([sweep.trial] if sweep is not None else [])):
         try:
             m = model
             for kind in v.stages:
-                m = STAGES[kind].check(ctx, data, m, v, total, memo)
+                m = STAGES[kind].check(checking, data, m, v, total, memo)
         except InputError as e:
-            raise InputError(f"variant {v.name}: {e}") from None
+            problems.append((v.name, str(e)))
+    if problems:
+        raise InputError(together(problems))
+    for text in checking.held:
+        ctx.warn(text)
+
+
+def together(problems: list[tuple[str, str]]) -> str:
+    """One line for every problem the preflight found: variants with the same problem named
+    together (``variants a, b: ...``), each problem once."""
+    by_message: dict[str, list[str]] = {}
+    for who, message in problems:
+        by_message.setdefault(message, []).append(who)
+    parts = []
+    for message, who in by_message.items():
+        names = [w for w in who if w]
+        head = (f"variant {names[0]}: " if len(names) == 1 else
+                f"variants {', '.join(names)}: " if names else "")
+        parts.append(head + message)
+    if len(parts) == 1:
+        return parts[0]
+    return (f"{len(parts)} problems, found before any training: "
+            + "; ".join(f"({i}) {p}" for i, p in enumerate(parts, 1)))

@@ -26,7 +26,7 @@ def run_info(ctx: RunContext, data: Dataset, started: float, *, profile: str,
         "recipe": ctx.recipe.to_dict(),
         "seed": ctx.recipe.seed,
         "data": data.summary(),
-        "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "command": command(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 1),
         "steps": [vars(s) for s in ctx.runner.records],
@@ -34,6 +34,17 @@ def run_info(ctx: RunContext, data: Dataset, started: float, *, profile: str,
         "machine": machine(),
         "versions": versions(),
     }
+
+
+def command() -> str:
+    """The command that made the run, as one would type it again (``tfcompress --...``); a run
+    from Python (a notebook, a script) says so."""
+    import shlex
+
+    prog = os.path.basename(sys.argv[0])
+    if prog == "tfcompress" or sys.argv[0].endswith(os.path.join("tfcompress", "run.py")):
+        return shlex.join(["tfcompress", *sys.argv[1:]])
+    return f"{shlex.join([prog, *sys.argv[1:]])} (through the Python API)"
 
 
 def load_average() -> list[float] | None:

@@ -58,6 +58,10 @@ def card(input_card: dict[str, Any], v: VariantResult) -> dict[str, Any]:
     out = {**input_card, "variant": v.variant, "tflite_accuracy": v.tflite.tflite_accuracy}
     inp = v.tflite.input or {"pixels": False}
     out["input"] = {**inp, "resize": input_card.get("resize")}
+    if inp.get("pixels"):  # the training's mean/std are inside the file: not for the app
+        inside = {k: out.pop(k) for k in ("mean", "std")}
+        if any(x is not None for x in inside.values()):
+            out["input"]["normalization_inside_the_file"] = inside
     meta = v.tflite.metadata
     out["tflite_metadata"] = None if meta is None else {
         "name": meta["name"], "version": meta["version"],

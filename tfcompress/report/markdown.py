@@ -60,25 +60,30 @@ def render(rows: list[Row], variants: list[VariantResult], info: dict[str, Any],
         "## Results",
         "",
     ]
+    # two tables of a dozen columns each rather than one of twenty
     head = ["variant", "compression", "export", "TFLite acc", "Δ pts", "Keras acc", "non-zeros",
-            "MACs", "effective MACs", ".tflite", "gzip", "× smaller"]
-    for t in threads:
-        head += [f"p50 ms ({t}t)", f"p95 ms ({t}t)"]
-    head += [f"speedup ({t0}t)", f"img/s ({threads[-1]}t, batch {rows[0].throughput_batch})",
-             "int8 only", "notes"]
-    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            ".tflite", "gzip", "× smaller", "int8 only"]
+    out += ["### Accuracy and size", "", "| " + " | ".join(head) + " |",
+            "|" + "---|" * len(head)]
     for r in rows:
         cells = [f"`{r.variant}`", r.compression, r.export_mode,
                  f"{100 * r.tflite_accuracy:.2f}%", f"{r.accuracy_delta_pts:+.2f}",
                  "-" if r.keras_accuracy is None else f"{100 * r.keras_accuracy:.2f}%",
                  f"{r.nonzero_params:,} / {r.params:,}",
-                 _millions(r.macs), _millions(r.effective_macs),
                  _kib(r.tflite_bytes), _kib(r.tflite_gzip_bytes),
-                 f"{r.gzip_x_smaller:.2f}x"]
+                 f"{r.gzip_x_smaller:.2f}x", "yes" if r.fully_quantized else "no"]
+        out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    head = ["variant", "MACs", "effective MACs"]
+    for t in threads:
+        head += [f"p50 ms ({t}t)", f"p95 ms ({t}t)"]
+    head += [f"speedup ({t0}t)", f"img/s ({threads[-1]}t, batch {rows[0].throughput_batch})",
+             "notes"]
+    out += ["", "### Speed", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [f"`{r.variant}`", _millions(r.macs), _millions(r.effective_macs)]
         for t in threads:
             cells += [f"{r.timing[t].p50_ms:.3f}", f"{r.timing[t].p95_ms:.3f}"]
-        cells += [speedup_cell(r), f"{r.timing[threads[-1]].images_per_s:,.0f}",
-                  "yes" if r.fully_quantized else "no", r.notes or ""]
+        cells += [speedup_cell(r), f"{r.timing[threads[-1]].images_per_s:,.0f}", r.notes or ""]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
     base_src = next(v.source for v in variants if v.variant == base)
     what = ("The baseline's Keras file (`model.keras`)" if base_src.keras_test_accuracy
