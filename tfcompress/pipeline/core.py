@@ -3,10 +3,11 @@ report. The steps are in ``steps`` (cached by ``runner``), their order in ``plan
 before any work in ``preflight``; this module puts the run together and builds the models it
 starts from (in the run's Keras).
 
-Every step but the benchmark is cached in ``output_dir/cache`` under a hash of everything it
-depends on, so a rerun reuses the trained baseline, and a run interrupted mid-way resumes
-(training even from its last finished epoch). The benchmark is never cached: the baseline and
-every variant are measured together, in the same run, on the same machine state.
+Every step is cached in ``output_dir/cache`` under a hash of everything it depends on, so a
+rerun reuses the trained baseline, and a run interrupted mid-way resumes (training even from its
+last finished epoch). The benchmark times the baseline and every variant together, interleaved,
+on the same machine state; it is cached by the files' content and the machine, so a rerun of the
+same files re-times nothing unless asked (``benchmark.reuse``).
 """
 
 from __future__ import annotations

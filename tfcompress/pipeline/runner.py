@@ -55,10 +55,6 @@ class Runner:
         self._memo.clear()
         self.progress = Progress()
 
-    def record(self, step: StepRecord) -> None:
-        """Records a step that did not go through ``run`` (the benchmark: never cached)."""
-        self.records.append(step)
-
     def once(self, key: tuple[Any, ...], make: Callable[[], Artifact]) -> Artifact:
         """``make()`` the first time ``key`` is asked for in this run, then its artifact."""
         if key not in self._memo:
