@@ -18,7 +18,8 @@ def test_plan_aligns_end_step_to_the_frequency():
 def test_plan_rejects_a_window_shorter_than_the_frequency_naming_the_override_that_fits():
     with pytest.raises(InputError, match=r"prune.frequency=100 .* run with "
                                          r"--override=variants\.\*\.prune\.frequency=3 "
-                                         r"\(10 mask updates\)") as e:
+                                         r"\(10 mask updates; Python: "
+                                         r"compress\(frequency=3\)") as e:
         schedule.plan(PruneSpec(0.8, frequency=100), total_steps=40)
     fits = int(str(e.value).split("prune.frequency=")[2].split()[0])
     p = schedule.plan(PruneSpec(0.8, frequency=fits), total_steps=40)  # and it does fit

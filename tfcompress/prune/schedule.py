@@ -66,8 +66,9 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
         raise InputError(
             f"prune.frequency={spec.frequency} leaves no full pruning interval between steps "
             f"{begin} and {window_end} of {total_steps} fine-tuning steps; run with "
-            f"--override=variants.*.prune.frequency={fits} ({window // fits + 1} mask updates) or "
-            f"raise finetune.epochs")
+            f"--override=variants.*.prune.frequency={fits} ({window // fits + 1} mask updates; "
+            f"Python: compress(frequency={fits}); or frequency auto, fitted to the fine-tuning) "
+            f"or raise finetune.epochs")
     return Plan(begin, begin + updates * frequency, frequency, total_steps)
 
 
