@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recip
 
 if TYPE_CHECKING:
     from tfcompress.report.row import Row
+
+log = logging.getLogger("tfcompress")
 
 
 @dataclass
@@ -108,6 +111,7 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
                          f"{type(recipe).__name__}")
     recipe = apply_overrides(recipe.for_profile(profile), overrides)  # refused before TF
     check_files(recipe, data_dir)
+    log.info("running %s (%s profile)", recipe.name, profile)
     from tfcompress.pipeline import Pipeline
 
     if profile == "full":
@@ -126,10 +130,8 @@ def _warn_without_a_gpu(recipe: Recipe) -> None:
 
     if tf.config.list_physical_devices("GPU"):
         return
-    import logging
-
     finetunes = sum(1 for v in recipe.variants if v.prune is not None)
-    logging.getLogger("tfcompress").warning(
+    log.warning(
         "the full profile of %s is paper scale (%d training epochs, then %d per pruned "
         "variant, %d of them) and meant for a GPU; this machine has none, so expect hours to "
         "days (python scripts/epoch_time.py sizes one epoch here; --profile=quick takes "
@@ -266,9 +268,9 @@ def check_files(recipe: Recipe, data_dir: str | os.PathLike | None) -> None:
 def _model_file(model: Any) -> Path:
     """A model file to hand the pipeline: the user's own, or one saved by content hash."""
     if isinstance(model, (str, os.PathLike)):
-        from tfcompress.models import user_file
+        from tfcompress.models import user_path
 
-        user_file.check(model)
+        user_path.check(model)
         return Path(model)
     from tfcompress import atomic, flavor
     from tfcompress.data.dataset import cache_dir

@@ -253,17 +253,14 @@ def main(argv: list[str]) -> int:
             print(list_experiments())
             return 0
         from tfcompress import api, outdir
-        from tfcompress.recipe import apply_overrides, parse_override
+        from tfcompress.recipe import parse_override
 
         outdir.check(FLAGS.output_dir)  # as typed: '' would otherwise mean the current folder
         recipe = catalogue.experiment(FLAGS.experiment)
-        # the convenience flags first, then --override (which may refine them)
+        # the convenience flags first, then --override (which may refine them); an unknown
+        # profile, a bad override or a missing file is refused by api.run before it says
+        # "running" (and before TensorFlow)
         overrides = {**flag_overrides(), **dict(map(parse_override, FLAGS.override))}
-        # an unknown profile, a bad override or a missing file is refused before "running"
-        # (and TensorFlow)
-        api.check_files(apply_overrides(recipe.for_profile(FLAGS.profile), overrides),
-                        FLAGS.data_dir)
-        log.info("running %s (%s profile)", recipe.name, FLAGS.profile)
         result = api.run(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
                          data_dir=FLAGS.data_dir, offline=FLAGS.offline, overrides=overrides)
     except InputError as e:

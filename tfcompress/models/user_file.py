@@ -18,9 +18,7 @@ from typing import Any
 from tfcompress._keras import keras
 from tfcompress.errors import InputError
 
-from tfcompress.models.user_path import ACCEPTED, HDF5_MAGIC, NEEDS_PATH, check
-
-__all__ = ["ACCEPTED", "HDF5_MAGIC", "check", "load", "needs_path"]
+from tfcompress.models.user_path import ACCEPTED, NEEDS_PATH, check
 
 
 def needs_path(input_shape: Any, num_classes: int, **options: Any) -> keras.Model:

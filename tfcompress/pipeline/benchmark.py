@@ -57,10 +57,13 @@ def measure(ctx: RunContext, data: Dataset, exports: dict[str, Artifact]) -> Mea
               "spec": dataclasses.replace(spec, reuse=True), "machine": provenance.machine(),
               "x": hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest(),
               "x_shape": list(x.shape)}
-    fresh: list[bool] = []
-    timed = ctx.runner.run("benchmark", "all variants", config,
-                           lambda work: fresh.append(True) or _time(spec, contents, x, exports),
-                           again=not spec.reuse)
+    fresh: list[bool] = []  # timed in this run (else read from the cache)
+
+    def produce(work: Any) -> dict[str, Any]:
+        fresh.append(True)
+        return _time(spec, contents, x, exports)
+
+    timed = ctx.runner.run("benchmark", "all variants", config, produce, again=not spec.reuse)
     if not fresh:
         log.info("[benchmark] the same files were timed on this machine at %s: reusing that "
                  "timing (--benchmark=again times them again)", timed.meta["finished"])

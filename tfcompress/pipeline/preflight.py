@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfcompress import flavor
 from tfcompress.errors import InputError
-from tfcompress.models import MODELS, check_options, pixel_range, user_file
+from tfcompress.models import MODELS, check_options, pixel_range, user_file, user_path
 from tfcompress.pipeline.fits import Shapes, check_fits
 from tfcompress.pipeline.stages import STAGES
 from tfcompress.train import freeze
@@ -30,7 +30,7 @@ def model_source(ctx: RunContext) -> Recipe:
 
     r = ctx.recipe
     if r.model.path:
-        user_file.check(r.model.path)
+        user_path.check(r.model.path)
         return _only_conversions(ctx)
     if r.model.name == "file":
         MODELS.get("file")((), 0)  # raises: this experiment needs --model_path

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcompress import distribute
+from tfcompress.progress import clock
 from tfcompress.recipe import fingerprint
 from tfcompress.store import CACHE_VERSION, Store
 
@@ -86,7 +87,7 @@ class Runner:
                     path = self.store.commit(kind, key, {"name": name, **meta,
                                                          "resumed": resumed})
                     log.info("[%s] %s: done in %s; %s", kind, name,
-                             _clock(time.perf_counter() - t0),
+                             clock(time.perf_counter() - t0),
                              self.progress.end(kind, time.perf_counter() - t0))
         if found:
             log.info("[%s] %s: reusing %s (%s)", kind, name, found, self.progress.begin(kind))
@@ -98,12 +99,6 @@ class Runner:
                                            time.perf_counter() - t0,
                                            bool(artifact.meta.get("resumed"))))
         return artifact
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 class Progress:
@@ -130,9 +125,9 @@ class Progress:
     def end(self, kind: str, seconds: float | None) -> str:
         if seconds is not None:
             self.made.setdefault(kind, []).append(seconds)
-        elapsed = f"{_clock(time.perf_counter() - self.t0)} elapsed"
+        elapsed = f"{clock(time.perf_counter() - self.t0)} elapsed"
         left = self.left()
-        return elapsed if left is None else f"{elapsed}, about {_clock(left)} left"
+        return elapsed if left is None else f"{elapsed}, about {clock(left)} left"
 
     def left(self) -> float | None:
         """Seconds the planned steps not yet begun should take (None: nothing made yet)."""

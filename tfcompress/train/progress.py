@@ -14,23 +14,14 @@ import sys
 import time
 from typing import Any
 
+from tfcompress.progress import clock
+
 #: seconds between the lines of a long epoch in a non-interactive log
 EVERY = 30.0
 
 
 def _metrics(logs: dict[str, Any] | None) -> str:
-    parts = []
-    for k, v in (logs or {}).items():
-        try:
-            parts.append(f"{k}: {float(v):.4f}")
-        except (TypeError, ValueError):
-            continue
-    return " - ".join(parts)
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds}s"
+    return " - ".join(f"{k}: {float(v):.4f}" for k, v in (logs or {}).items() if _number(v))
 
 
 class _Progress:
@@ -72,8 +63,8 @@ class _Progress:
         if now - self._last >= self.every and batch + 1 < self.steps:
             self._last = now
             rate = (now - self._t0) / (batch + 1)
-            self._print(f"  {batch + 1}/{self.steps} steps - {_clock(now - self._t0)} - "
-                        f"about {_clock(rate * (self.steps - batch - 1))} left in this epoch"
+            self._print(f"  {batch + 1}/{self.steps} steps - {clock(now - self._t0)} - "
+                        f"about {clock(rate * (self.steps - batch - 1))} left in this epoch"
                         f" - {_metrics(logs)}")
 
     def on_epoch_end(self, epoch, logs=None):
@@ -81,7 +72,7 @@ class _Progress:
         if self.interactive:  # the bar's last update, with the validation metrics
             self._update_bar(self.steps, logs, finalize=True)
             return
-        self._print(f"  {self.steps}/{self.steps} steps - {_clock(took)} - {_metrics(logs)}")
+        self._print(f"  {self.steps}/{self.steps} steps - {clock(took)} - {_metrics(logs)}")
 
 
 def _number(v: Any) -> bool:
