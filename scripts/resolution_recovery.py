@@ -2,12 +2,15 @@
 hand-run arms beside ``mobilenet_fast``'s ``res2x_float32``).
 
     python scripts/resolution_recovery.py MODEL.keras SIDE EPOCHS LR [--kd] [--bn] \\
-        [--experiment=mobilenet_fast] [--data_dir=../shared/data]
+        [--recal] [--keep_frozen] [--experiment=mobilenet_fast] [--data_dir=../shared/data]
 
 ``MODEL.keras``: a trained model of the experiment (e.g. its run folder's keras/float32.keras).
 Prints the test accuracy before and after fine-tuning at ``SIDE`` (Adam, the rate falling along
-a cosine; ``--kd``: distilled from the model at its own side; ``--bn``: batch norms in training
-mode)."""
+a cosine). Every layer but the batch norms is trained, as the pipeline fine-tunes a pruned
+transfer backbone. ``--kd``: distilled from the model at its own side; ``--bn``: batch norms in
+training mode; ``--recal``: every batch norm's moving statistics measured again at ``SIDE`` on
+512 training images first, as structured pruning does after a rebuild; ``--keep_frozen``: only
+the layers the file holds trainable (the blocks the transfer recipe unfroze, and the head)."""
 
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ def main() -> None:
     p.add_argument("lr", type=float)
     p.add_argument("--kd", action="store_true")
     p.add_argument("--bn", action="store_true")
+    p.add_argument("--recal", action="store_true")
+    p.add_argument("--keep_frozen", action="store_true")
     p.add_argument("--experiment", default="mobilenet_fast")
     p.add_argument("--data_dir", default="../shared/data")
     a = p.parse_args()
@@ -38,7 +43,7 @@ def main() -> None:
     from tfcompress.distill import distiller_of
     from tfcompress.prune.methods import resolution
     from tfcompress.recipe import TrainSpec
-    from tfcompress.structured import flatten
+    from tfcompress.structured import batchnorm, flatten
     from tfcompress.train import loop
 
     recipe = catalogue.experiment(a.experiment).for_profile("quick")
@@ -50,6 +55,14 @@ def main() -> None:
         for layer in model.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = True
+    if not a.keep_frozen:
+        loop.unfreeze(model)
+    if a.recal:
+        import numpy as np
+
+        pick = np.random.default_rng(0).permutation(len(data.x_train))[:512]
+        print(f"before recalibration: {100 * loop.accuracy(model, data.x_test, data.y_test):.2f}%")
+        batchnorm.recalibrate(model, data.x_train[np.sort(pick)])
     before = loop.accuracy(model, data.x_test, data.y_test)
     spec = TrainSpec(epochs=a.epochs, batch_size=32, optimizer="adam", learning_rate=a.lr,
                      lr_schedule="cosine")
@@ -58,7 +71,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         loop.fit(target, data, spec, work_dir=Path(work), seed=0)
     print(f"side {a.side}, {a.epochs} epochs, lr {a.lr:g}{', KD' if a.kd else ''}"
-          f"{', batch norm training' if a.bn else ''}: test accuracy {100 * before:.2f}% -> "
+          f"{', batch norm training' if a.bn else ''}"
+          f"{', batch norms recalibrated' if a.recal else ''}"
+          f"{', lower blocks frozen' if a.keep_frozen else ''}: "
+          f"test accuracy {100 * before:.2f}% -> "
           f"{100 * loop.accuracy(model, data.x_test, data.y_test):.2f}% "
           f"({time.monotonic() - start:.0f} s)")
 

@@ -154,9 +154,14 @@ def test_compress_makes_a_keras3_model_faster_with_a_smaller_image(tmp_path, mon
                               keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10)])
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x[:1400], y[:1400], epochs=2, verbose=0)
+    model.layers[0].trainable = False  # frozen, as a saved transfer model holds its backbone
+    kernel = np.array(model.layers[0].kernel)
     result = tfcompress.compress(model, (x[:1400], y[:1400]), test=(x[1400:], y[1400:]),
                                  speedup=1.5, method="resolution", exports=["float32"],
                                  epochs=1, output_dir=tmp_path)
+    small = result.models["speedup1_5x_float32"]
+    conv = next(layer for layer in small.layers if isinstance(layer, keras.layers.Conv2D))
+    assert not np.array_equal(np.array(conv.kernel), kernel)  # every layer adapts to the side
     row, dense = result.row("speedup1_5x_float32"), result.row("float32")
     assert row.params == dense.params and row.macs < dense.macs / 1.5
     assert flavor.which(result.models["speedup1_5x_float32"]) == flavor.KERAS3

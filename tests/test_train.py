@@ -115,3 +115,73 @@ def test_the_loss_reads_probabilities_or_logits_through_every_wrapper():
     assert ends_in_softmax(sparsity.prune_low_magnitude(k3, sparsity.ConstantSparsity(0.5)))
     assert not ends_in_softmax(sparsity.prune_low_magnitude(logits,
                                                             sparsity.ConstantSparsity(0.5)))
+
+
+@pytest.mark.parametrize("keras_version", ["2", "3"])
+def test_unfreeze_trains_the_frozen_layers_and_leaves_batch_norms_as_they_were(tmp_path,
+                                                                                keras_version):
+    """``TrainSpec(unfreeze=True)``: a nested backbone frozen but for its top trains whole,
+    while its frozen batch norm keeps its statistics; through a distiller, only the student
+    changes."""
+    import numpy as np
+
+    from tfcompress import flavor
+    from tfcompress.distill import distiller_of
+    from tfcompress.pipeline.artifacts import as_keras
+
+    data = load(DataSpec("digits", train_limit=64, test_limit=16))
+
+    def model():
+        keras.utils.set_random_seed(0)
+        L = keras.layers
+        inp = keras.Input(data.input_shape)
+        x = L.Conv2D(4, 3, name="low")(inp)
+        x = L.BatchNormalization(name="bn")(x)
+        x = L.Conv2D(4, 3, name="top")(x)
+        backbone = keras.Model(inp, L.GlobalAveragePooling2D()(x), name="backbone")
+        outer_in = keras.Input(data.input_shape)
+        out = L.Dense(10, activation="softmax", name="head")(backbone(outer_in))
+        m = as_keras(keras.Model(outer_in, out), keras_version)
+        inner = m.get_layer("backbone")
+        for layer in inner.layers:  # as a transfer recipe leaves it: unfrozen from "top"
+            layer.trainable = layer.name == "top"
+        return m
+
+    def weights(m):
+        inner = m.get_layer("backbone") if "backbone" in [x.name for x in m.layers] else m
+        return {n: [np.array(w) for w in inner.get_layer(n).get_weights()]
+                for n in ("low", "bn", "top")}
+
+    for unfreeze, moved in ((False, {"top"}), (True, {"low", "top"})):
+        m = model()
+        before = weights(m)
+        loop.fit(m, data, TrainSpec(epochs=1, batch_size=32, learning_rate=0.05,
+                                    unfreeze=unfreeze), work_dir=tmp_path / str(unfreeze))
+        after = weights(m)
+        changed = {n for n in before
+                   if any(not np.array_equal(a, b) for a, b in zip(before[n], after[n]))}
+        assert changed == moved, unfreeze
+        assert m.get_layer("backbone").get_layer("bn").trainable is False
+
+    # the distiller's student flat, as structured pruning and resolution hand it over
+    from tfcompress.structured.flatten import flatten
+
+    student, teacher = flatten(model()), flatten(model())
+    assert not student.get_layer("low").trainable
+    kept = [np.array(w) for w in teacher.get_weights()]
+    before = weights(student)
+    distiller = distiller_of(student)(student, teacher, alpha=1.0, temperature=4.0)
+    assert flavor.module(student) is flavor.module(teacher)
+    loop.fit(distiller, data, TrainSpec(epochs=1, batch_size=32, learning_rate=0.05,
+                                        unfreeze=True), work_dir=tmp_path / "kd")
+    assert all(np.array_equal(a, np.array(b)) for a, b in zip(kept, teacher.get_weights()))
+    after = weights(student)
+    assert not np.array_equal(before["low"][0], after["low"][0])
+    assert all(np.array_equal(a, b) for a, b in zip(before["bn"], after["bn"]))
+
+
+def test_unfreeze_is_a_bool():
+    from tfcompress.errors import InputError
+
+    with pytest.raises(InputError, match="unfreeze must be true or false; received 'yes'"):
+        TrainSpec(epochs=1, unfreeze="yes")

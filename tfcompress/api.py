@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -184,8 +184,9 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
         as it is (``prune.target_speedup``, ``scope: sensitivity``, ``round_to: 8``,
         ``recovery: distill``). With ``method="resolution"`` the model keeps every weight
         and sees a smaller image instead (its side in multiples of 8, searched the same way,
-        then fine-tuned on the labels): on an ImageNet backbone fine-tuned on little data,
-        the one that keeps accuracy (docs/results.md).
+        then every layer fine-tuned on the labels, frozen ones too: ``finetune.unfreeze``):
+        on an ImageNet backbone fine-tuned on little data, the one that keeps accuracy
+        (docs/results.md).
       exports: TFLite modes, each made of the model as it is and of the pruned model
         (``float32``, ``float16``, ``dynamic``, ``int8``, ``int16x8``, ...).
       epochs, batch_size, learning_rate, optimizer: the fine-tuning after pruning.
@@ -237,14 +238,17 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
                      for mode in exports]
         what_was_done = f"made {speedup:g}x faster ({how}, measured)"
     what = Path(model_path).name if isinstance(model, (str, os.PathLike)) else "A Keras model"
+    finetune = TrainSpec(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                         learning_rate=learning_rate)
+    if speedup is not None and method == "resolution":
+        # every layer adapts to the smaller image, frozen ones too (docs/results.md)
+        finetune = replace(finetune, unfreeze=True)
     recipe = Recipe(
         name=name,
         description=f"{what} {what_was_done} with {epochs} fine-tuning "
                     f"epoch(s); {', '.join(exports)} TFLite.",
         data=spec, model=ModelSpec("file", path=str(model_path)), train=TrainSpec(epochs=0),
-        finetune=TrainSpec(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                           learning_rate=learning_rate),
-        variants=tuple(variants), baseline=exports[0])
+        finetune=finetune, variants=tuple(variants), baseline=exports[0])
     return run(recipe, profile="quick", output_dir=output_dir, data_dir=data_dir,
                offline=offline, overrides=overrides)
 

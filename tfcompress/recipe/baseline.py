@@ -145,6 +145,9 @@ class TrainSpec:
       weight_decay: decoupled weight decay of the optimizer (0: none).
       strategy: the ``tf.distribute`` strategy training runs under (``default``,
         ``mirrored``, ``multi_worker``; see ``tfcompress.distribute``).
+      unfreeze: also train the layers the model holds frozen (a transfer backbone's lower
+        blocks), batch norms excepted: they stay as they are. For a fine-tune after a change
+        every layer sees, such as a smaller input image (``prune.method: resolution``).
     """
 
     epochs: int
@@ -155,6 +158,7 @@ class TrainSpec:
     lr_schedule: str = "constant"
     weight_decay: float = 0.0
     strategy: str = field(default="default", metadata=LATER)
+    unfreeze: bool = field(default=False, metadata=LATER)
 
     def __post_init__(self) -> None:
         _require(isinstance(self.epochs, int) and not isinstance(self.epochs, bool)
@@ -169,6 +173,7 @@ class TrainSpec:
         _require(_number(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
                  "a number >= 0", self.weight_decay)
         STRATEGIES.check(self.strategy)
+        _require(isinstance(self.unfreeze, bool), "unfreeze", "true or false", self.unfreeze)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from tfcompress.pipeline.stages.base import Stage
 from tfcompress.prune import PRUNE_METHODS, magnitude, methods, schedule
 from tfcompress.prune.methods.base import Job
 from tfcompress.recipe import fingerprint
+from tfcompress.structured import speed
 from tfcompress.report.table import pruning_label
 from tfcompress.train import freeze
 
@@ -124,7 +125,9 @@ def prune(ctx: RunContext, data: Dataset, baseline: Artifact, spec: PruneSpec,
                               "finetune": finetune, "seed": seed,
                               **method.cache(spec, r)}  # e.g. the training budget
     if spec.target_speedup is not None:  # timed in the variant's format, as benchmarked
-        config["speed_target"] = {"export": export, "benchmark": r.benchmark}
+        # with the search's margin: a step searched before it had one is made again
+        config["speed_target"] = {"export": export, "benchmark": r.benchmark,
+                                  "margin": speed.MARGIN}
     if r.transfer is not None:
         config["transfer"] = r.transfer
     return ctx.runner.run("prune", name, config, produce, r.finetune.strategy)
