@@ -215,3 +215,184 @@ def test_an_interrupted_keras3_pruning_fine_tune_resumes_exactly(tmp_path):
         np.testing.assert_array_equal(a, b)
     assert all(r["sparsity"] == pytest.approx(0.75, abs=0.01)
                for r in sparsity.layer_sparsity(resumed).values())
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class Affine(keras.layers.Layer, sparsity.PrunableLayer):
+    """A layer of a user's own: prunable through ``get_prunable_weights``, its bias left."""
+
+    def __init__(self, units, both=False, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.both = units, both
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), name="w")
+        self.b = self.add_weight(shape=(self.units,), initializer="ones", name="b")
+
+    def call(self, x):
+        return keras.ops.matmul(x, self.w) + self.b
+
+    def get_prunable_weights(self):
+        return [self.w, self.b] if self.both else [self.w]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "both": self.both}
+
+
+def _at_half(model, x, y, tmp_path):
+    """``model`` wrapped at a constant 50%, fit two steps, stripped and saved and loaded."""
+    keras.utils.set_random_seed(0)
+    pruned = sparsity.prune_low_magnitude(model, sparsity.ConstantSparsity(0.5, 0, frequency=1))
+    pruned.compile("adam", "mse")
+    pruned.fit(x, y, batch_size=len(x) // 2, epochs=1, verbose=0,
+               callbacks=[sparsity.UpdatePruningStep()])
+    final = sparsity.strip_pruning(pruned)
+    np.testing.assert_allclose(final.predict(x, verbose=0), pruned.predict(x, verbose=0),
+                               atol=1e-5)  # the wrapped model computes with the masked weight
+    final.save(tmp_path / "final.keras")
+    return pruned, keras.saving.load_model(tmp_path / "final.keras")
+
+
+def test_embedding_separable_and_transposed_layers_are_pruned_as_tfmot_prunes_them(tmp_path):
+    """tfmot's registry: an Embedding's embeddings, a SeparableConv's pointwise kernel (its
+    depthwise kernel stays dense), a ConvTranspose's kernel."""
+    L = keras.layers
+    rng = np.random.default_rng(0)
+    tokens = keras.Sequential([keras.Input((6,), dtype="int32"),
+                               L.Embedding(40, 8, name="embedding"),
+                               L.SeparableConv1D(8, 3, name="separable1d"),
+                               L.Conv1DTranspose(4, 3, name="transpose1d"),
+                               L.GlobalAveragePooling1D(), L.Dense(3, name="head")])
+    images = keras.Sequential([keras.Input((8, 8, 2)), L.SeparableConv2D(4, 3, name="sep2d"),
+                               L.Conv2DTranspose(3, 3, name="transpose2d"),
+                               L.GlobalAveragePooling2D(), L.Dense(2, name="head")])
+    for model, x in ((tokens, rng.integers(0, 40, (32, 6)).astype("int32")),
+                     (images, rng.random((32, 8, 8, 2)).astype("float32"))):
+        y = rng.random((32, model.layers[-1].units)).astype("float32")
+        depthwise = {l.name: np.array(l.depthwise_kernel) for l in model.layers
+                     if isinstance(l, (L.SeparableConv1D, L.SeparableConv2D))}
+        pruned, final = _at_half(model, x, y, tmp_path)
+        wrapped = {w.layer.name for w in sparsity.wrappers(pruned)}
+        assert wrapped == {l.name for l in model.layers if l.weights}, wrapped
+        rows = sparsity.layer_sparsity(final)
+        assert set(rows) == wrapped
+        for name, row in rows.items():
+            assert row["zeros"] == row["params"] // 2, (name, row)
+        for name, kernel in depthwise.items():  # trained, never masked
+            assert np.count_nonzero(np.array(final.get_layer(name).depthwise_kernel)) \
+                == kernel.size, name
+    pointwise = final.get_layer("sep2d").pointwise_kernel
+    assert rows["sep2d"]["params"] == int(np.prod(pointwise.shape))
+
+
+def test_a_prunable_layer_of_your_own_is_pruned_through_get_prunable_weights(tmp_path):
+    rng = np.random.default_rng(1)
+    x, y = rng.random((32, 10)).astype("float32"), rng.random((32, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((10,)), Affine(4, name="affine")])
+    assert sparsity.is_prunable(model.get_layer("affine"))
+    pruned, final = _at_half(model, x, y, tmp_path)
+    assert [w.layer.name for w in sparsity.wrappers(pruned)] == ["affine"]
+    layer = final.get_layer("affine")
+    assert np.count_nonzero(np.array(layer.w)) == 20  # half of 10 x 4
+    assert np.count_nonzero(np.array(layer.b)) == 4  # the bias is not pruned
+
+    two = keras.Sequential([keras.Input((10,)), Affine(4, both=True, name="both")])
+    with pytest.raises(InputError, match="'both' .Affine.: get_prunable_weights.. returned 2 "
+                                         "weights; tfcompress.sparsity prunes one"):
+        sparsity.prune_low_magnitude(two, sparsity.ConstantSparsity(0.5, 0))
+
+
+def test_layers_left_dense_are_named_and_m_by_n_is_refused_where_it_has_no_channels(caplog):
+    L = keras.layers
+    model = keras.Sequential([keras.Input((5, 3)), L.LSTM(4, name="lstm"),
+                              L.Dense(2, name="head")])
+    with caplog.at_level("WARNING", logger="tfcompress"):
+        pruned = sparsity.prune_low_magnitude(model, sparsity.ConstantSparsity(0.5, 0))
+    assert [w.layer.name for w in sparsity.wrappers(pruned)] == ["head"]
+    assert "layer 'lstm' (LSTM) is left dense" in caplog.text
+    with pytest.raises(InputError, match="'emb' .Embedding.: sparsity_m_by_n prunes Dense"):
+        sparsity.PruneLowMagnitude(L.Embedding(10, 4, name="emb"),
+                                   sparsity.ConstantSparsity(0.5, 0), sparsity_m_by_n=(2, 4))
+    # a whole model at 2:4: the layers the pattern has no place in stay dense, named
+    tokens = keras.Sequential([keras.Input((6,), dtype="int32"), L.Embedding(10, 8, name="emb"),
+                               L.Flatten(), L.Dense(4, name="out")])
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tfcompress"):
+        pruned = sparsity.prune_low_magnitude(tokens, sparsity.ConstantSparsity(0.5, 0),
+                                              sparsity_m_by_n=(2, 4))
+    assert [w.layer.name for w in sparsity.wrappers(pruned)] == ["out"]
+    assert caplog.text.count("is left dense") == 1 and "'emb' (Embedding)" in caplog.text
+
+
+def test_block_masks_are_tfmots_and_a_dense_layer_loses_whole_blocks(tmp_path):
+    """``block_size``: the mask equals tfmot's own (``pruning_impl.Pruning``, the same
+    weights) on odd shapes, both poolings; wrapped, trained and stripped, a Dense kernel
+    holds whole zero blocks at the target, and the wrapper saves with its block."""
+    import tensorflow as tf
+    from tensorflow_model_optimization.python.core.sparsity.keras import (pruning_impl,
+                                                                          pruning_schedule)
+
+    from tfcompress.sparsity.callback import block_mask
+
+    rng = np.random.default_rng(0)
+    compared = 0
+    for shape, block in (((7, 5), (2, 2)), ((5, 7), (4, 2)), ((6, 10), (3, 4)),
+                         ((9, 4), (4, 1))):
+        for pooling in ("AVG", "MAX"):
+            for target in (0.3, 0.8):
+                w = tf.constant(rng.standard_normal(shape).astype("float32"))
+                tfmot_mask = pruning_impl.Pruning(
+                    pruning_vars=[(w, tf.Variable(tf.ones_like(w)), tf.Variable(0.0))],
+                    training_step_fn=lambda: tf.constant(0, tf.int64),
+                    pruning_schedule=pruning_schedule.ConstantSparsity(target, 0),
+                    block_size=block, block_pooling_type=pooling,
+                )._maybe_update_block_mask(w)[1]
+                np.testing.assert_array_equal(
+                    block_mask(np.abs(w.numpy()), target, block, pooling),
+                    tfmot_mask.numpy(), err_msg=f"{shape} {block} {pooling} {target}")
+                compared += 1
+    assert compared == 16
+
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(8, name="dense")])
+    x, y = rng.random((64, 12)).astype("float32"), rng.random((64, 8)).astype("float32")
+    pruned = sparsity.prune_low_magnitude(model, sparsity.ConstantSparsity(0.5, 0, frequency=1),
+                                          block_size=(2, 4), block_pooling_type="MAX")
+    pruned.compile("adam", "mse")
+    pruned.fit(x, y, batch_size=32, epochs=1, verbose=0,
+               callbacks=[sparsity.UpdatePruningStep()])
+    kernel = np.array(sparsity.strip_pruning(pruned).get_layer("dense").kernel)
+    blocks = np.count_nonzero(kernel.reshape(6, 2, 2, 4), axis=(1, 3))  # 12 blocks of 2x4
+    assert sorted(set(blocks.ravel())) == [0, 8] and np.sum(blocks == 0) == 6
+    pruned.save(tmp_path / "blocks.keras")
+    again = sparsity.wrappers(keras.saving.load_model(tmp_path / "blocks.keras"))[0]
+    assert (tuple(again.block_size), again.block_pooling_type) == ((2, 4), "MAX")
+    with pytest.raises(InputError, match="block_size=.2, 2. ranks one layer's blocks"):
+        sparsity.prune_low_magnitude(model, block_size=(2, 2), scope="global")
+    with pytest.raises(InputError, match="block_size=.0, 2.: must be two positive integers"):
+        sparsity.prune_low_magnitude(model, block_size=(0, 2))
+
+
+def test_tfmots_comprehensive_guide_for_keras3_runs_end_to_end(tmp_path):
+    """tests/examples/keras3_comprehensive_guide.py, as a user runs it: every section of
+    tfmot's guide (whole model, clone_model, a custom layer, fit with TensorBoard summaries, a
+    GradientTape loop, checkpoint and weights-only resume, strip, LiteRT, 1x16 blocks)."""
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, str(REPO / "tests/examples/"
+                                               "keras3_comprehensive_guide.py"),
+                           "1600", str(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=HANG)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(out["whole_model"]) == 1
+    assert out["clone_model"] == ["PruneLowMagnitude", "Flatten"]
+    for section in ("custom_layer", "fit", "custom_loop", "loaded", "stripped"):
+        (row,) = out[section].values()  # the default schedule's update at step 100
+        assert (row["params"], row["zeros"]) == (400, 200), (section, row)
+    for logs in ("fit_logs", "custom_loop_logs"):
+        assert "metrics" in out[logs]  # the per-layer sparsity summaries
+    assert list((tmp_path / "logs_fit" / "metrics").glob("events.out.tfevents*"))
+    assert out["resumed_step"] == 100  # the step came back with the weights
+    assert out["gzip_bytes_stripped"] < out["gzip_bytes_dense"] < out["gzip_bytes_unstripped"]
+    assert (tmp_path / "pruned.tflite").stat().st_size > 0 and out["tflite_gzip_bytes"] > 0
+    assert set(out["block_1x16_nonzeros"]) <= {0, 4, 16}  # whole blocks (20 = 16 + a 4)
+    assert 0 in out["block_1x16_nonzeros"]

@@ -313,13 +313,49 @@ def test_a_layer_left_dense_is_named_unless_dense_by_design(caplog):
     inputs = keras.Input((6,), dtype="int32")
     x = keras.layers.Embedding(20, 4, name="emb")(inputs)
     x = keras.layers.LayerNormalization(name="norm")(x)
+    x = keras.layers.GRU(3, return_sequences=True, name="rnn")(x)
     x = keras.layers.Flatten()(x)
     model = keras.Model(inputs, keras.layers.Dense(5, name="out")(x))
     with caplog.at_level("WARNING", logger="tfcompress"):
         pruned = sparsity.prune_low_magnitude(model)
-    assert "'emb' (Embedding) is left dense" in caplog.text
-    assert "'norm'" not in caplog.text and "'out'" not in caplog.text
-    assert [w.layer.name for w in sparsity.wrappers(pruned)] == ["out"]
+    assert "'rnn' (GRU) is left dense" in caplog.text
+    assert all(f"'{n}'" not in caplog.text for n in ("emb", "norm", "out"))
+    assert [w.layer.name for w in sparsity.wrappers(pruned)] == ["emb", "out"]
+
+
+# pruning_impl_test.py: testBlockMaskingAvg, testBlockMaskingMax,
+# testBlockMaskingWithHigherDimensionsRaisesError (their weights and expected masks; the
+# schedule there is ConstantSparsity(0.5, 0))
+def test_block_masking_avg():
+    from tfcompress.sparsity.callback import block_mask
+
+    weight = np.array([[0.1, 0.1, 0.2, 0.2], [0.1, 0.1, 0.2, 0.2],
+                       [0.3, 0.3, 0.4, 0.4], [0.3, 0.3, 0.4, 0.4]])
+    expected_mask = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
+                     [1., 1., 1., 1.], [1., 1., 1., 1.]]
+    mask = block_mask(np.abs(weight), 0.5, (2, 2), "AVG")
+    assert mask.shape == weight.shape
+    np.testing.assert_array_equal(mask, expected_mask)
+
+
+def test_block_masking_max():
+    from tfcompress.sparsity.callback import block_mask
+
+    weight = np.array([[0.1, 0.0, 0.2, 0.0], [0.0, -0.1, 0.0, -0.2],
+                       [0.3, 0.0, 0.4, 0.0], [0.0, -0.3, 0.0, -0.4]])
+    expected_mask = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
+                     [1., 1., 1., 1.], [1., 1., 1., 1.]]
+    np.testing.assert_array_equal(block_mask(np.abs(weight), 0.5, (2, 2), "MAX"),
+                                  expected_mask)
+
+
+def test_block_masking_with_higher_dimensions_raises_error():
+    """tfmot raises ValueError; here the wrapper refuses, in one line, a layer whose weight
+    is not 2-D once squeezed (a 3x3 convolution), when it is built."""
+    wrapped = sparsity.PruneLowMagnitude(keras.layers.Conv2D(4, 3, name="conv"),
+                                         _schedule(), block_size=(2, 2))
+    with pytest.raises(InputError, match="'conv': block_size=.2, 2. needs a 2-D weight"):
+        keras.Sequential([keras.Input((6, 6, 3)), wrapped])
 
 
 def test_a_list_of_layers_is_wrapped_layer_by_layer():

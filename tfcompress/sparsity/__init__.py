@@ -16,11 +16,11 @@ from tfcompress.sparsity.callback import UpdatePruningStep, update_masks
 from tfcompress.sparsity.schedules import (ConstantSparsity, PiecewiseSparsity,
                                            PolynomialDecay, PruningSchedule, from_spec)
 from tfcompress.sparsity.summaries import PruningSummaries
-from tfcompress.sparsity.wrapper import (PruneLowMagnitude, is_prunable, layer_sparsity,
-                                         prune_low_magnitude, strip_pruning, why_not_prunable,
-                                         wrappers)
+from tfcompress.sparsity.wrapper import (PrunableLayer, PruneLowMagnitude, is_prunable,
+                                         layer_sparsity, prune_low_magnitude, prune_scope,
+                                         strip_pruning, why_not_prunable, wrappers)
 
-__all__ = ["ConstantSparsity", "PiecewiseSparsity", "PolynomialDecay", "PruneLowMagnitude",
-           "PruningSchedule", "PruningSummaries", "UpdatePruningStep", "from_spec",
-           "is_prunable", "layer_sparsity", "prune_low_magnitude", "strip_pruning",
-           "update_masks", "why_not_prunable", "wrappers"]
+__all__ = ["ConstantSparsity", "PiecewiseSparsity", "PolynomialDecay", "PrunableLayer",
+           "PruneLowMagnitude", "PruningSchedule", "PruningSummaries", "UpdatePruningStep",
+           "from_spec", "is_prunable", "layer_sparsity", "prune_low_magnitude",
+           "prune_scope", "strip_pruning", "update_masks", "why_not_prunable", "wrappers"]

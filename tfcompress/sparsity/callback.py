@@ -40,11 +40,37 @@ def update_masks(items: list[PruneLowMagnitude], step: int) -> bool:
     for w, sparsity in due:
         if w.sparsity_m_by_n is not None:
             new[id(w)] = criteria.m_by_n(scores[id(w)], *w.sparsity_m_by_n)
+        elif tuple(w.block_size) != (1, 1):
+            new[id(w)] = block_mask(scores[id(w)], sparsity, w.block_size, w.block_pooling_type)
         elif id(w) not in new:
             new[id(w)] = criteria.select({0: scores[id(w)]}, sparsity, count="tfmot")[0]
     for w, _ in due:
         w.mask.assign(new[id(w)].astype(w.mask.dtype))
     return True
+
+
+def block_mask(scores: np.ndarray, sparsity: float, block: tuple[int, int],
+               pooling: str) -> np.ndarray:
+    """tfmot's block mask (``pruning_impl._maybe_update_block_mask``): the squeezed 2-D
+    ``scores`` pooled over ``block`` windows as ``tf.nn.pool`` pools them with ``SAME``
+    padding (an edge window pools what it holds; ``AVG`` or ``MAX``), the weakest blocks
+    zeroed as single weights are, the block mask tiled back from the top left."""
+    flat = np.squeeze(scores).astype(np.float64)
+    pooled = _pool(_pool(flat, block[0], pooling).T, block[1], pooling).T
+    keep = criteria.select({0: pooled}, sparsity, count="tfmot")[0]
+    tiled = np.repeat(np.repeat(keep, block[0], axis=0), block[1], axis=1)
+    return tiled[:flat.shape[0], :flat.shape[1]].reshape(scores.shape)
+
+
+def _pool(x: np.ndarray, window: int, pooling: str) -> np.ndarray:
+    """``x`` pooled along its first axis in windows of ``window`` with stride ``window``,
+    ``SAME`` padding as TensorFlow places it (half before, the rest after)."""
+    out = -(-x.shape[0] // window)
+    pad = out * window - x.shape[0]
+    padded = np.full((out * window, x.shape[1]), np.nan)
+    padded[pad // 2:pad // 2 + x.shape[0]] = x
+    blocks = padded.reshape(out, window, x.shape[1])
+    return np.nanmean(blocks, axis=1) if pooling == "AVG" else np.nanmax(blocks, axis=1)
 
 
 class UpdatePruningStep(keras.callbacks.Callback):

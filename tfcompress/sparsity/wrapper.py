@@ -6,9 +6,14 @@ pass and get no gradient, on any backend (TensorFlow, JAX, torch) and inside a c
 step. The mask changes only at the schedule's update steps, set by ``UpdatePruningStep``;
 between them the wrapper costs one element-wise multiply per kernel.
 
-Layers whose kernel Keras 3 reads through ``layer.kernel`` from ``layer._kernel`` can be
-wrapped: ``Dense``, ``EinsumDense`` and the ``Conv1D/2D/3D`` family (``DepthwiseConv2D`` and
-transposed convolutions keep other kernels and, as in tfmot, stay dense).
+What is pruned is one weight per layer, the one tfmot's ``prune_registry`` prunes:
+``Dense``, ``EinsumDense``, ``Conv1D/2D/3D`` and ``Conv1D/2D/3DTranspose``: the kernel;
+``SeparableConv1D/2D``: the pointwise kernel; ``Embedding``: the embeddings; a layer of your own:
+the weight its ``get_prunable_weights()`` returns (``PrunableLayer``). The wrapper finds the
+attribute the layer's ``call`` reads that weight from and, for each call, puts the masked
+tensor there. ``DepthwiseConv2D`` and the normalisations stay dense, as in tfmot; recurrent
+layers (tfmot prunes their kernel and recurrent kernel) and ``MultiHeadAttention`` are not
+wrapped here, and a model that holds one says so in a warning.
 """
 
 from __future__ import annotations
@@ -27,9 +32,63 @@ log = logging.getLogger("tfcompress")
 
 _serializable = keras.saving.register_keras_serializable(package="tfcompress")
 SCOPES = ("layer", "global")
-#: what can be wrapped (their kernel is read through ``layer.kernel`` from ``layer._kernel``)
-KERNEL_TYPES = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1D,
+#: layer type -> the attribute its ``call`` reads the pruned weight from (Keras 3.15)
+PRUNED_WEIGHT = {
+    keras.layers.Dense: "_kernel", keras.layers.EinsumDense: "_kernel",
+    keras.layers.Conv1D: "_kernel", keras.layers.Conv2D: "_kernel",
+    keras.layers.Conv3D: "_kernel",
+    keras.layers.Conv1DTranspose: "kernel", keras.layers.Conv2DTranspose: "kernel",
+    keras.layers.Conv3DTranspose: "kernel",
+    keras.layers.SeparableConv1D: "pointwise_kernel",
+    keras.layers.SeparableConv2D: "pointwise_kernel",
+    keras.layers.Embedding: "_embeddings",
+}
+KERNEL_TYPES = tuple(PRUNED_WEIGHT)
+#: the types ``sparsity_m_by_n`` prunes (those wrapped before Embedding, transposed and
+#: separable convolutions were)
+M_BY_N_TYPES = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1D,
                 keras.layers.Conv2D, keras.layers.Conv3D)
+
+
+class PrunableLayer:
+    """A layer of your own that can be pruned (tfmot's ``PrunableLayer``): subclass it beside
+    ``keras.layers.Layer`` and return, from ``get_prunable_weights()``, the one weight to prune
+    (a variable the layer holds in an attribute its ``call`` reads; a bias is not pruned
+    unless you return it instead)."""
+
+    def get_prunable_weights(self) -> list[Any]:
+        raise NotImplementedError
+
+
+def _own(layer: keras.layers.Layer) -> bool:
+    return callable(getattr(layer, "get_prunable_weights", None))
+
+
+def _m_by_n_ok(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, M_BY_N_TYPES) and not _own(layer)
+
+
+def weight_attribute(layer: keras.layers.Layer) -> str:
+    """The attribute ``layer``'s ``call`` reads its pruned weight from (built layers of your
+    own: found by identity among its attributes).
+
+    Raises:
+      InputError: a ``PrunableLayer`` that returns other than one weight held in an attribute.
+    """
+    for cls in type(layer).__mro__:
+        if cls in PRUNED_WEIGHT and not _own(layer):
+            return PRUNED_WEIGHT[cls]
+    weights = list(layer.get_prunable_weights())
+    if len(weights) != 1:
+        raise InputError(f"layer {layer.name!r} ({type(layer).__name__}): "
+                         f"get_prunable_weights() returned {len(weights)} weights; "
+                         "tfcompress.sparsity prunes one weight per layer")
+    for name, value in vars(layer).items():
+        if value is weights[0]:
+            return name
+    raise InputError(f"layer {layer.name!r} ({type(layer).__name__}): the weight "
+                     "get_prunable_weights() returned is not held in an attribute of the "
+                     "layer, so its call cannot be given the masked weight")
 
 
 #: layers with weights that magnitude pruning leaves dense by design, as tfmot does (their
@@ -44,9 +103,11 @@ def why_not_prunable(layer: keras.layers.Layer) -> str | None:
     """None when ``layer`` can be wrapped, else the reason in a few words."""
     if isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
         return "a depthwise kernel (tfmot leaves these dense too)"
-    if not isinstance(layer, KERNEL_TYPES):
-        return "not a Dense, EinsumDense or Conv1D/2D/3D layer"
-    if layer.built and not isinstance(getattr(layer, "_kernel", None), keras.Variable):
+    if not isinstance(layer, KERNEL_TYPES) and not _own(layer):
+        return ("not a Dense, EinsumDense, Conv, ConvTranspose, SeparableConv or Embedding "
+                "layer, nor a PrunableLayer")
+    if layer.built and not _own(layer) and not isinstance(
+            getattr(layer, weight_attribute(layer), None), keras.Variable):
         return "its kernel is not a variable this wrapper can mask"
     if getattr(layer, "quantization_mode", None):
         return f"quantized ({layer.quantization_mode}); prune before model.quantize()"
@@ -64,17 +125,23 @@ class PruneLowMagnitude(keras.layers.Wrapper):
     """Wraps a prunable layer for magnitude pruning on a ``pruning_schedule``.
 
     Args:
-      layer: a ``Dense``, ``EinsumDense`` or ``Conv`` layer.
+      layer: a layer tfmot prunes (``Dense``, ``EinsumDense``, ``Conv``, ``ConvTranspose``,
+        ``SeparableConv``, ``Embedding``) or a ``PrunableLayer``.
       pruning_schedule: a ``tfcompress.sparsity`` schedule (``PolynomialDecay``, ...).
       sparsity_m_by_n: e.g. ``(2, 4)``: zero the 2 smallest of every 4 consecutive
         input-channel weights (the schedule then only says when to update).
       scope: ``layer`` ranks this layer's weights alone; ``global`` ranks them together
         with every other ``global`` wrapper of the model (one threshold).
+      block_size: ``(height, width)``: prune whole blocks of a 2-D weight (squeezed: Dense
+        kernels, 1x1 convolutions), ranked by their pooled magnitude, as tfmot does; ``(1, 1)``
+        prunes single weights.
+      block_pooling_type: how a block's magnitude is pooled: ``AVG`` or ``MAX``.
     """
 
     def __init__(self, layer: keras.layers.Layer,
                  pruning_schedule: PruningSchedule | None = None,
                  sparsity_m_by_n: tuple[int, int] | None = None, scope: str = "layer",
+                 block_size: tuple[int, int] = (1, 1), block_pooling_type: str = "AVG",
                  **kwargs: Any):
         why = why_not_prunable(layer)
         if why:
@@ -98,18 +165,32 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             m, n = (int(v) for v in sparsity_m_by_n)
             if not 0 < m < n:
                 raise InputError(f"sparsity_m_by_n={tuple(sparsity_m_by_n)}: need 0 < m < n")
+            if not _m_by_n_ok(layer):
+                raise InputError(f"layer {layer.name!r} ({type(layer).__name__}): "
+                                 "sparsity_m_by_n prunes Dense, EinsumDense and Conv1D/2D/3D "
+                                 "layers")
             sparsity_m_by_n = (m, n)
+        block_size = _block(block_size, block_pooling_type)
+        if block_size != (1, 1) and (sparsity_m_by_n is not None or scope != "layer"):
+            raise InputError(f"block_size={block_size} ranks one layer's blocks: it takes "
+                             "neither sparsity_m_by_n nor scope='global'")
         kwargs.setdefault("name", f"prune_low_magnitude_{layer.name}")
         kwargs.setdefault("dtype", layer.dtype_policy)
         super().__init__(layer, **kwargs)
         self.pruning_schedule = pruning_schedule
         self.sparsity_m_by_n = sparsity_m_by_n
+        self.block_size, self.block_pooling_type = block_size, block_pooling_type
         self.scope = scope
         self._stepped = False  # set by UpdatePruningStep.on_train_begin
 
     def build(self, input_shape: Any = None) -> None:
         super().build(input_shape)
-        kernel = self.layer._kernel
+        self._attribute = weight_attribute(self.layer)
+        kernel = self.kernel
+        if self.block_size != (1, 1) and len([d for d in kernel.shape if d != 1]) != 2:
+            raise InputError(f"layer {self.layer.name!r}: block_size={self.block_size} needs a "
+                             f"2-D weight (Dense, 1x1 convolutions); its is "
+                             f"{tuple(kernel.shape)}")
         self.mask = self.add_weight(name="mask", shape=tuple(kernel.shape), initializer="ones",
                                     trainable=False, dtype=kernel.dtype)
         # tfmot's pruning_step: -1 until UpdatePruningStep starts training, then the number
@@ -124,8 +205,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
     @property
     def kernel(self) -> keras.Variable:
-        """The wrapped layer's kernel variable (unmasked)."""
-        return self.layer._kernel
+        """The wrapped layer's pruned weight (its kernel), unmasked."""
+        return getattr(self.layer, self._attribute)
 
     def call(self, inputs: Any, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if training:  # a training step: counted in the model's state, inside the step itself
@@ -135,24 +216,47 @@ class PruneLowMagnitude(keras.layers.Wrapper):
                     "callbacks=[tfcompress.sparsity.UpdatePruningStep()] to fit (a custom "
                     "loop calls its on_train_begin first), or the masks never move")
             self.pruning_step.assign(self.pruning_step + 1)
-        kernel = self.layer._kernel
+        kernel = self.kernel
         masked = ops.multiply(kernel, ops.cast(self.mask, kernel.dtype))
-        # Keras 3 layers read ``self.kernel`` -> ``self._kernel``: for this call it is the
-        # masked tensor (set without Keras's attribute tracking, restored afterwards).
-        object.__setattr__(self.layer, "_kernel", masked)
+        # the layer's call reads its weight from this attribute (``self.kernel`` ->
+        # ``self._kernel``, ``self.pointwise_kernel``, ...): for this call it is the masked
+        # tensor (set without Keras's attribute tracking, restored afterwards)
+        object.__setattr__(self.layer, self._attribute, masked)
         try:
             return self.layer.call(inputs, *args, **kwargs)
         finally:
-            object.__setattr__(self.layer, "_kernel", kernel)
+            object.__setattr__(self.layer, self._attribute, kernel)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return self.layer.compute_output_shape(input_shape)
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return self.layer.compute_mask(inputs, mask)  # e.g. Embedding(mask_zero=True)
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(pruning_schedule=keras.saving.serialize_keras_object(
-            self.pruning_schedule), sparsity_m_by_n=self.sparsity_m_by_n, scope=self.scope)
+            self.pruning_schedule), sparsity_m_by_n=self.sparsity_m_by_n, scope=self.scope,
+            block_size=self.block_size, block_pooling_type=self.block_pooling_type)
         return config
+
+
+def prune_scope() -> Any:
+    """tfmot's ``prune_scope()``, so its guide's ``with prune_scope(): load_model(...)`` runs as
+    written. Keras 3 needs no scope to load a pruned model: the wrapper and the schedules are
+    registered serializables."""
+    return keras.saving.custom_object_scope({"PruneLowMagnitude": PruneLowMagnitude})
+
+
+def _block(size: Any, pooling: Any) -> tuple[int, int]:
+    if not (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+        raise InputError(f"block_size={size!r}: must be two positive integers (height, width)")
+    if pooling not in ("AVG", "MAX"):
+        from tfcompress.errors import unknown_name
+
+        raise unknown_name("block_pooling_type", pooling, ("AVG", "MAX"))
+    return (size[0], size[1])
 
 
 def _walk(model: keras.Model) -> Iterator[keras.layers.Layer]:
@@ -200,7 +304,8 @@ def _refuse_tf_keras(obj: Any) -> None:
 def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
                         pruning_schedule: PruningSchedule | None = None,
                         sparsity_m_by_n: tuple[int, int] | None = None, scope: str = "layer",
-                        only: set[str] | None = None, **kwargs: Any) -> Any:
+                        only: set[str] | None = None, block_size: tuple[int, int] = (1, 1),
+                        block_pooling_type: str = "AVG", **kwargs: Any) -> Any:
     """Wraps a layer, or every prunable layer of a functional or Sequential model (nested
     models too), like ``tfmot.sparsity.keras.prune_low_magnitude`` for Keras 3.
 
@@ -211,15 +316,18 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
     single layer is wrapped as it is (a list of layers: each); ``kwargs`` go to its wrapper
     (``input_shape=``, ``name=``). Layers that cannot be pruned (BatchNormalization,
     DepthwiseConv2D, ...) are kept as they are; pass ``only`` (layer names) to wrap fewer.
+    ``block_size`` and ``block_pooling_type`` are tfmot's (see ``PruneLowMagnitude``).
     """
     if isinstance(to_prune, (list, tuple)):  # tfmot takes a list of layers too
         return [prune_low_magnitude(layer, pruning_schedule, sparsity_m_by_n, scope, only,
+                                    block_size, block_pooling_type,
                                     **kwargs) for layer in to_prune]
     _refuse_tf_keras(to_prune)
     if kwargs and isinstance(to_prune, keras.Model):
         raise InputError(f"prune_low_magnitude of a model takes no layer arguments "
                          f"({', '.join(sorted(kwargs))}); they are for wrapping one layer")
     options = {"pruning_schedule": pruning_schedule, "sparsity_m_by_n": sparsity_m_by_n,
+               "block_size": block_size, "block_pooling_type": block_pooling_type,
                "scope": scope}
     if not isinstance(to_prune, keras.Model):
         return PruneLowMagnitude(to_prune, **options, **kwargs)  # e.g. input_shape=, name=
@@ -239,7 +347,12 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
     def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
         if (not isinstance(layer, PruneLowMagnitude) and is_prunable(layer)
                 and (only is None or layer.name in only)):
-            return PruneLowMagnitude(_fresh(layer), **options)
+            if sparsity_m_by_n is None or _m_by_n_ok(layer):
+                return PruneLowMagnitude(_fresh(layer), **options)
+            log.warning("layer %r (%s) is left dense: sparsity_m_by_n prunes Dense, "
+                        "EinsumDense and Conv1D/2D/3D layers", layer.name,
+                        type(layer).__name__)
+            return _fresh_or_shared(layer)
         if only is None and not isinstance(layer, (PruneLowMagnitude, *DENSE_BY_DESIGN)) \
                 and layer.trainable_weights and not isinstance(layer, keras.Model):
             log.warning(
@@ -305,7 +418,7 @@ def _with_weights_of(src: Any, dst: Any) -> Any:
             d.layer.set_weights(s.get_weights())
         elif isinstance(s, PruneLowMagnitude) and not isinstance(d, PruneLowMagnitude):
             values = s.layer.get_weights()
-            i = next(i for i, v in enumerate(s.layer.weights) if v is s.layer._kernel)
+            i = next(i for i, v in enumerate(s.layer.weights) if v is s.kernel)
             values[i] = values[i] * np.asarray(s.mask.numpy()).astype(values[i].dtype)
             d.set_weights(values)
         else:
@@ -321,8 +434,9 @@ def layer_sparsity(model: keras.Model) -> dict[str, dict[str, Any]]:
         if isinstance(layer, PruneLowMagnitude):
             kernel = np.asarray(layer.kernel.numpy()) * np.asarray(layer.mask.numpy())
             name = layer.layer.name
-        elif isinstance(layer, KERNEL_TYPES):
-            kernel, name = np.asarray(layer._kernel.numpy()), layer.name
+        elif isinstance(layer, KERNEL_TYPES) and layer.built:
+            kernel = np.asarray(getattr(layer, weight_attribute(layer)).numpy())
+            name = layer.name
         else:
             continue
         zeros = int(np.sum(kernel == 0))
