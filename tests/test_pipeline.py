@@ -101,15 +101,21 @@ def test_progress_estimates_what_is_left_from_the_steps_made():
     p = Progress()
     p.expect(["train", "prune", "prune", "export", "export"])
     assert p.begin("train") == "step 1 of 5" and p.left() is None  # nothing made yet
-    p.end("train", 10.0)
-    assert p.left() == pytest.approx(40.0)  # every kind at the only mean known
+    said = p.end("train", 10.0)
+    # a training step says nothing of what pruning or an export costs: counted, not timed
+    assert p.left() == (None, ["prune", "prune", "export", "export"])
+    assert said.endswith("; 4 steps left, not timed yet (export, prune)"), said
     p.begin("prune")
-    p.end("prune", 30.0)
-    assert p.left() == pytest.approx(30.0 + 2 * 20.0)  # prune at 30 s; exports at the mean
+    said = p.end("prune", 30.0)
+    assert p.left() == (pytest.approx(30.0), ["export", "export"])  # the other prune at 30 s
+    assert said.endswith(", about 0:30 left, plus 2 steps not timed yet (export)")
     p.begin("prune")
     p.end("prune", None)  # cached: costs nothing, teaches nothing
-    assert p.left() == pytest.approx(2 * 20.0)
-    for _ in range(3):  # a step the plan did not foresee: the total grows
+    assert p.left() == (None, ["export", "export"])
+    p.begin("export")
+    said = p.end("export", 4.0)
+    assert p.left() == (pytest.approx(4.0), []) and said.endswith(", about 0:04 left"), said
+    for _ in range(2):  # a step the plan did not foresee: the total grows
         p.begin("export")
     assert p.seen[-1] == "export" and p.begin("export") == "step 7 of 7"
     assert p.left() is None

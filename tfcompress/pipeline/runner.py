@@ -103,9 +103,10 @@ class Runner:
 
 class Progress:
     """Where a run stands: ``step i of N`` (N from the plan, ``expect``), the time since the
-    run began and, once a step of a kind has been made, an estimate of what is left (each
-    planned step costing what the made steps of its kind cost on average; a cached one costs
-    nothing, so the estimate errs long)."""
+    run began and, once a step of a kind has been made, an estimate of what is left: each
+    planned step of that kind at what the made ones cost on average (a cached one costs
+    nothing, so the estimate errs long). Steps of a kind not made yet are counted, not timed:
+    a training step says nothing of what an export costs."""
 
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
@@ -127,16 +128,26 @@ class Progress:
             self.made.setdefault(kind, []).append(seconds)
         elapsed = f"{clock(time.perf_counter() - self.t0)} elapsed"
         left = self.left()
-        return elapsed if left is None else f"{elapsed}, about {clock(left)} left"
+        if left is None:
+            return elapsed
+        timed, untimed = left
+        kinds = ", ".join(sorted(set(untimed)))
+        steps = f"{len(untimed)} step{'s' if len(untimed) > 1 else ''}"
+        if timed is None:
+            return f"{elapsed}; {steps} left, not timed yet ({kinds})"
+        more = f", plus {steps} not timed yet ({kinds})" if untimed else ""
+        return f"{elapsed}, about {clock(timed)} left{more}"
 
-    def left(self) -> float | None:
-        """Seconds the planned steps not yet begun should take (None: nothing made yet)."""
+    def left(self) -> tuple[float | None, list[str]] | None:
+        """What the planned steps not yet begun should take: (seconds for those of a kind
+        already made, or None when there are none; the kinds of the others, one per step).
+        None: nothing made yet, or nothing left."""
         remaining = list(self.planned)
         for kind in self.seen:
             if kind in remaining:
                 remaining.remove(kind)
         if not self.made or not remaining:
             return None
-        every = [s for times in self.made.values() for s in times]
         mean = {k: sum(v) / len(v) for k, v in self.made.items()}
-        return sum(mean.get(k, sum(every) / len(every)) for k in remaining)
+        known = [mean[k] for k in remaining if k in mean]
+        return (sum(known) if known else None), [k for k in remaining if k not in mean]
