@@ -240,7 +240,7 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
     what = Path(model_path).name if isinstance(model, (str, os.PathLike)) else "A Keras model"
     finetune = TrainSpec(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate)
-    if speedup is not None and method == "resolution":
+    if method == "resolution":
         # every layer adapts to the smaller image, frozen ones too (docs/results.md)
         finetune = replace(finetune, unfreeze=True)
     recipe = Recipe(
