@@ -44,7 +44,7 @@ def main() -> None:
     from tfcompress.prune.methods import resolution
     from tfcompress.recipe import TrainSpec
     from tfcompress.structured import batchnorm, flatten
-    from tfcompress.train import loop
+    from tfcompress.train import freeze, loop
 
     recipe = catalogue.experiment(a.experiment).for_profile("quick")
     data = dataset.load(recipe.data, a.data_dir, offline=True)
@@ -56,7 +56,7 @@ def main() -> None:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = True
     if not a.keep_frozen:
-        loop.unfreeze(model)
+        freeze.unfreeze_all(model)
     if a.recal:
         import numpy as np
 

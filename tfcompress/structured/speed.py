@@ -72,8 +72,8 @@ class Search:
     def to_dict(self) -> dict[str, Any]:
         r = self.reached
         return {"target": self.target, "aimed": self.aimed, "format": self.format,
-                "level": self.level,
-                "reached": r.speedup, "reached_low": r.low, "reached_high": r.high,
+                "level": self.level, "reached": r.speedup, "reached_low": r.low,
+                "reached_high": r.high,
                 "probes": [p.to_dict() for p in self.probes], "seconds": self.seconds,
                 "measured_on": "this machine's CPU, 1 thread (a phone's speedup may differ)"}
 

@@ -7,6 +7,8 @@ survive fine-tuning on small batches (the Keras transfer-learning guide's advice
 
 from __future__ import annotations
 
+from typing import Any
+
 from tfcompress._keras import keras
 from tfcompress.errors import InputError, unknown_name
 
@@ -48,3 +50,25 @@ def unfreeze(model: keras.Model, backbone: str, from_layer: str | None = None) -
 def trainable_count(model: keras.Model) -> int:
     """Number of trainable weights (scalars)."""
     return int(sum(w.shape.num_elements() for w in model.trainable_weights))
+
+
+def unfreeze_all(model: Any) -> None:
+    """``TrainSpec.unfreeze``: every layer of ``model`` (of a distiller, its student) made
+    trainable, nested models included; each batch norm keeps the trainable flag it had (a
+    frozen one stays in inference mode)."""
+    target = getattr(model, "student", model)
+    norms = [(layer, layer.trainable) for layer in _every_layer(target)
+             if type(layer).__name__ == "BatchNormalization"]
+    target.trainable = True
+    for layer in _every_layer(target):  # Keras 3's setter does not reach a nested model's
+        layer.trainable = True          # layers; batch norms too, put back below
+    for layer, trainable in norms:
+        layer.trainable = trainable
+
+
+def _every_layer(model: Any) -> list[Any]:
+    out = []
+    for layer in getattr(model, "layers", ()):
+        out.append(layer)
+        out.extend(_every_layer(layer))
+    return out

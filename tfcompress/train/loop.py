@@ -23,7 +23,7 @@ import numpy as np
 from tfcompress import atomic
 from tfcompress._keras import keras, tf
 from tfcompress.data.augment import training_data
-from tfcompress.train import OPTIMIZERS, progress
+from tfcompress.train import OPTIMIZERS, freeze, progress
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -146,7 +146,7 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
     kmod = flavor.module(model)  # tf_keras, or Keras 3 for a model on the Keras 3 path
     steps = steps_per_epoch(len(data.y_train), spec.batch_size)
     if spec.unfreeze:
-        unfreeze(model)
+        freeze.unfreeze_all(model)
     compile_model(model, spec, steps)
     sub = phase or ""
     backup = EpochBackup(work_dir / "backup" / sub, model)
@@ -175,28 +175,6 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
         backup.save(epoch + 1, history)
     backup.remove()
     return history
-
-
-def unfreeze(model: Any) -> None:
-    """Every layer of ``model`` (of a distiller, its student) made trainable, nested models
-    included; each batch norm keeps the trainable flag it had (a frozen one stays in inference
-    mode)."""
-    target = getattr(model, "student", model)
-    norms = [(layer, layer.trainable) for layer in _every_layer(target)
-             if type(layer).__name__ == "BatchNormalization"]
-    target.trainable = True
-    for layer in _every_layer(target):  # Keras 3's setter does not reach a nested model's
-        layer.trainable = True          # layers; batch norms too, put back below
-    for layer, trainable in norms:
-        layer.trainable = trainable
-
-
-def _every_layer(model: Any) -> list[Any]:
-    out = []
-    for layer in getattr(model, "layers", ()):
-        out.append(layer)
-        out.extend(_every_layer(layer))
-    return out
 
 
 def _epoch_inputs(data: Dataset, batch_size: int, seed: int) -> dict[str, Any]:
