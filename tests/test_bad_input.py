@@ -262,3 +262,19 @@ def test_an_archive_damaged_in_the_middle_is_refused_naming_the_archive(kind, tm
     assert msg.startswith(f"{archive} ") or msg.startswith(f"{archive}:"), msg
     assert "not a readable tar archive" in msg and "\n" not in msg
     assert not list((tmp_path / "cache").glob("unpacked/*/imgs"))  # nothing half-unpacked
+
+
+def test_a_fix_is_spelled_for_whoever_called_first():
+    from tfcompress import errors
+
+    both = {"cli": "run with --pixel_range=0-255", "python": "pass pixel_range='0-255'",
+            "recipe": "data.pixel_range=0-255"}
+    assert errors.fix(**both) == ("pass pixel_range='0-255' (command line: run with "
+                                  "--pixel_range=0-255; recipe: data.pixel_range=0-255)")
+    with errors.called_from("cli"):
+        assert errors.fix(**both) == ("run with --pixel_range=0-255 (Python: pass "
+                                      "pixel_range='0-255'; recipe: data.pixel_range=0-255)")
+    assert errors.fix(**both).startswith("pass ")  # the caller is restored on the way out
+    with pytest.raises(errors.InputError, match="Unknown caller 'shell'"):
+        with errors.called_from("shell"):
+            pass

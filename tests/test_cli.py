@@ -9,6 +9,7 @@ import pytest
 
 from support import HANG, QUICK, REPO, check_tiny_run
 from tfcompress import catalogue
+from tfcompress.errors import InputError
 
 
 def run_cli(*args, env=None, timeout=HANG):
@@ -75,14 +76,26 @@ def test_sigterm_is_handled_as_ctrl_c_is(tmp_path, data_dir):
 
 
 def test_every_benchmark_mode_is_a_valid_recipe_change():
-    from tfcompress.recipe import apply_overrides
-    from tfcompress.run import BENCHMARK_MODES
+    from tfcompress.recipe.core import BENCHMARK_MODES, SHORT
 
     base = catalogue.experiment("mnist_prune_quant")
-    specs = {m: apply_overrides(base, o).benchmark for m, o in BENCHMARK_MODES.items()}
+    specs = {m: base.benchmark.in_mode(m) for m in BENCHMARK_MODES}
     assert specs["reuse"] == base.benchmark and not specs["again"].reuse
     assert specs["short"].rounds < base.benchmark.rounds and specs["short"].min_seconds == 0
+    assert specs["short"].min_runs == SHORT["min_runs"] < base.benchmark.min_runs
+    # short never times more than the profile itself: the tiny profile's 5 runs stay 5
+    tiny = base.for_profile("tiny").benchmark
+    short = tiny.in_mode("short")
+    for name in SHORT:
+        assert getattr(short, name) == min(getattr(tiny, name), SHORT[name]), name
+    assert short.min_runs <= tiny.min_runs and short.warmup_runs <= tiny.warmup_runs
+    with pytest.raises(InputError, match="sometimes"):
+        base.benchmark.in_mode("sometimes")
     assert run_cli("--benchmark=sometimes").returncode == 2
+    import tfcompress
+
+    with pytest.raises(InputError, match="Unknown benchmark mode 'sometimes'"):
+        tfcompress.run("mnist_prune_quant", profile="tiny", benchmark="sometimes")
 
 
 def test_an_unknown_profile_is_refused_before_anything_says_running():

@@ -13,6 +13,7 @@ import pytest
 
 from support import HANG, REPO
 from tfcompress.data import load
+from tfcompress import errors
 from tfcompress.errors import InputError
 from tfcompress.models import pixel_range
 from tfcompress.recipe import DataSpec
@@ -54,7 +55,16 @@ def test_the_expected_range_is_read_from_the_first_layers():
     normalized = load(DataSpec("digits", mean=[0.5], std=[0.25]))
     with pytest.raises(InputError) as e:
         pixel_range.check(_rescaling_cnn(), normalized)
-    assert "drop --mean/--std" in str(e.value) and "data.mean=none" in str(e.value)
+    # called from Python: the Python argument first, the flags after it
+    message = str(e.value)
+    assert "; pass pixel_range='0-255' without mean/std" in message, message
+    assert message.index("pixel_range='0-255'") < message.index("drop --mean/--std")
+    assert "data.mean=none" in message
+    with errors.called_from("cli"), pytest.raises(InputError) as e:
+        pixel_range.check(_rescaling_cnn(), normalized)
+    message = str(e.value)
+    assert "; drop --mean/--std (the model normalizes itself) and run with " \
+           "--pixel_range=0-255 (Python: pass pixel_range='0-255'" in message, message
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +104,8 @@ def test_the_cli_stops_before_training_then_keeps_the_accuracy_with_the_flag(tra
     refused = _cli(path, tmp_path / "a", data_dir)
     assert refused.returncode == 2, refused.stderr[-1500:]
     lines = [ln for ln in refused.stderr.splitlines() if ln.startswith("tfcompress")]
-    assert len(lines) == 1 and "Rescaling" in lines[0] and "--pixel_range=0-255" in lines[0]
+    assert len(lines) == 1 and "Rescaling" in lines[0] \
+        and "; run with --pixel_range=0-255 (Python: " in lines[0], lines  # the CLI's spelling
     assert "Epoch" not in refused.stdout  # nothing was trained
     assert not (tmp_path / "a" / "user_model_prune_quant").exists()
     done = _cli(path, tmp_path / "b", data_dir, "--pixel_range=0-255")
@@ -113,7 +124,7 @@ def test_the_api_stops_then_keeps_the_accuracy_with_pixel_range(trained, data_di
     import tfcompress
 
     model, _, own = trained
-    with pytest.raises(InputError, match="Rescaling.*pixel_range=0-255"):
+    with pytest.raises(InputError, match="Rescaling.*; pass pixel_range='0-255' \\(command line: "):
         tfcompress.compress(model, "mnist", output_dir=tmp_path, data_dir=data_dir,
                             epochs=1, overrides={"data.train_limit": 256,
                                                  "data.test_limit": TEST_LIMIT})

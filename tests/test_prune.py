@@ -16,10 +16,18 @@ def test_plan_aligns_end_step_to_the_frequency():
 
 
 def test_plan_rejects_a_window_shorter_than_the_frequency_naming_the_override_that_fits():
-    with pytest.raises(InputError, match=r"prune.frequency=100 .* run with "
-                                         r"--override=variants\.\*\.prune\.frequency=3 "
-                                         r"\(10 mask updates; Python: "
-                                         r"compress\(frequency=3\)") as e:
+    from tfcompress import errors
+
+    # from Python the Python argument comes first, from the command line the flag
+    with pytest.raises(InputError, match=r"prune.frequency=100 .*; pass compress\(\.\.\., "
+                                         r"frequency=3\), or run\(.*\(command line: run with "
+                                         r"--override=variants\.\*\.prune\.frequency=3\): "
+                                         r"10 mask updates"):
+        schedule.plan(PruneSpec(0.8, frequency=100), total_steps=40)
+    with errors.called_from("cli"), pytest.raises(
+            InputError, match=r"prune.frequency=100 .*; run with "
+                              r"--override=variants\.\*\.prune\.frequency=3 \(Python: pass "
+                              r"compress\(\.\.\., frequency=3\).*\): 10 mask updates") as e:
         schedule.plan(PruneSpec(0.8, frequency=100), total_steps=40)
     fits = int(str(e.value).split("prune.frequency=")[2].split()[0])
     p = schedule.plan(PruneSpec(0.8, frequency=fits), total_steps=40)  # and it does fit

@@ -85,7 +85,9 @@ def test_input_shape_mismatch_exits_2_before_training(tmp_path):
 def test_missing_model_bad_model_file_and_missing_folder_exit_2(tmp_path):
     proc = run_cli("--experiment=user_model_prune_quant", "--profile=tiny",
                    f"--output_dir={tmp_path}")
-    assert proc.returncode == 2 and "--model_path" in error_line(proc)
+    line = error_line(proc)
+    assert proc.returncode == 2 and "your own model: pass --model_path=" in line, line
+    assert line.index("--model_path") < line.index("(Python: pass overrides=")  # CLI first
     path = tmp_path / "m.keras"
     tiny_resnet().save(path)
     proc = run_cli("--experiment=user_model_prune_quant", "--profile=tiny",
@@ -157,3 +159,16 @@ def test_an_image_folder_is_resized_to_the_model_input_when_no_size_is_given(tmp
     data = load(fitted.data)
     assert data.input_shape == (24, 24, 3)
     assert data.input_card()["resize"].startswith("PIL bilinear")
+
+
+def test_a_python_caller_is_told_the_python_spelling_first(tmp_path):
+    """The same refusal from ``tfcompress.run``: its arguments first, the flags after."""
+    import tfcompress
+
+    with pytest.raises(InputError) as e:
+        tfcompress.run("user_model_prune_quant", profile="tiny", output_dir=tmp_path)
+    message = str(e.value)
+    assert "your own model: pass overrides={'model.path': 'model.keras'}" in message, message
+    assert message.index("overrides=") < message.index("(command line: pass --model_path=")
+    assert not list(tmp_path.iterdir())  # nothing written
+

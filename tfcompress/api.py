@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tfcompress import errors
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.recipe import (DataSpec, ExportSpec, ModelSpec, PruneSpec, Recipe, TrainSpec,
                                Variant, apply_overrides)
@@ -92,12 +93,15 @@ class _LazyModels(Mapping[str, Any]):
 
 def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.PathLike =
         "saved_models", data_dir: str | os.PathLike | None = None, offline: bool | None = None,
-        overrides: Mapping[str, Any] | Iterable[str] = ()) -> Result:
+        overrides: Mapping[str, Any] | Iterable[str] = (), benchmark: str = "reuse") -> Result:
     """Runs a recipe (or a registered experiment by name) at ``profile``.
 
     Args:
       recipe: a ``Recipe`` or the name of a registered experiment.
       overrides: dotted-path changes, e.g. ``{"train.epochs": 3}`` or ``["train.epochs=3"]``.
+      benchmark: the LiteRT timing: ``reuse`` (a timing of the same files on this machine,
+        else time them), ``again`` (time them again) or ``short`` (at most 2 rounds of 10
+        runs: quicker, noisier).
 
     Raises:
       InputError: an unknown name, a bad value or file; nothing has been written.
@@ -110,6 +114,7 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
         raise InputError(f"recipe must be a Recipe or an experiment name; received "
                          f"{type(recipe).__name__}")
     recipe = apply_overrides(recipe.for_profile(profile), overrides)  # refused before TF
+    recipe = replace(recipe, benchmark=recipe.benchmark.in_mode(benchmark))
     check_files(recipe, data_dir)
     log.info("running %s (%s profile)", recipe.name, profile)
     from tfcompress.pipeline import Pipeline
@@ -134,8 +139,8 @@ def _warn_without_a_gpu(recipe: Recipe) -> None:
     log.warning(
         "the full profile of %s is paper scale (%d training epochs, then %d per pruned "
         "variant, %d of them) and meant for a GPU; this machine has none, so expect hours to "
-        "days (python scripts/epoch_time.py sizes one epoch here; --profile=quick takes "
-        "minutes)", recipe.name, recipe.train.epochs, recipe.finetune.epochs, finetunes)
+        "days (python scripts/epoch_time.py sizes one epoch here; %s)", recipe.name, recipe.train.epochs, recipe.finetune.epochs, finetunes,
+        errors.fix(cli="--profile=quick takes minutes", python="profile='quick' takes minutes"))
 
 
 def _result(run_dir: Path, rows: list[Row], recipe: Recipe) -> Result:
@@ -159,7 +164,8 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
              data_dir: str | os.PathLike | None = None, offline: bool | None = None,
              mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
              image_size: Sequence[int] | None = None, pixel_range: str | None = None,
-             overrides: Mapping[str, Any] | Iterable[str] = ()) -> Result:
+             overrides: Mapping[str, Any] | Iterable[str] = (),
+             benchmark: str = "reuse") -> Result:
     """Prunes ``model`` to ``sparsity`` with a short fine-tune and exports it and the model as
     it is to TFLite (``exports``), measuring every file: the tfmot guide's job in one call.
 
@@ -196,6 +202,7 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
       pixel_range: the range the model takes pixels in (``0-1``, ``0-255`` for a model that
         rescales them itself, ``-1-1``), for a named dataset or image folder.
       overrides: any other recipe field by dotted path, as ``--override`` takes it.
+      benchmark: the LiteRT timing, as ``run`` takes it (``reuse``, ``again``, ``short``).
 
     Returns:
       A ``Result``: rows, ``.tflite`` paths, the Keras models, the report.
@@ -250,7 +257,7 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
         data=spec, model=ModelSpec("file", path=str(model_path)), train=TrainSpec(epochs=0),
         finetune=finetune, variants=tuple(variants), baseline=exports[0])
     return run(recipe, profile="quick", output_dir=output_dir, data_dir=data_dir,
-               offline=offline, overrides=overrides)
+               offline=offline, overrides=overrides, benchmark=benchmark)
 
 
 def check_files(recipe: Recipe, data_dir: str | os.PathLike | None) -> None:
@@ -263,7 +270,7 @@ def check_files(recipe: Recipe, data_dir: str | os.PathLike | None) -> None:
     if recipe.model.path:
         user_path.check(recipe.model.path)
     elif recipe.model.name == "file":
-        raise InputError(user_path.NEEDS_PATH)
+        raise InputError(user_path.needs_path())
     if recipe.data.name == "image_folder" and recipe.data.path:
         image_folder.resolve(recipe.data.path,
                              Path(data_dir) if data_dir else default_data_dir())

@@ -15,8 +15,10 @@ import types
 from absl import app, flags
 from absl import logging as absl_logging
 
+from tfcompress import errors
 from tfcompress.data.names import DATASETS
 from tfcompress.errors import InputError, SweepFailed
+from tfcompress.recipe.core import BENCHMARK_MODES
 
 if __name__ == "__main__":  # ``python -m``: one module, so flags are never defined twice
     sys.modules.setdefault("tfcompress.run", sys.modules[__name__])
@@ -24,13 +26,6 @@ if __name__ == "__main__":  # ``python -m``: one module, so flags are never defi
 log = logging.getLogger("tfcompress")
 
 FLAGS = flags.FLAGS
-#: ``--benchmark``: the recipe overrides each mode stands for
-BENCHMARK_MODES = {
-    "reuse": {},
-    "again": {"benchmark.reuse": False},
-    "short": {"benchmark.warmup_runs": 2, "benchmark.min_runs": 10,
-              "benchmark.min_seconds": 0.0, "benchmark.rounds": 2},
-}
 flags.DEFINE_string("experiment", "digits_prune_quant", "Registered experiment to run (--list).")
 flags.DEFINE_string("profile", "quick", "tiny (seconds, tests) | quick (real data, minutes) | "
                     "full (paper scale, for a GPU).")
@@ -57,7 +52,7 @@ flags.DEFINE_string("weights", None, "Pretrained backbone weights of a transfer 
                     "'random'.")
 flags.DEFINE_enum("benchmark", "reuse", list(BENCHMARK_MODES), "The LiteRT timing: reuse "
                   "(a timing of the same files on this machine, else time them) | again (time "
-                  "them again) | short (fewer, shorter rounds: quicker, noisier).")
+                  "them again) | short (at most 2 rounds of 10 runs: quicker, noisier).")
 flags.DEFINE_bool("offline", None, "Never download data (default: $TFCOMPRESS_OFFLINE).")
 flags.DEFINE_bool("list", False, "List the experiments with a one-line description and exit.")
 flags.DEFINE_multi_string("config", [], "A Python file of your own recipes (it is imported: "
@@ -225,7 +220,6 @@ def flag_overrides() -> dict:
         out["model.options.weights"] = FLAGS.weights
     if FLAGS.pixel_range:
         out["data.pixel_range"] = FLAGS.pixel_range
-    out.update(BENCHMARK_MODES[FLAGS.benchmark])
     for flag, kind in (("mean", float), ("std", float), ("image_size", int)):
         values = getattr(FLAGS, flag)
         if values:
@@ -261,8 +255,10 @@ def main(argv: list[str]) -> int:
         # profile, a bad override or a missing file is refused by api.run before it says
         # "running" (and before TensorFlow)
         overrides = {**flag_overrides(), **dict(map(parse_override, FLAGS.override))}
-        result = api.run(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
-                         data_dir=FLAGS.data_dir, offline=FLAGS.offline, overrides=overrides)
+        with errors.called_from("cli"):  # refusals name flags, not Python arguments
+            result = api.run(recipe, profile=FLAGS.profile, output_dir=FLAGS.output_dir,
+                             data_dir=FLAGS.data_dir, offline=FLAGS.offline,
+                             overrides=overrides, benchmark=FLAGS.benchmark)
     except InputError as e:
         _fail(_in_flag_terms(str(e)))
     except SweepFailed as e:

@@ -22,6 +22,7 @@ import numpy as np
 
 from tfcompress import atomic
 from tfcompress.data.dataset import RawData, cache_dir, stratified_split
+from tfcompress import errors
 from tfcompress.errors import InputError
 from tfcompress.progress import progress
 
@@ -43,8 +44,10 @@ def load(spec: DataSpec, data_dir: Path | None, offline: bool) -> RawData:
     """Loads the folder named by ``data.path`` (absolute, or relative to the data dir)."""
     del offline
     if not spec.path:
-        raise InputError("data.path must name an image folder for dataset 'image_folder' "
-                         "(e.g. --dataset=path/to/images); received nothing")
+        raise InputError("data.path must name an image folder for dataset 'image_folder'; "
+                         "received nothing: " + errors.fix(
+                             cli="e.g. --dataset=path/to/images",
+                             python="e.g. compress(model, 'path/to/images')"))
     root = resolve(spec.path, data_dir)
     size = tuple(spec.image_size) if spec.image_size else None
     return read(root, size, name=spec.path)

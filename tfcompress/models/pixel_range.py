@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tfcompress import errors
 from tfcompress.errors import InputError
 
 if TYPE_CHECKING:
@@ -76,12 +77,17 @@ def check(model: Any, data: Dataset) -> None:
     high = data_high(data)
     if high < want["high"] / 10:
         normalized = data.mean is not None or data.std is not None
-        fix = ("drop --mean/--std (the model normalizes itself) and run with "
-               "--pixel_range=0-255 (Python: pixel_range='0-255' without mean/std; recipe: "
-               "data.pixel_range=0-255, data.mean=none, data.std=none)" if normalized else
-               "run with --pixel_range=0-255 (Python: pixel_range='0-255'; recipe: "
-               "data.pixel_range=0-255)")
+        if normalized:
+            how = errors.fix(
+                cli="drop --mean/--std (the model normalizes itself) and run with "
+                    "--pixel_range=0-255",
+                python="pass pixel_range='0-255' without mean/std (the model normalizes "
+                       "itself)",
+                recipe="data.pixel_range=0-255, data.mean=none, data.std=none")
+        else:
+            how = errors.fix(cli="run with --pixel_range=0-255",
+                             python="pass pixel_range='0-255'", recipe="data.pixel_range=0-255")
         raise InputError(
             f"the model starts with {want['why']} (layer {want['layer']}): it expects pixels "
             f"0..{want['high']:g}, but the data gives it values up to {high:.4g} "
-            f"({data.preprocessing}); {fix}")
+            f"({data.preprocessing}); {how}")

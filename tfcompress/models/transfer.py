@@ -18,6 +18,7 @@ from typing import Any
 
 from tfcompress._keras import keras
 from tfcompress.data.dataset import default_data_dir, offline_default
+from tfcompress import errors
 from tfcompress.errors import InputError
 
 L = keras.layers
@@ -77,7 +78,10 @@ def _resolve_weights(weights: str | None, backbone: str, alpha: float, size: int
         raise InputError(
             f"ImageNet weights for {backbone} (alpha {alpha}, {size}px) are needed: put "
             f"{needed} in {keras_cache_dir()} (where Keras looks) or in the data dir "
-            f"({data_dir or 'not set'}), or pass --weights=PATH; downloading is off (offline)")
+            f"({data_dir or 'not set'}), or "
+            + errors.fix(cli="pass --weights=PATH",
+                         python="pass overrides={'model.options.weights': PATH}")
+            + "; downloading is off (offline)")
     return "imagenet"
 
 

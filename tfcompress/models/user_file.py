@@ -18,13 +18,13 @@ from typing import Any
 from tfcompress._keras import keras
 from tfcompress.errors import InputError
 
-from tfcompress.models.user_path import ACCEPTED, NEEDS_PATH, check
+from tfcompress.models.user_path import ACCEPTED, check, needs_path
 
 
 def needs_path(input_shape: Any, num_classes: int, **options: Any) -> keras.Model:
     """The builder behind model name ``file``: it only says what is missing."""
     del input_shape, num_classes, options
-    raise InputError(NEEDS_PATH)
+    raise InputError(needs_path())
 
 
 def load(path: str | Path) -> keras.Model:

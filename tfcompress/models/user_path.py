@@ -6,12 +6,20 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from tfcompress import errors
 from tfcompress.errors import InputError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ACCEPTED = ".keras, .h5 or a SavedModel folder"
-NEEDS_PATH = ("this experiment compresses your own model: pass --model_path="
-              "model.keras|model.h5|SavedModel folder (or --override model.path=...)")
+
+
+def needs_path() -> str:
+    """The refusal of a user-model experiment run without a model, in the caller's words."""
+    return "this experiment compresses your own model: " + errors.fix(
+        cli="pass --model_path=model.keras|model.h5|SavedModel folder, or --override "
+            "model.path=...",
+        python="pass overrides={'model.path': 'model.keras'} (a .keras, .h5 or SavedModel "
+               "folder), or call compress(model, data)")
 
 
 def check(path: str | Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tfcompress import errors
 from tfcompress.errors import InputError
 
 if TYPE_CHECKING:
@@ -63,12 +64,15 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
     if updates < 1:
         window = max(window_end - begin, 1)
         fits = max(1, window // GRADUAL_UPDATES)
+        how = errors.fix(
+            cli=f"run with --override=variants.*.prune.frequency={fits}",
+            python=f"pass compress(..., frequency={fits}), or run(..., overrides="
+                   f"{{'variants.*.prune.frequency': {fits}}})")
         raise InputError(
             f"prune.frequency={spec.frequency} leaves no full pruning interval between steps "
-            f"{begin} and {window_end} of {total_steps} fine-tuning steps; run with "
-            f"--override=variants.*.prune.frequency={fits} ({window // fits + 1} mask updates; "
-            f"Python: compress(frequency={fits}); or frequency auto, fitted to the fine-tuning) "
-            f"or raise finetune.epochs")
+            f"{begin} and {window_end} of {total_steps} fine-tuning steps; {how}: "
+            f"{window // fits + 1} mask updates; or set frequency auto (fitted to the "
+            f"fine-tuning), or raise finetune.epochs")
     return Plan(begin, begin + updates * frequency, frequency, total_steps)
 
 

@@ -72,6 +72,27 @@ class BenchmarkSpec:
                  and 1 <= self.rounds <= 100, "benchmark.rounds", "an integer in [1, 100]",
                  self.rounds)
 
+    def in_mode(self, mode: str) -> BenchmarkSpec:
+        """This timing as ``mode`` asks (``BENCHMARK_MODES``): ``reuse`` as it is, ``again``
+        not reused, ``short`` with at most ``SHORT``'s counts (a profile that times less
+        already keeps its own)."""
+        if mode not in BENCHMARK_MODES:
+            raise unknown_name("benchmark mode", mode, BENCHMARK_MODES)
+        if mode == "again":
+            return dataclasses.replace(self, reuse=False)
+        if mode == "short":
+            return dataclasses.replace(
+                self, **{k: min(getattr(self, k), v) for k, v in SHORT.items()})
+        return self
+
+
+#: how the LiteRT timing may run (``run(benchmark=)``, ``--benchmark``): ``reuse`` a timing of
+#: the same files on this machine (else time them), time them ``again``, or a ``short``er,
+#: noisier timing
+BENCHMARK_MODES = ("reuse", "again", "short")
+#: the most a ``short`` timing does
+SHORT = {"warmup_runs": 2, "min_runs": 10, "min_seconds": 0.0, "rounds": 2}
+
 
 @dataclass(frozen=True)
 class Recipe:
