@@ -313,12 +313,12 @@ def test_a_layer_left_dense_is_named_unless_dense_by_design(caplog):
     inputs = keras.Input((6,), dtype="int32")
     x = keras.layers.Embedding(20, 4, name="emb")(inputs)
     x = keras.layers.LayerNormalization(name="norm")(x)
-    x = keras.layers.GRU(3, return_sequences=True, name="rnn")(x)
+    x = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), name="rnn")(x)
     x = keras.layers.Flatten()(x)
     model = keras.Model(inputs, keras.layers.Dense(5, name="out")(x))
     with caplog.at_level("WARNING", logger="tfcompress"):
         pruned = sparsity.prune_low_magnitude(model)
-    assert "'rnn' (GRU) is left dense" in caplog.text
+    assert "'rnn' (Bidirectional) is left dense" in caplog.text
     assert all(f"'{n}'" not in caplog.text for n in ("emb", "norm", "out"))
     assert [w.layer.name for w in sparsity.wrappers(pruned)] == ["emb", "out"]
 
@@ -368,13 +368,17 @@ def test_a_list_of_layers_is_wrapped_layer_by_layer():
 @pytest.mark.slow  # a child process of a minute; make test runs the JAX guide already
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="this is the JAX run")
 def test_the_same_tests_pass_on_the_jax_backend():
-    """Every test above but the GradientTape loop, in a child process with KERAS_BACKEND=jax
-    (the step is advanced inside JAX's jitted, stateless train step)."""
+    """Every test above but the GradientTape loop, and every test of
+    ``test_sparsity_tfmot_integration.py`` and ``test_sparsity_tfmot_api.py`` but the
+    ``tf.distribute`` and SavedModel ones, in a child process with KERAS_BACKEND=jax (the step
+    is advanced inside JAX's jitted, stateless train step)."""
     from support import HANG
 
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "-o", "addopts=", __file__],
+         "-o", "addopts=", __file__,
+         *(os.path.join(os.path.dirname(__file__), f"test_sparsity_tfmot_{part}.py")
+           for part in ("integration", "api"))],
         env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True,
         timeout=HANG, cwd=os.path.dirname(__file__))
     tail = proc.stdout[-3000:] + proc.stderr[-2000:]

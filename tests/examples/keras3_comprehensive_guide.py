@@ -2,10 +2,9 @@
 tfcompress.sparsity (TensorFlow backend: its custom loop uses tf.GradientTape).
 
 The guide's code with Keras 3 spellings (``keras.Input`` instead of ``input_shape=``, ``.keras``
-and ``.weights.h5`` files) and two changes, both said where they are made: the guide trains on
+and ``.weights.h5`` files) and one change: the guide trains on
 one random example (its pruning never reaches the default schedule's first update, at step
-100), this on ``N`` (default 1,600: 50 batches of 32, so 2 epochs reach step 100); and the
-custom layer returns one prunable weight (tfcompress.sparsity prunes one per layer).
+100), this on ``N`` (default 1,600: 50 batches of 32, so 2 epochs reach step 100).
 docs/usage.md shows it; tests/test_sparsity.py runs it and checks what it prints (JSON, last
 line).
 
@@ -89,12 +88,12 @@ model_for_pruning = keras.Sequential([
 ])
 
 
-# A custom layer. (tfmot's guide returns [self.kernel, self.bias]; tfcompress.sparsity prunes
-# one weight per layer, so the kernel.)
+# A custom layer: its kernel and its bias are pruned, each to the target.
 class MyDenseLayer(keras.layers.Dense, sparsity.PrunableLayer):
 
     def get_prunable_weights(self):
-        return [self.kernel]
+        # Prune bias also, though that usually harms model accuracy too much.
+        return [self.kernel, self.bias]
 
 
 model_for_pruning = keras.Sequential([

@@ -27,7 +27,8 @@ def select(scores: Mapping[str, np.ndarray], sparsity: float, scope: str = "laye
       keep: earlier masks (iterative pruning): weights already pruned stay pruned and
         count towards ``sparsity``.
       count: how many of n weights go: ``floor`` (floor(sparsity * n)) or ``tfmot``
-        (n - round(n * (1 - sparsity)) in float32, as tfmot's mask update counts them).
+        (n - max(round(n * (1 - sparsity)), 1) in float32, as tfmot's mask update counts
+        them: one weight is always kept).
     """
     if scope not in SCOPES:
         from tfcompress.errors import unknown_name
@@ -49,9 +50,9 @@ def select(scores: Mapping[str, np.ndarray], sparsity: float, scope: str = "laye
 
 
 def _lowest_off(scores: np.ndarray, sparsity: float, count: str = "floor") -> np.ndarray:
-    if count == "tfmot":
+    if count == "tfmot":  # it keeps at least one weight
         n = np.float32(scores.size)
-        k = scores.size - int(np.round(n * (np.float32(1.0) - np.float32(sparsity))))
+        k = scores.size - max(int(np.round(n * (np.float32(1.0) - np.float32(sparsity)))), 1)
     else:
         k = int(np.floor(sparsity * scores.size))
     keep = np.ones(scores.size, dtype=bool)

@@ -33,13 +33,15 @@ def _walk(model: keras.Model) -> Iterable[keras.layers.Layer]:
 
 def candidates(model: keras.Model) -> list[keras.layers.Layer]:
     """Every layer with a prunable kernel (Conv2D, Dense; not depthwise), in model order; of
-    a Keras 3 model, those ``tfcompress.sparsity`` can wrap."""
+    a Keras 3 model, those ``tfcompress.sparsity`` can wrap that prune one weight (these
+    methods keep one mask per layer: recurrent and attention layers, which prune several, are
+    pruned by the ``gradual`` method only)."""
     from tfcompress import flavor
 
     if flavor.which(model) == flavor.KERAS3:
-        from tfcompress.sparsity import is_prunable
+        from tfcompress.sparsity.wrapper import is_prunable, slots
 
-        return [l for l in _walk(model) if is_prunable(l)]
+        return [l for l in _walk(model) if is_prunable(l) and len(slots(l)) == 1]
     from tfcompress.prune.magnitude import PRUNABLE_TYPES
 
     return [l for l in _walk(model) if isinstance(l, PRUNABLE_TYPES)
@@ -71,6 +73,15 @@ def prunable(model: keras.Model, skip: Sequence[str] = ()) -> list[keras.layers.
 
 
 def kernel(layer: keras.layers.Layer) -> tf.Variable:
+    """The weight a layer's mask applies to: its kernel; of a Keras 3 layer, the one weight
+    ``tfcompress.sparsity`` prunes (a separable convolution's pointwise kernel, an
+    embedding's table)."""
+    from tfcompress import flavor
+
+    if flavor.which(layer) == flavor.KERAS3:
+        from tfcompress.sparsity.wrapper import prunable_weights
+
+        return prunable_weights(layer)[0]
     return layer.kernel
 
 

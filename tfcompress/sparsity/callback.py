@@ -22,30 +22,34 @@ from tfcompress.sparsity.wrapper import PruneLowMagnitude, pruning_step, sync_st
 def update_masks(items: list[PruneLowMagnitude], step: int) -> bool:
     """New masks for the wrappers whose schedule updates at ``step``; True if any changed.
 
-    ``layer``-scoped wrappers are ranked alone, ``global``-scoped ones together (at the
-    sparsity of the first one's schedule). Weights already masked score 0 and go first, so a
-    rising schedule never revives a pruned weight.
+    Each pruned weight is ranked alone (a recurrent layer's kernel and recurrent kernel each
+    at the schedule's sparsity, as tfmot ranks them), except that ``global``-scoped wrappers'
+    weights are ranked together (at the sparsity of the first one's schedule). Weights
+    already masked score 0 and go first, so a rising schedule never revives a pruned weight.
     """
     due = [(w, w.pruning_schedule(step)) for w in items]
     due = [(w, sparsity) for w, (should, sparsity) in due if should]
     if not due:
         return False
-    scores = {id(w): np.abs(np.asarray(w.kernel.numpy()) * np.asarray(w.mask.numpy()))
-              for w, _ in due}
-    new: dict[int, np.ndarray] = {}
-    pooled = [(w, s) for w, s in due if w.scope == "global" and w.sparsity_m_by_n is None]
+    # one unit per pruned weight: (wrapper, index of the weight and its mask)
+    units = [(w, i, sparsity) for w, sparsity in due for i in range(len(w.masks))]
+    scores = {(id(w), i): np.abs(np.asarray(w.pruned_weights[i].numpy())
+                                 * np.asarray(w.masks[i].numpy())) for w, i, _ in units}
+    new: dict[tuple[int, int], np.ndarray] = {}
+    pooled = [(w, i, s) for w, i, s in units if w.scope == "global" and w.sparsity_m_by_n is None]
     if pooled:
-        new.update(criteria.select({id(w): scores[id(w)] for w, _ in pooled}, pooled[0][1],
-                                   "global"))
-    for w, sparsity in due:
+        new.update(criteria.select({(id(w), i): scores[id(w), i] for w, i, _ in pooled},
+                                   pooled[0][2], "global"))
+    for w, i, sparsity in units:
+        key = (id(w), i)
         if w.sparsity_m_by_n is not None:
-            new[id(w)] = criteria.m_by_n(scores[id(w)], *w.sparsity_m_by_n)
+            new[key] = criteria.m_by_n(scores[key], *w.sparsity_m_by_n)
         elif tuple(w.block_size) != (1, 1):
-            new[id(w)] = block_mask(scores[id(w)], sparsity, w.block_size, w.block_pooling_type)
-        elif id(w) not in new:
-            new[id(w)] = criteria.select({0: scores[id(w)]}, sparsity, count="tfmot")[0]
-    for w, _ in due:
-        w.mask.assign(new[id(w)].astype(w.mask.dtype))
+            new[key] = block_mask(scores[key], sparsity, w.block_size, w.block_pooling_type)
+        elif key not in new:
+            new[key] = criteria.select({0: scores[key]}, sparsity, count="tfmot")[0]
+    for w, i, _ in units:
+        w.masks[i].assign(new[id(w), i].astype(w.masks[i].dtype))
     return True
 
 

@@ -38,8 +38,9 @@ class PruningSummaries(keras.callbacks.TensorBoard):
         items = [w for w in wrappers(self.model) if w.built]
         step = max(0, step)
         with self._pruning_writer.as_default():
-            for w in items:
-                mask = np.asarray(keras.ops.convert_to_numpy(w.mask))
-                tf.summary.scalar(f"{w.layer.name}/sparsity", 1.0 - float(mask.mean()),
-                                  step=step)
+            for w in items:  # a layer's pruned weights together (tfmot: one scalar each)
+                masks = [np.asarray(keras.ops.convert_to_numpy(m)) for m in w.masks]
+                zeros = sum(float(np.sum(m == 0)) for m in masks)
+                tf.summary.scalar(f"{w.layer.name}/sparsity",
+                                  zeros / sum(m.size for m in masks), step=step)
         self._pruning_writer.flush()

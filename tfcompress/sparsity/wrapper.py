@@ -1,19 +1,19 @@
-"""The Keras 3 pruning wrapper: a layer's kernel times a mask, in ``keras.ops`` only.
+"""The Keras 3 pruning wrapper: a layer's weights times masks, in ``keras.ops`` only.
 
-``PruneLowMagnitude`` holds a non-trainable ``mask`` the size of the wrapped layer's kernel and
-computes the layer with ``kernel * mask``, so pruned weights are exactly zero in every forward
-pass and get no gradient, on any backend (TensorFlow, JAX, torch) and inside a compiled train
-step. The mask changes only at the schedule's update steps, set by ``UpdatePruningStep``;
-between them the wrapper costs one element-wise multiply per kernel.
+``PruneLowMagnitude`` holds a non-trainable mask the size of each weight it prunes and computes
+the layer with ``weight * mask``, so pruned weights are exactly zero in every forward pass and
+get no gradient, on any backend (TensorFlow, JAX, torch) and inside a compiled train step. The
+masks change only at the schedule's update steps, set by ``UpdatePruningStep``; between them
+the wrapper costs one element-wise multiply per pruned weight.
 
-What is pruned is one weight per layer, the one tfmot's ``prune_registry`` prunes:
-``Dense``, ``EinsumDense``, ``Conv1D/2D/3D`` and ``Conv1D/2D/3DTranspose``: the kernel;
-``SeparableConv1D/2D``: the pointwise kernel; ``Embedding``: the embeddings; a layer of your own:
-the weight its ``get_prunable_weights()`` returns (``PrunableLayer``). The wrapper finds the
-attribute the layer's ``call`` reads that weight from and, for each call, puts the masked
-tensor there. ``DepthwiseConv2D`` and the normalisations stay dense, as in tfmot; recurrent
-layers (tfmot prunes their kernel and recurrent kernel) and ``MultiHeadAttention`` are not
-wrapped here, and a model that holds one says so in a warning.
+What is pruned are the weights tfmot's ``prune_registry`` prunes: ``Dense``, ``EinsumDense``,
+``Conv1D/2D/3D`` and ``Conv1D/2D/3DTranspose``: the kernel; ``SeparableConv1D/2D``: the pointwise
+kernel; ``Embedding``: the embeddings; ``GRU``, ``LSTM``, ``SimpleRNN`` and ``RNN`` of their
+cells (stacked too): each cell's kernel and recurrent kernel; ``MultiHeadAttention``: the
+query, key, value and output projections' kernels; a layer (or an RNN cell) of your own: the
+weights its ``get_prunable_weights()`` returns (``PrunableLayer``). The wrapper finds the
+attribute (of the layer or of a sub-layer) each weight is read from and, for each call, puts
+the masked tensor there. ``DepthwiseConv2D`` and the normalisations stay dense, as in tfmot.
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ PRUNED_WEIGHT = {
     keras.layers.Embedding: "_embeddings",
 }
 KERNEL_TYPES = tuple(PRUNED_WEIGHT)
+#: recurrent layers: each cell's kernel and recurrent kernel (tfmot's ``_RNN_CELLS_WEIGHTS_MAP``)
+RNN_TYPES = (keras.layers.RNN,)  # GRU, LSTM, SimpleRNN are RNNs
+RNN_CELL_WEIGHTS = {keras.layers.GRUCell: ("kernel", "recurrent_kernel"),
+                    keras.layers.LSTMCell: ("kernel", "recurrent_kernel"),
+                    keras.layers.SimpleRNNCell: ("kernel", "recurrent_kernel")}
+#: ``MultiHeadAttention``: its projections (sub-layers made by its build) and their kernels
+MHA_WEIGHTS = (("_query_dense", "_kernel"), ("_key_dense", "_kernel"),
+               ("_value_dense", "_kernel"), ("_output_dense", "_kernel"))
 #: the types ``sparsity_m_by_n`` prunes (those wrapped before Embedding, transposed and
 #: separable convolutions were)
 M_BY_N_TYPES = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1D,
@@ -52,9 +60,10 @@ M_BY_N_TYPES = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1
 
 class PrunableLayer:
     """A layer of your own that can be pruned (tfmot's ``PrunableLayer``): subclass it beside
-    ``keras.layers.Layer`` and return, from ``get_prunable_weights()``, the one weight to prune
-    (a variable the layer holds in an attribute its ``call`` reads; a bias is not pruned
-    unless you return it instead)."""
+    ``keras.layers.Layer`` and return, from ``get_prunable_weights()``, the weights to prune
+    (variables the layer holds in attributes its ``call`` reads, e.g. ``[self.kernel,
+    self.bias]`` as tfmot's guide writes it). A recurrent cell of your own works the same way
+    inside ``keras.layers.RNN``."""
 
     def get_prunable_weights(self) -> list[Any]:
         raise NotImplementedError
@@ -68,27 +77,58 @@ def _m_by_n_ok(layer: keras.layers.Layer) -> bool:
     return isinstance(layer, M_BY_N_TYPES) and not _own(layer)
 
 
-def weight_attribute(layer: keras.layers.Layer) -> str:
-    """The attribute ``layer``'s ``call`` reads its pruned weight from (built layers of your
-    own: found by identity among its attributes).
+#: where a pruned weight lives: the layer (the wrapped one or one of its sub-layers) and the
+#: attribute its ``call`` reads the weight from
+Slot = tuple[keras.layers.Layer, str]
+
+
+def _cells(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    cell = layer.cell
+    return list(cell.cells) if isinstance(cell, keras.layers.StackedRNNCells) else [cell]
+
+
+def _cell_ok(cell: Any) -> bool:
+    return _own(cell) or type(cell) in RNN_CELL_WEIGHTS
+
+
+def _own_slots(layer: keras.layers.Layer) -> list[Slot]:
+    """The attributes holding the weights ``get_prunable_weights()`` returns (by identity)."""
+    weights = list(layer.get_prunable_weights())
+    if not weights:
+        raise InputError(f"layer {layer.name!r} ({type(layer).__name__}): "
+                         "get_prunable_weights() returned no weight to prune")
+    slots = []
+    for weight in weights:
+        name = next((n for n, v in vars(layer).items() if v is weight), None)
+        if name is None:
+            raise InputError(f"layer {layer.name!r} ({type(layer).__name__}): a weight "
+                             "get_prunable_weights() returned is not held in an attribute of "
+                             "the layer, so its call cannot be given the masked weight")
+        slots.append((layer, name))
+    return slots
+
+
+def slots(layer: keras.layers.Layer) -> list[Slot]:
+    """Where the weights ``layer`` prunes live, in tfmot's order (a built layer: a recurrent
+    layer's cells and an attention layer's projections exist once it is built).
 
     Raises:
-      InputError: a ``PrunableLayer`` that returns other than one weight held in an attribute.
+      InputError: a ``PrunableLayer`` whose weights are not held in its attributes.
     """
-    for cls in type(layer).__mro__:
-        if cls in PRUNED_WEIGHT and not _own(layer):
-            return PRUNED_WEIGHT[cls]
-    weights = list(layer.get_prunable_weights())
-    if len(weights) != 1:
-        raise InputError(f"layer {layer.name!r} ({type(layer).__name__}): "
-                         f"get_prunable_weights() returned {len(weights)} weights; "
-                         "tfcompress.sparsity prunes one weight per layer")
-    for name, value in vars(layer).items():
-        if value is weights[0]:
-            return name
-    raise InputError(f"layer {layer.name!r} ({type(layer).__name__}): the weight "
-                     "get_prunable_weights() returned is not held in an attribute of the "
-                     "layer, so its call cannot be given the masked weight")
+    if _own(layer):
+        return _own_slots(layer)
+    if isinstance(layer, RNN_TYPES):
+        return [s for cell in _cells(layer) for s in (
+            _own_slots(cell) if _own(cell) else [(cell, a) for a in RNN_CELL_WEIGHTS[type(cell)]])]
+    if isinstance(layer, keras.layers.MultiHeadAttention):
+        return [(getattr(layer, sub), a) for sub, a in MHA_WEIGHTS]
+    cls = next(c for c in type(layer).__mro__ if c in PRUNED_WEIGHT)
+    return [(layer, PRUNED_WEIGHT[cls])]
+
+
+def prunable_weights(layer: keras.layers.Layer) -> list[keras.Variable]:
+    """The variables a built ``layer`` prunes (``slots``), unmasked."""
+    return [getattr(owner, name) for owner, name in slots(layer)]
 
 
 #: layers with weights that magnitude pruning leaves dense by design, as tfmot does (their
@@ -103,11 +143,17 @@ def why_not_prunable(layer: keras.layers.Layer) -> str | None:
     """None when ``layer`` can be wrapped, else the reason in a few words."""
     if isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
         return "a depthwise kernel (tfmot leaves these dense too)"
-    if not isinstance(layer, KERNEL_TYPES) and not _own(layer):
-        return ("not a Dense, EinsumDense, Conv, ConvTranspose, SeparableConv or Embedding "
-                "layer, nor a PrunableLayer")
-    if layer.built and not _own(layer) and not isinstance(
-            getattr(layer, weight_attribute(layer), None), keras.Variable):
+    if isinstance(layer, RNN_TYPES) and not _own(layer):
+        bad = [type(c).__name__ for c in _cells(layer) if not _cell_ok(c)]
+        if bad:
+            return (f"its cell {bad[0]} is not a GRUCell, LSTMCell or SimpleRNNCell, nor a "
+                    "PrunableLayer")
+    elif not isinstance(layer, (*KERNEL_TYPES, keras.layers.MultiHeadAttention)) \
+            and not _own(layer):
+        return ("not a Dense, EinsumDense, Conv, ConvTranspose, SeparableConv, Embedding, "
+                "recurrent or MultiHeadAttention layer, nor a PrunableLayer")
+    if layer.built and not _own(layer) and not all(
+            isinstance(getattr(o, a, None), keras.Variable) for o, a in slots(layer)):
         return "its kernel is not a variable this wrapper can mask"
     if getattr(layer, "quantization_mode", None):
         return f"quantized ({layer.quantization_mode}); prune before model.quantize()"
@@ -126,12 +172,14 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
     Args:
       layer: a layer tfmot prunes (``Dense``, ``EinsumDense``, ``Conv``, ``ConvTranspose``,
-        ``SeparableConv``, ``Embedding``) or a ``PrunableLayer``.
+        ``SeparableConv``, ``Embedding``, ``GRU``/``LSTM``/``SimpleRNN``/``RNN``,
+        ``MultiHeadAttention``) or a ``PrunableLayer``.
       pruning_schedule: a ``tfcompress.sparsity`` schedule (``PolynomialDecay``, ...).
       sparsity_m_by_n: e.g. ``(2, 4)``: zero the 2 smallest of every 4 consecutive
         input-channel weights (the schedule then only says when to update).
-      scope: ``layer`` ranks this layer's weights alone; ``global`` ranks them together
-        with every other ``global`` wrapper of the model (one threshold).
+      scope: ``layer`` ranks each pruned weight alone (a recurrent layer's kernel and its
+        recurrent kernel each at the schedule's sparsity, as tfmot does); ``global`` ranks
+        them together with every other ``global`` wrapper's weights (one threshold).
       block_size: ``(height, width)``: prune whole blocks of a 2-D weight (squeezed: Dense
         kernels, 1x1 convolutions), ranked by their pooled magnitude, as tfmot does; ``(1, 1)``
         prunes single weights.
@@ -174,6 +222,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         if block_size != (1, 1) and (sparsity_m_by_n is not None or scope != "layer"):
             raise InputError(f"block_size={block_size} ranks one layer's blocks: it takes "
                              "neither sparsity_m_by_n nor scope='global'")
+        if getattr(layer, "_input_shape_arg", None) is not None:  # Dense(..., input_shape=)
+            kwargs.setdefault("input_shape", layer._input_shape_arg)  # first in a Sequential
         kwargs.setdefault("name", f"prune_low_magnitude_{layer.name}")
         kwargs.setdefault("dtype", layer.dtype_policy)
         super().__init__(layer, **kwargs)
@@ -182,17 +232,39 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         self.block_size, self.block_pooling_type = block_size, block_pooling_type
         self.scope = scope
         self._stepped = False  # set by UpdatePruningStep.on_train_begin
+        self._slots: list[Slot] = []  # where the pruned weights are, and their masks: once built
+        self.masks: list[keras.Variable] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        first = next(iter(self.layer._call_signature.parameters))
+        if not args and first in kwargs:  # mha(query=x, value=y): the first as the input
+            args = (kwargs.pop(first),)
+        if not self.layer.built and args:
+            # the wrapped layer is built from every argument of its call, as Keras builds it
+            # when called itself: MultiHeadAttention needs its query's and its value's shapes
+            # (the wrapper's own build is given only the first)
+            from keras.src.layers.layer import CallSpec
+
+            self.layer._maybe_build(CallSpec(self.layer._call_signature,
+                                             self.layer._call_context_args, args, dict(kwargs)))
+        return super().__call__(*args, **kwargs)
 
     def build(self, input_shape: Any = None) -> None:
         super().build(input_shape)
-        self._attribute = weight_attribute(self.layer)
-        kernel = self.kernel
-        if self.block_size != (1, 1) and len([d for d in kernel.shape if d != 1]) != 2:
-            raise InputError(f"layer {self.layer.name!r}: block_size={self.block_size} needs a "
-                             f"2-D weight (Dense, 1x1 convolutions); its is "
-                             f"{tuple(kernel.shape)}")
-        self.mask = self.add_weight(name="mask", shape=tuple(kernel.shape), initializer="ones",
-                                    trainable=False, dtype=kernel.dtype)
+        self._slots = slots(self.layer)
+        weights = self.pruned_weights
+        if self.block_size != (1, 1):
+            for w in weights:
+                if len([d for d in w.shape if d != 1]) != 2:
+                    raise InputError(f"layer {self.layer.name!r}: block_size={self.block_size} "
+                                     f"needs a 2-D weight (Dense, 1x1 convolutions); its is "
+                                     f"{tuple(w.shape)}")
+        # one mask per pruned weight; the first is ``mask`` (a layer pruning one weight saves
+        # as it did before recurrent and attention layers were pruned)
+        self.masks = [self.add_weight(name="mask" if i == 0 else f"mask_{i}",
+                                      shape=tuple(w.shape), initializer="ones",
+                                      trainable=False, dtype=w.dtype)
+                      for i, w in enumerate(weights)]
         # tfmot's pruning_step: -1 until UpdatePruningStep starts training, then the number
         # of training steps run (the first is step 1). Saved with the weights, so a
         # weights-only checkpoint resumes the schedule where it stopped.
@@ -204,9 +276,19 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         self.built = True
 
     @property
+    def pruned_weights(self) -> list[keras.Variable]:
+        """The wrapped layer's pruned weights, unmasked, in the order of ``masks``."""
+        return [getattr(owner, name) for owner, name in self._slots]
+
+    @property
     def kernel(self) -> keras.Variable:
-        """The wrapped layer's pruned weight (its kernel), unmasked."""
-        return getattr(self.layer, self._attribute)
+        """The first pruned weight (a layer that prunes one: its kernel), unmasked."""
+        return self.pruned_weights[0]
+
+    @property
+    def mask(self) -> keras.Variable:
+        """The mask of ``kernel`` (the first of ``masks``)."""
+        return self.masks[0]
 
     def call(self, inputs: Any, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if training:  # a training step: counted in the model's state, inside the step itself
@@ -216,22 +298,55 @@ class PruneLowMagnitude(keras.layers.Wrapper):
                     "callbacks=[tfcompress.sparsity.UpdatePruningStep()] to fit (a custom "
                     "loop calls its on_train_begin first), or the masks never move")
             self.pruning_step.assign(self.pruning_step + 1)
-        kernel = self.kernel
-        masked = ops.multiply(kernel, ops.cast(self.mask, kernel.dtype))
-        # the layer's call reads its weight from this attribute (``self.kernel`` ->
-        # ``self._kernel``, ``self.pointwise_kernel``, ...): for this call it is the masked
-        # tensor (set without Keras's attribute tracking, restored afterwards)
-        object.__setattr__(self.layer, self._attribute, masked)
+        if self.layer._call_has_training_arg:  # dropout of a recurrent or attention layer
+            kwargs["training"] = training
+        if self.layer._call_has_mask_arg and "mask" not in kwargs:
+            # the input's padding mask (after Embedding(mask_zero=True)), as Keras would pass
+            # it to the layer; not a parameter of the wrapper's call, which a stripped model's
+            # graph would then pass to the bare layer
+            from keras.src.backend.common.masking import get_keras_mask
+
+            if get_keras_mask(inputs) is not None:
+                kwargs["mask"] = get_keras_mask(inputs)
+        weights = self.pruned_weights
+        # each layer's call reads its weight from an attribute (``self.kernel`` ->
+        # ``self._kernel``, a cell's ``recurrent_kernel``, ...): for this call it holds the
+        # masked tensor (set without Keras's attribute tracking, restored afterwards)
+        for (owner, name), w, m in zip(self._slots, weights, self.masks):
+            object.__setattr__(owner, name, ops.multiply(w, ops.cast(m, w.dtype)))
         try:
             return self.layer.call(inputs, *args, **kwargs)
         finally:
-            object.__setattr__(self.layer, self._attribute, kernel)
+            for (owner, name), w in zip(self._slots, weights):
+                object.__setattr__(owner, name, w)
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return self.layer.compute_output_shape(input_shape)
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        return self.layer.compute_output_spec(*args, **kwargs)
+
+    def compute_output_shape(self, *args: Any, **kwargs: Any) -> Any:
+        return self.layer.compute_output_shape(*args, **kwargs)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        # the wrapped layer's own (MultiHeadAttention's holds every input's shape)
+        return {**(super().get_build_config() or {}), "layer": self.layer.get_build_config()}
+
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        config = dict(config or {})
+        inner = config.pop("layer", None)
+        if inner and not self.layer.built:
+            self.layer.build_from_config(inner)
+        super().build_from_config(config)
+        if not self.built and self.layer.built:
+            self.build(None)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return self.layer.compute_mask(inputs, mask)  # e.g. Embedding(mask_zero=True)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        # Keras' Wrapper.from_config pops "layer" out of the config it is given: a model's
+        # config read twice would lose its layers
+        return super().from_config(dict(config), custom_objects)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -319,9 +434,8 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
     ``block_size`` and ``block_pooling_type`` are tfmot's (see ``PruneLowMagnitude``).
     """
     if isinstance(to_prune, (list, tuple)):  # tfmot takes a list of layers too
-        return [prune_low_magnitude(layer, pruning_schedule, sparsity_m_by_n, scope, only,
-                                    block_size, block_pooling_type,
-                                    **kwargs) for layer in to_prune]
+        return [_wrap_listed(layer, pruning_schedule, sparsity_m_by_n, scope, only, block_size,
+                             block_pooling_type, **kwargs) for layer in to_prune]
     _refuse_tf_keras(to_prune)
     if kwargs and isinstance(to_prune, keras.Model):
         raise InputError(f"prune_low_magnitude of a model takes no layer arguments "
@@ -360,8 +474,23 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
                 why_not_prunable(layer))
         return _fresh_or_shared(layer)
 
-    return _with_weights_of(to_prune, keras.models.clone_model(
-        to_prune, clone_function=wrap, recursive=True))
+    return _with_weights_of(to_prune, _clone(to_prune, wrap))
+
+
+def _wrap_listed(layer: Any, *args: Any, **kwargs: Any) -> Any:
+    """One layer of a list given to ``prune_low_magnitude``: wrapped if it can be pruned, else
+    kept as it is (with a warning if it has weights), as a whole model's layers are."""
+    if isinstance(layer, keras.layers.Layer) and not isinstance(layer, keras.Model) \
+            and not isinstance(layer, PruneLowMagnitude) and not is_prunable(layer):
+        # weights it has, or will have (a build of its own; Add's merges make none)
+        weighted = layer.trainable_weights if layer.built else (
+            type(layer).build is not keras.layers.Layer.build
+            and not isinstance(layer, keras.layers.Add))
+        if weighted and not isinstance(layer, DENSE_BY_DESIGN):
+            log.warning("layer %r (%s) is left dense: %s", layer.name, type(layer).__name__,
+                        why_not_prunable(layer))
+        return layer
+    return prune_low_magnitude(layer, *args, **kwargs)
 
 
 def strip_pruning(model: keras.Model | keras.layers.Layer) -> Any:
@@ -380,8 +509,22 @@ def strip_pruning(model: keras.Model | keras.layers.Layer) -> Any:
             return _fresh(layer.layer)
         return _fresh_or_shared(layer)
 
-    return _with_weights_of(model, keras.models.clone_model(
-        model, clone_function=unwrap, recursive=True))
+    return _with_weights_of(model, _clone(model, unwrap))
+
+
+def _clone(model: keras.Model, clone_function: Any) -> keras.Model:
+    """``keras.models.clone_model`` (nested models too), a functional model's inputs keeping
+    their names: Keras names the clone's inputs after its tensors (``keras_tensor``), so a
+    model fed a dict by input name would no longer take it."""
+    from tfcompress._keras3 import Functional
+
+    inputs = None
+    if isinstance(model, Functional) and not isinstance(model, keras.Sequential):
+        inputs = keras.tree.map_structure(
+            lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype, sparse=t.sparse,
+                                  name=t._keras_history.operation.name), model.input)
+    return keras.models.clone_model(model, input_tensors=inputs, clone_function=clone_function,
+                                    recursive=True)
 
 
 def _fresh(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -418,8 +561,9 @@ def _with_weights_of(src: Any, dst: Any) -> Any:
             d.layer.set_weights(s.get_weights())
         elif isinstance(s, PruneLowMagnitude) and not isinstance(d, PruneLowMagnitude):
             values = s.layer.get_weights()
-            i = next(i for i, v in enumerate(s.layer.weights) if v is s.kernel)
-            values[i] = values[i] * np.asarray(s.mask.numpy()).astype(values[i].dtype)
+            for w, m in zip(s.pruned_weights, s.masks):
+                i = next(i for i, v in enumerate(s.layer.weights) if v is w)
+                values[i] = values[i] * np.asarray(m.numpy()).astype(values[i].dtype)
             d.set_weights(values)
         else:
             d.set_weights(s.get_weights())
@@ -427,19 +571,24 @@ def _with_weights_of(src: Any, dst: Any) -> Any:
 
 
 def layer_sparsity(model: keras.Model) -> dict[str, dict[str, Any]]:
-    """Per kernel layer (wrapped or not, nested models too): kernel size, zeros, sparsity -
-    of the weights the model computes with (a wrapped kernel counts through its mask)."""
+    """Per prunable layer (wrapped or not, nested models too): the size of the weights it
+    prunes (a recurrent layer's kernels, an attention layer's projections: together), their
+    zeros and sparsity - of the weights the model computes with (a wrapped weight counts
+    through its mask)."""
     out = {}
     for layer in _walk(model):
         if isinstance(layer, PruneLowMagnitude):
-            kernel = np.asarray(layer.kernel.numpy()) * np.asarray(layer.mask.numpy())
+            if not layer.built:
+                continue
+            weights = [np.asarray(w.numpy()) * np.asarray(m.numpy())
+                       for w, m in zip(layer.pruned_weights, layer.masks)]
             name = layer.layer.name
-        elif isinstance(layer, KERNEL_TYPES) and layer.built:
-            kernel = np.asarray(getattr(layer, weight_attribute(layer)).numpy())
+        elif layer.built and (isinstance(layer, KERNEL_TYPES) or is_prunable(layer)):
+            weights = [np.asarray(w.numpy()) for w in prunable_weights(layer)]
             name = layer.name
         else:
             continue
-        zeros = int(np.sum(kernel == 0))
-        out[name] = {"params": int(kernel.size), "zeros": zeros,
-                     "sparsity": zeros / kernel.size}
+        size = sum(w.size for w in weights)
+        zeros = int(sum(np.sum(w == 0) for w in weights))
+        out[name] = {"params": int(size), "zeros": zeros, "sparsity": zeros / size}
     return out
