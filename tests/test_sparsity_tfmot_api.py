@@ -202,19 +202,19 @@ def test_prune_sequential_model():
 
 def test_prune_sequential_model_preserves_built_state():
     model = keras.Sequential([layers.Dense(10), layers.Dense(10)])  # no InputLayer
-    assert model.built is False
-    pruned_model = sparsity.prune_low_magnitude(model, **_params())
-    assert model.built is False
-    with sparsity.prune_scope():
-        loaded_model = keras.models.model_from_json(pruned_model.to_json())
-        assert loaded_model.built is False
+    _assert_built_state_preserved(model, False)
     model = keras.Sequential([layers.Dense(10, input_shape=(10,)), layers.Dense(10)])
-    assert model.built is True
+    _assert_built_state_preserved(model, True)
+
+
+def _assert_built_state_preserved(model, built):
+    """tfmot's steps: the model's built state, unchanged by pruning, and across serialization."""
+    assert model.built is built
     pruned_model = sparsity.prune_low_magnitude(model, **_params())
-    assert model.built is True
+    assert model.built is built
     with sparsity.prune_scope():
         loaded_model = keras.models.model_from_json(pruned_model.to_json())
-    assert loaded_model.built is True
+    assert loaded_model.built is built
 
 
 def _two_input_model():
@@ -238,13 +238,7 @@ def test_prune_functional_model_with_layer_reused():
 
 
 def test_prune_functional_model_preserves_built_state():
-    model = _two_input_model()
-    assert model.built is True
-    pruned_model = sparsity.prune_low_magnitude(model, **_params())
-    assert model.built is True
-    with sparsity.prune_scope():
-        loaded_model = keras.models.model_from_json(pruned_model.to_json())
-    assert loaded_model.built is True
+    _assert_built_state_preserved(_two_input_model(), True)
 
 
 def test_prune_model_recursively():

@@ -182,7 +182,10 @@ def test_prune_pretrained_model_copies_weight_objects():
 
 def test_prune_pretrained_model_same_inference_without_training():
     model = _pretrained_model()
-    pruned_model = sparsity.prune_low_magnitude(model, **_params())
+    _assert_same_inference(model, sparsity.prune_low_magnitude(model, **_params()))
+
+
+def _assert_same_inference(model, pruned_model):
     input_data = np.random.rand(10, 10)
     assert (model.predict(input_data, verbose=0)
             == pruned_model.predict(input_data, verbose=0)).all()
@@ -193,10 +196,8 @@ def test_load_weights_then_prune_same_inference_without_training(tmp_path):
     model.save_weights(tmp_path / "tf.weights.h5")
     same_architecture_model = build_simple_dense_model()
     same_architecture_model.load_weights(tmp_path / "tf.weights.h5")
-    pruned_model = sparsity.prune_low_magnitude(same_architecture_model, **_params())
-    input_data = np.random.rand(10, 10)
-    assert (model.predict(input_data, verbose=0)
-            == pruned_model.predict(input_data, verbose=0)).all()
+    _assert_same_inference(model, sparsity.prune_low_magnitude(same_architecture_model,
+                                                               **_params()))
 
 
 def test_prune_then_load_keras_weights_fails(tmp_path):
