@@ -1,22 +1,28 @@
+import dataclasses
+
 from tfcompress import catalogue
+from tfcompress.recipe import PruneSpec
 from tfcompress.report import table, to_csv
 from tfcompress.report.variant import FileFacts, SourceFacts, VariantResult
 
 
 def fake_variant(name, mode, prune, gzip_bytes, p50, acc=0.98):
-    lat = {"p50_ms": p50, "p95_ms": p50 * 1.2, "mean_ms": p50, "std_ms": 0.01,
-           "p90_ms": p50, "p99_ms": p50 * 1.5, "images_per_s": 1000 / p50, "batch": 1}
+    lat = {"p50_ms": p50, "p95_ms": p50 * 1.2, "mean_ms": p50, "std_ms": 0.01, "min_ms": p50,
+           "p90_ms": p50, "p99_ms": p50 * 1.5, "images_per_s": 1000 / p50, "batch": 1,
+           "threads": 1, "runs": 10}
     return VariantResult(**{
         "variant": name, "export_mode": mode, "seed": 0, "group": name, "test_examples": 100,
-        "stages": {"prune": None if prune is None else {"schedule": "polynomial_decay",
-                                                        "target_sparsity": prune}},
+        "stages": {"prune": None if prune is None else PruneSpec(prune)},
+        "stage_summaries": {"prune": None if prune is None else {
+            "schedule": "polynomial_decay", "target_sparsity": prune}},
         "stage_labels": [] if prune is None else [f"polynomial_decay {prune:.0%}"],
         "source": SourceFacts(keras_test_accuracy=acc, params=100,
                               nonzero_params=100 if prune is None else 20),
         "tflite": FileFacts(tflite_accuracy=acc, bytes=gzip_bytes * 2, gzip_bytes=gzip_bytes,
                             coverage={"fully_quantized": mode == "int8", "float_ops": []}),
-        "latency": {"1": lat, "2": lat},
-        "throughput": {"1": {**lat, "batch": 32}, "2": {**lat, "batch": 32}},
+        **VariantResult.measured({  # as the benchmark's cache holds them
+            "latency": {"1": lat, "2": {**lat, "threads": 2}},
+            "throughput": {"1": {**lat, "batch": 32}, "2": {**lat, "batch": 32, "threads": 2}}}),
     })
 
 
@@ -90,9 +96,9 @@ def test_a_difference_inside_the_round_to_round_noise_is_reported_as_the_same_sp
                 fake_variant("int8", "int8", None, 250, 1.0),
                 fake_variant("pruned80_int8", "int8", 0.8, 100, 0.8)]
     # int8 ran 0.8x of float32 overall, but one round in five it was slower: noise
-    variants[0].latency["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
-    variants[1].latency["1"]["round_p50_ms"] = [1.0, 1.0, 1.0, 1.0, 1.0]
-    variants[2].latency["1"]["round_p50_ms"] = [0.7, 0.8, 1.3, 0.8, 0.8]
+    for v, rounds in zip(variants, [(1.0, 1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0, 1.0),
+                                    (0.7, 0.8, 1.3, 0.8, 0.8)]):
+        v.latency[1] = dataclasses.replace(v.latency[1], round_p50_ms=rounds)
     rows = {r["variant"]: r for r in table.rows(recipe, variants)}
     assert rows["pruned80_int8"]["speed_vs_baseline"] == "same"
     assert table.speedup_cell(rows["pruned80_int8"]) == "same"
@@ -193,3 +199,25 @@ def test_the_reports_command_line_is_one_a_user_can_run_again(monkeypatch):
     assert provenance.command() == "tfcompress --profile=tiny"
     monkeypatch.setattr(sys, "argv", ["notebook.py", "out"])
     assert provenance.command() == "notebook.py out (through the Python API)"
+
+
+def test_a_variant_reads_its_timings_as_records_and_writes_them_back_as_the_cache_holds_them():
+    """``VariantResult``: typed ``Latency`` and ``Memory`` by number, read by attribute; its
+    ``to_dict`` (``results.json``) is the benchmark's plain data again, keys as strings."""
+    from tfcompress.benchmark.latency import Latency
+    from tfcompress.report.variant import Memory
+
+    v = fake_variant("int8", "int8", None, 250, 0.5)
+    assert isinstance(v.latency[1], Latency) and v.latency[2].threads == 2
+    assert v.throughput[1].batch == 32 and v.throughput[1].images_per_s == 32 / (0.5 / 1e3)
+    v.memory = Memory.of({"peak_rss_kib": 812, "rss_before_kib": 90000, "threads": 1})
+    plain = v.to_dict()
+    assert set(plain["latency"]) == {"1", "2"} and plain["latency"]["1"]["p50_ms"] == 0.5
+    assert plain["latency"]["1"]["images_per_s"] == 2000.0 and plain["prune"] is None
+    assert plain["memory"] == {"peak_rss_kib": 812, "rss_before_kib": 90000, "threads": 1}
+    again = VariantResult.measured(plain)  # the round trip is exact
+    assert again["latency"] == v.latency and again["throughput"] == v.throughput
+    assert again["memory"] == v.memory and again["batches"] is None
+    rows = table.rows(catalogue.experiment("digits_prune_quant"),
+                      [fake_variant("float32", "float32", None, 1000, 1.0), v])
+    assert rows[1]["peak_rss_kib"] == 812 and rows[1]["speedup_p50"] == 2.0

@@ -32,8 +32,6 @@ Not applicable to Keras 3: TensorFlow-format checkpoints (``.tf``) and TF1 Saved
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 

@@ -171,4 +171,7 @@ def test_a_python_caller_is_told_the_python_spelling_first(tmp_path):
     assert "your own model: pass overrides={'model.path': 'model.keras'}" in message, message
     assert message.index("overrides=") < message.index("(command line: pass --model_path=")
     assert not list(tmp_path.iterdir())  # nothing written
+    # the model builder behind the recipe says the same when reached without a path
+    with pytest.raises(InputError, match="your own model: pass overrides="):
+        user_file.needs_path((8, 8, 1), 10)
 

@@ -139,7 +139,8 @@ def _warn_without_a_gpu(recipe: Recipe) -> None:
     log.warning(
         "the full profile of %s is paper scale (%d training epochs, then %d per pruned "
         "variant, %d of them) and meant for a GPU; this machine has none, so expect hours to "
-        "days (python scripts/epoch_time.py sizes one epoch here; %s)", recipe.name, recipe.train.epochs, recipe.finetune.epochs, finetunes,
+        "days (python scripts/epoch_time.py sizes one epoch here; %s)", recipe.name,
+        recipe.train.epochs, recipe.finetune.epochs, finetunes,
         errors.fix(cli="--profile=quick takes minutes", python="profile='quick' takes minutes"))
 
 

@@ -52,6 +52,18 @@ class Latency:
         return {**asdict(self), "round_p50_ms": list(self.round_p50_ms),
                 "images_per_s": self.images_per_s}
 
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> Latency:
+        """The ``Latency`` a ``to_dict`` wrote (a cached timing, ``results.json``)."""
+        return cls(**{k: d[k] for k in _REQUIRED},
+                   **{k: d[k] for k in _OPTIONAL if k in d and k != "round_p50_ms"},
+                   round_p50_ms=tuple(d.get("round_p50_ms") or ()))
+
+
+_REQUIRED = ("threads", "batch", "runs", "mean_ms", "std_ms", "min_ms", "p50_ms", "p90_ms",
+             "p95_ms", "p99_ms")
+_OPTIONAL = ("xnnpack", "round_p50_ms")
+
 
 def summarize(times_ns: np.ndarray, threads: int, batch: int) -> Latency:
     ms = np.asarray(times_ns, dtype=np.float64) / 1e6

@@ -18,13 +18,14 @@ from typing import Any
 from tfcompress._keras import keras
 from tfcompress.errors import InputError
 
-from tfcompress.models.user_path import ACCEPTED, check, needs_path
+from tfcompress.models import user_path
+from tfcompress.models.user_path import ACCEPTED, check
 
 
 def needs_path(input_shape: Any, num_classes: int, **options: Any) -> keras.Model:
     """The builder behind model name ``file``: it only says what is missing."""
     del input_shape, num_classes, options
-    raise InputError(needs_path())
+    raise InputError(user_path.needs_path())
 
 
 def load(path: str | Path) -> keras.Model:

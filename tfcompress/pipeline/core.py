@@ -12,7 +12,6 @@ same files re-times nothing unless asked (``benchmark.reuse``).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -210,7 +209,7 @@ def _schedule_curves(ctx: RunContext, data: Dataset) -> list[dict[str, Any]]:
         c = schedule.curve(p, total)
         keep = [i for i, y in enumerate(c["sparsity"])
                 if i in (0, total - 1) or y != c["sparsity"][i - 1]]
-        out.append({"label": f"{method_label(dataclasses.asdict(p))} "
+        out.append({"label": f"{method_label(p)} "
                              f"{p.target_sparsity:.0%}",
                     "step": [c["step"][i] for i in keep],
                     "sparsity": [c["sparsity"][i] for i in keep]})

@@ -27,14 +27,15 @@ def variant_result(recipe: Recipe, v: Variant, source: Artifact, export: Artifac
         "seed": plan.seed_of(recipe, v),
         "group": v.group or v.name,
         "test_examples": test_examples,
-        "stages": {kind: (None if getattr(v, kind) is None
-                          else stage.summary(getattr(v, kind)))
-                   for kind, stage in STAGES.items()},
+        "stages": {kind: getattr(v, kind) for kind in STAGES},
+        "stage_summaries": {kind: (None if getattr(v, kind) is None
+                                   else stage.summary(getattr(v, kind)))
+                            for kind, stage in STAGES.items()},
         "stage_labels": [STAGES[kind].label(getattr(v, kind)) for kind in v.stages],
         "source": SourceFacts.of(src),
         "tflite": FileFacts.of(exp),
         "tflite_path": str(export.path / "model.tflite"),
         "keras_path": (str(source.path / "model.keras")
                        if (source.path / "model.keras").is_file() else None),
-        **measured,
+        **VariantResult.measured(measured),
     })

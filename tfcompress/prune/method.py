@@ -64,11 +64,10 @@ class PruneMethod:
         fine-tuning."""
         return {"train": recipe.train} if self.retrains else {}
 
-    def label(self, prune: dict[str, Any]) -> str:
-        """The report's name of what it did (``prune``: the spec's summary), e.g.
-        ``iterative global x4``."""
-        label = self.name + (" global" if prune.get("scope") == "global" else "")
-        return label + (f" x{prune['rounds']}" if prune.get("rounds", 1) > 1 else "")
+    def label(self, prune: PruneSpec) -> str:
+        """The report's name of what it did, e.g. ``iterative global x4``."""
+        label = self.name + (" global" if prune.scope == "global" else "")
+        return label + (f" x{prune.rounds}" if prune.rounds > 1 else "")
 
     def run(self, job: Job) -> Outcome:
         """Prunes ``job``'s model (and fine-tunes or trains it)."""

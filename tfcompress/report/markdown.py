@@ -334,7 +334,7 @@ def stages_section(rows: list[Row], variants: list[VariantResult]) -> list[str]:
     for v in variants:
         src, r = v.source, by[v.variant]
         facts = []
-        if v.distill and v.distill["alpha"] and src.teacher_accuracy:
+        if v.distill and v.distill.alpha and src.teacher_accuracy:
             facts.append(f"teacher Keras accuracy {100 * src.teacher_accuracy:.2f}%, "
                          f"student {100 * src.keras_test_accuracy:.2f}%")
         if src.unique_values:
@@ -342,7 +342,7 @@ def stages_section(rows: list[Row], variants: list[VariantResult]) -> list[str]:
             facts.append(f"at most {top} distinct values per clustered kernel (Keras)")
         if v.qat:
             left = src.qat_float_layers or []
-            facts.append("QAT " + v.qat["scheme"] + "; left in float: " + (
+            facts.append("QAT " + v.qat.scheme + "; left in float: " + (
                 ", ".join(f"`{u['name']}` ({u['type']}: {u['why']})" for u in left) or "none"))
         if (v.cluster or v.qat or v.prune is not None) \
                 and r.file_weight_sparsity is not None:

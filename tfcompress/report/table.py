@@ -13,18 +13,19 @@ from tfcompress.prune import PRUNE_METHODS
 from tfcompress.report.row import STATS, BatchRate, LotteryRound, Row, SeedGroup, Timing
 
 if TYPE_CHECKING:
+    from tfcompress.benchmark.latency import Latency
     from tfcompress.report.variant import VariantResult
-    from tfcompress.recipe import Recipe
+    from tfcompress.recipe import PruneSpec, Recipe
 
 #: A variant counts as smaller when its gzip size is at most this share of its reference's;
 #: whether it is faster is ``benchmark.verdict``'s call (beyond the noise between rounds).
 SMALLER = 0.9
 
 
-def speed(v: VariantResult, ref: VariantResult, t: str) -> Speed:
+def speed(v: VariantResult, ref: VariantResult, t: int) -> Speed:
     """``v``'s p50 latency at ``t`` threads against ``ref``'s, round by round."""
-    def rounds(lat: dict[str, Any]) -> list[float]:
-        return lat.get("round_p50_ms") or [lat["p50_ms"]]
+    def rounds(lat: Latency) -> list[float]:
+        return list(lat.round_p50_ms) or [lat.p50_ms]
 
     return compare(rounds(v.latency[t]), rounds(ref.latency[t]))
 
@@ -51,20 +52,20 @@ def pareto_front(rows: list[Row], value: Callable[[Row], float]) -> list[str]:
     return [r.variant for r in rows if not beaten(r)]
 
 
-def method_label(prune: dict[str, Any]) -> str:
+def method_label(prune: PruneSpec) -> str:
     """How the method names itself (``PruneMethod.label``): ``polynomial_decay`` for tfmot's
     gradual pruning (its schedule), else the method with its criterion, scope and rounds, e.g.
     ``iterative global x4``, ``lottery reinit``, ``filters taylor``."""
-    return PRUNE_METHODS.get(prune.get("method", "gradual")).label(prune)
+    return PRUNE_METHODS.get(prune.method).label(prune)
 
 
-def pruning_label(prune: dict[str, Any] | None) -> str:
+def pruning_label(prune: PruneSpec | None) -> str:
     """``-``, or the method and its target, e.g. ``polynomial_decay 80%``."""
     if prune is None:
         return "-"
-    if prune.get("target_speedup"):  # target_sparsity is then only the most a group loses
+    if prune.target_speedup:  # target_sparsity is then only the most a group loses
         return method_label(prune)
-    return f"{method_label(prune)} {prune['target_sparsity']:.0%}"
+    return f"{method_label(prune)} {prune.target_sparsity:.0%}"
 
 
 def stages_label(v: VariantResult) -> str:
@@ -105,11 +106,11 @@ def groups(rows: list[Row]) -> list[SeedGroup]:
     return out
 
 
-def batch_throughput(lat: dict[str, Any]) -> BatchRate:
+def batch_throughput(lat: Latency) -> BatchRate:
     """Images/s at a batch size: mean and std over the rounds (each round's median invoke)."""
-    per_round = [lat["batch"] / (ms / 1e3) for ms in lat["round_p50_ms"]]
+    per_round = [lat.batch / (ms / 1e3) for ms in lat.round_p50_ms]
     if not per_round:
-        return BatchRate(lat["images_per_s"], 0.0)
+        return BatchRate(lat.images_per_s, 0.0)
     return BatchRate(float(np.mean(per_round)),
                      float(np.std(per_round, ddof=1)) if len(per_round) > 1 else 0.0)
 
@@ -118,15 +119,15 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[Row]:
     """One typed row per variant, with ratios vs the baseline and notes."""
     by_name = {v.variant: v for v in variants}
     base = by_name[recipe.baseline]
-    t_ref = str(min(recipe.benchmark.threads))
+    t_ref = min(recipe.benchmark.threads)
     out = []
     for v in variants:
         src, lite = v.source, v.tflite
         ref = by_name[reference(recipe, v, by_name)]
         vs_base = speed(v, base, t_ref)
         vs_ref = speed(v, ref, t_ref)  # the lowest and highest per-round speedup
-        target = v.prune.get("target_speedup") if v.prune is not None else None
-        speedup_vs_ref = ref.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"]
+        target = v.prune.target_speedup if v.prune is not None else None
+        speedup_vs_ref = ref.latency[t_ref].p50_ms / v.latency[t_ref].p50_ms
         stats = weight_stats(v)
         out.append(Row(
             variant=v.variant,
@@ -136,7 +137,7 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[Row]:
             compression=stages_label(v),
             seed=v.seed,
             group=v.group,
-            target_sparsity=0.0 if v.prune is None else v.prune["target_sparsity"],
+            target_sparsity=0.0 if v.prune is None else v.prune.target_sparsity,
             keras_accuracy=src.keras_test_accuracy,
             accuracy_before_finetune=src.accuracy_before_finetune,
             tflite_accuracy=lite.tflite_accuracy,
@@ -150,14 +151,14 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[Row]:
             tflite_bytes=lite.bytes,
             tflite_gzip_bytes=lite.gzip_bytes,
             gzip_x_smaller=base.tflite.gzip_bytes / lite.gzip_bytes,
-            timing={int(t): Timing(*(lat[f"{stat}_ms"] for stat in STATS),
-                                   images_per_s=v.throughput[t]["images_per_s"])
+            timing={t: Timing(*(getattr(lat, f"{stat}_ms") for stat in STATS),
+                              images_per_s=v.throughput[t].images_per_s)
                     for t, lat in v.latency.items()},
-            throughput_batch=next(iter(v.throughput.values()))["batch"],
-            batches={int(b): batch_throughput(lat) for b, lat in (v.batches or {}).items()},
-            peak_rss_kib=None if v.memory is None else v.memory.get("peak_rss_kib"),
+            throughput_batch=next(iter(v.throughput.values())).batch,
+            batches={b: batch_throughput(lat) for b, lat in (v.batches or {}).items()},
+            peak_rss_kib=None if v.memory is None else v.memory.peak_rss_kib,
             memory_measured=v.memory is not None,
-            speedup_p50=base.latency[t_ref]["p50_ms"] / v.latency[t_ref]["p50_ms"],
+            speedup_p50=base.latency[t_ref].p50_ms / v.latency[t_ref].p50_ms,
             speed_vs_baseline=vs_base.verdict if v is not base else SAME,
             speed_ratio_low=vs_base.low,
             speed_ratio_high=vs_base.high,
@@ -176,10 +177,10 @@ def rows(recipe: Recipe, variants: list[VariantResult]) -> list[Row]:
     return out
 
 
-def notes(v: VariantResult, ref: VariantResult, t: str) -> list[str]:
+def notes(v: VariantResult, ref: VariantResult, t: int) -> list[str]:
     """What a reader must not miss: smaller files that do not run faster, and files the
     XNNPACK delegate refused (they ran on LiteRT's slower built-in kernels)."""
-    out = ([] if v.latency[t].get("xnnpack", True) else
+    out = ([] if v.latency[t].xnnpack else
            ["XNNPACK refused the file: built-in kernels"])
     if v is ref:
         return out
@@ -187,11 +188,11 @@ def notes(v: VariantResult, ref: VariantResult, t: str) -> list[str]:
     against = speed(v, ref, t)
     if size <= SMALLER and against.verdict != FASTER:
         sparse = (v.prune is not None
-                  and PRUNE_METHODS.get(v.prune.get("method", "gradual")).zeros
-                  and v.prune["target_sparsity"] > 0)
+                  and PRUNE_METHODS.get(v.prune.method).zeros
+                  and v.prune.target_sparsity > 0)
         what = "sparse but not faster" if sparse else "smaller but not faster"
         out.append(f"{what}: gzip {size:.2f}x of {ref.variant} but {against.label()} "
-                   f"({t} thread{'s' if t != '1' else ''})")
+                   f"({t} thread{'s' if t != 1 else ''})")
     return out
 
 
@@ -208,7 +209,7 @@ def lottery_rounds(variants: list[VariantResult]) -> dict[str, list[LotteryRound
     and validation accuracy there (means)."""
     by: dict[str, list[list[dict[str, Any]]]] = {}
     for v in variants:
-        if v.source.rounds and (v.prune or {}).get("method") == "lottery":
+        if v.source.rounds and v.prune is not None and v.prune.method == "lottery":
             by.setdefault(v.group, []).append(v.source.rounds)
     out = {}
     for group, runs in by.items():

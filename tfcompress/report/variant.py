@@ -5,8 +5,14 @@ its spec is that stage's summary, ``Stage.summary``)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tfcompress.benchmark.latency import Latency
+
+if TYPE_CHECKING:
+    from tfcompress.recipe import ClusterSpec, DistillSpec, PruneSpec, QatSpec
 
 
 @dataclass
@@ -67,6 +73,31 @@ class FileFacts:
 
 
 @dataclass
+class Memory:
+    """A file's peak run-time memory (``benchmark.memory.peak_rss``): the resident-set growth
+    of a fresh process loading and running it; ``peak_rss_kib`` None, with ``why``, where the
+    platform cannot tell."""
+
+    peak_rss_kib: int | None = None
+    rss_before_kib: int | None = None
+    threads: int | None = None
+    why: str | None = None
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> Memory:
+        return cls(**{f.name: d.get(f.name) for f in dataclasses.fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+def timings(by_count: Mapping[str, Mapping[str, Any]]) -> dict[int, Latency]:
+    """Cached timings keyed by thread count or batch size (strings, as JSON keeps them) as
+    ``Latency`` records keyed by the number."""
+    return {int(k): Latency.of(d) for k, d in by_count.items()}
+
+
+@dataclass
 class VariantResult:
     """One variant of a run.
 
@@ -74,15 +105,16 @@ class VariantResult:
       variant, export_mode, seed, group: its name, TFLite mode, seed, and the configuration
         it repeats over seeds (its own name if none).
       test_examples: how many test examples its accuracy is over.
-      stages: what each stage it went through keeps of its spec, by kind (``prune``,
-        ``distill``, ...: ``Stage.summary``); ``prune`` etc. read one (None: not that one).
+      stages: the spec of each stage it went through, by kind (``PruneSpec``,
+        ``DistillSpec``, ...); ``prune`` etc. read one (None: not that one).
+      stage_summaries: what ``results.json`` keeps of each (``Stage.summary``).
       stage_labels: how the report names each of them, in the order they ran.
       source: facts of the Keras model it was converted from (accuracy, parameters, non-zeros,
         MACs, file sizes, per-layer sparsity, channels kept, ...).
       tflite: facts of its .tflite file (accuracy, bytes, gzip bytes, op coverage, weights).
-      latency, throughput: per thread count (as a string), the measured ``Latency`` dicts.
-      batches: per batch size (as a string), the ``Latency`` of the throughput sweep.
-      memory: peak run-time memory (``benchmark.memory.peak_rss``).
+      latency, throughput: per thread count, the measured ``Latency`` (one image; a batch).
+      batches: per batch size, the ``Latency`` of the throughput sweep.
+      memory: peak run-time memory (``Memory``), when measured.
       tflite_path, keras_path: the files in the cache; tflite_file, keras_file: their copies
         in the run folder (relative), set when published.
     """
@@ -92,37 +124,56 @@ class VariantResult:
     seed: int
     group: str
     test_examples: int
-    stages: dict[str, dict[str, Any]]
+    stages: dict[str, Any]
+    stage_summaries: dict[str, dict[str, Any] | None]
     stage_labels: list[str]
     source: SourceFacts
     tflite: FileFacts
-    latency: dict[str, dict[str, Any]]
-    throughput: dict[str, dict[str, Any]]
-    batches: dict[str, dict[str, Any]] | None = None
-    memory: dict[str, Any] | None = None
+    latency: dict[int, Latency]
+    throughput: dict[int, Latency]
+    batches: dict[int, Latency] | None = None
+    memory: Memory | None = None
     tflite_path: str = ""
     keras_path: str | None = None
     tflite_file: str | None = None
     keras_file: str | None = None
 
     @property
-    def prune(self) -> dict[str, Any] | None:
+    def prune(self) -> PruneSpec | None:
         return self.stages.get("prune")
 
     @property
-    def distill(self) -> dict[str, Any] | None:
+    def distill(self) -> DistillSpec | None:
         return self.stages.get("distill")
 
     @property
-    def cluster(self) -> dict[str, Any] | None:
+    def cluster(self) -> ClusterSpec | None:
         return self.stages.get("cluster")
 
     @property
-    def qat(self) -> dict[str, Any] | None:
+    def qat(self) -> QatSpec | None:
         return self.stages.get("qat")
 
+    @classmethod
+    def measured(cls, measured: Mapping[str, Any]) -> dict[str, Any]:
+        """The benchmark's plain data for a variant (``latency``, ``throughput`` per thread
+        count, ``batches``, ``memory``) as this record's typed fields."""
+        return {"latency": timings(measured["latency"]),
+                "throughput": timings(measured["throughput"]),
+                "batches": timings(measured["batches"]) if measured.get("batches") else None,
+                "memory": Memory.of(measured["memory"]) if measured.get("memory") else None}
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data, as ``results.json`` keeps it: each stage under its kind."""
-        out = dataclasses.asdict(self)
-        stages = out.pop("stages")
-        return {**out, **stages}
+        """Plain data, as ``results.json`` keeps it: each stage under its kind, timings keyed
+        by their count as strings."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name != "stages"}
+        for name in ("source", "tflite"):
+            out[name] = dataclasses.asdict(out[name])
+        for name in ("latency", "throughput", "batches"):
+            if out[name] is not None:
+                out[name] = {str(k): lat.to_dict() for k, lat in out[name].items()}
+        if out["memory"] is not None:
+            out["memory"] = out["memory"].to_dict()
+        summaries = out.pop("stage_summaries")
+        return {**out, **summaries}

@@ -59,7 +59,7 @@ class Prune(Stage):
         return out
 
     def label(self, spec: PruneSpec) -> str:
-        return pruning_label(self.summary(spec))
+        return pruning_label(spec)
 
 
 def step_name(spec: PruneSpec, seed: int, parent: Artifact, model_spec: ModelSpec | None,

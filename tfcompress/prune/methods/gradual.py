@@ -51,8 +51,8 @@ class Gradual(ScheduledMethod):
     def step_name(self, spec: PruneSpec) -> str:
         return f"pruned{round(spec.target_sparsity * 100)}_{spec.schedule}"
 
-    def label(self, prune: dict[str, Any]) -> str:
-        return prune["schedule"]  # tfmot's gradual pruning is named by its schedule
+    def label(self, prune: PruneSpec) -> str:
+        return prune.schedule  # tfmot's gradual pruning is named by its schedule
 
     def run(self, job: Job) -> Outcome:
         return gradual(job)

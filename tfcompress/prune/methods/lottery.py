@@ -54,8 +54,8 @@ class Lottery(PruneMethod):
     def step_name(self, spec: PruneSpec) -> str:
         return super().step_name(spec) + ("_reinit" if spec.reinit else "")
 
-    def label(self, prune: dict[str, Any]) -> str:
-        return super().label(prune) + (" reinit" if prune.get("reinit") else "")
+    def label(self, prune: PruneSpec) -> str:
+        return super().label(prune) + (" reinit" if prune.reinit else "")
 
     def run(self, job: Job) -> Outcome:
         return lottery(job)

@@ -66,11 +66,11 @@ class Resolution(PruneMethod):
     def step_name(self, spec: PruneSpec) -> str:
         return f"{self.name}{round(spec.target_sparsity * 100)}" + speed_suffix(spec)
 
-    def label(self, prune: dict[str, Any]) -> str:
+    def label(self, prune: PruneSpec) -> str:
         label = "input resolution"
-        if prune.get("target_speedup"):
-            label += f" for {prune['target_speedup']:g}x"
-        return label + (" + KD" if prune.get("recovery") == "distill" else "")
+        if prune.target_speedup:
+            label += f" for {prune.target_speedup:g}x"
+        return label + (" + KD" if prune.recovery == "distill" else "")
 
     def run(self, job: Job) -> Outcome:
         return resolution(job)

@@ -78,18 +78,16 @@ class Filters(Structured):
             name += f"_x{spec.rounds}"
         return name + speed_suffix(spec)
 
-    def label(self, prune: dict[str, Any]) -> str:
-        criterion = prune.get("criterion", "l1")
-        label = self.name + (f" {criterion}" if criterion != "l1" else "")
-        label += {"global": " global", "sensitivity": " by sensitivity"}.get(
-            prune.get("scope", "layer"), "")
-        if prune.get("rounds", 1) > 1:
-            label += f" x{prune['rounds']}"
-        if prune.get("round_to", 1) > 1:
-            label += f" (widths x{prune['round_to']})"
-        if prune.get("target_speedup"):
-            label += f" for {prune['target_speedup']:g}x"
-        return label + (" + KD" if prune.get("recovery") == "distill" else "")
+    def label(self, prune: PruneSpec) -> str:
+        label = self.name + (f" {prune.criterion}" if prune.criterion != "l1" else "")
+        label += {"global": " global", "sensitivity": " by sensitivity"}.get(prune.scope, "")
+        if prune.rounds > 1:
+            label += f" x{prune.rounds}"
+        if prune.round_to > 1:
+            label += f" (widths x{prune.round_to})"
+        if prune.target_speedup:
+            label += f" for {prune.target_speedup:g}x"
+        return label + (" + KD" if prune.recovery == "distill" else "")
 
     def run(self, job: Job) -> Outcome:
         return filters(job)
