@@ -46,6 +46,9 @@ def compare(before: dict, after: dict) -> list[str]:
             if a is None or b is None or set(a) != set(b):
                 diffs.append(f"{name}: variants {sorted(a or [])} -> {sorted(b or [])}")
                 continue
+            if "error" in a:  # the experiment failed both times, with other words
+                diffs.append(f"{name}: error {a['error']!r} -> {b['error']!r}")
+                continue
             for variant in a:
                 for field in set(a[variant]) | set(b[variant]):
                     if a[variant].get(field) != b[variant].get(field):
