@@ -221,3 +221,38 @@ def test_a_variant_reads_its_timings_as_records_and_writes_them_back_as_the_cach
     rows = table.rows(catalogue.experiment("digits_prune_quant"),
                       [fake_variant("float32", "float32", None, 1000, 1.0), v])
     assert rows[1]["peak_rss_kib"] == 812 and rows[1]["speedup_p50"] == 2.0
+
+
+def test_tradeoff_scatters_zoom_to_the_accuracies_and_no_name_covers_another(
+        tmp_path, monkeypatch):
+    """Five files within a point of accuracy and a few KiB of each other (as the demo's are):
+    the axis spans their accuracies (a point either side at least), and every name is
+    readable."""
+    from tfcompress import atomic
+    from tfcompress.report import plots
+
+    figures = {}
+
+    def keep(path, save):
+        figures[path.name] = save.func.__self__
+        save(str(path))
+
+    monkeypatch.setattr(atomic, "write_with", keep)
+    recipe = catalogue.experiment("digits_prune_quant")
+    variants = [fake_variant("float32", "float32", None, 260_000, 0.010, acc=0.9805),
+                fake_variant("dynamic", "dynamic", None, 72_200, 0.004, acc=0.9805),
+                fake_variant("int8", "int8", None, 72_400, 0.004, acc=0.9805),
+                fake_variant("pruned80_int8", "int8", 0.8, 27_800, 0.004, acc=0.9749),
+                fake_variant("constant80_int8", "int8", 0.8, 28_500, 0.004, acc=0.9749)]
+    written = plots.tradeoffs(table.rows(recipe, variants), tmp_path, ship="pruned80_int8")
+    assert written == ["accuracy_vs_latency.png", "accuracy_vs_size.png"]
+    for name, fig in figures.items():
+        ax = fig.axes[0]
+        low, high = ax.get_ylim()
+        assert 96.0 <= low <= 96.49 and 99.05 <= high <= 100.0, (name, low, high)
+        fig.canvas.draw()
+        boxes = [t.get_window_extent() for t in ax.texts]
+        assert sorted(t.get_text() for t in ax.texts) == sorted(v.variant for v in variants)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b), (name, a, b)

@@ -362,6 +362,28 @@ def pareto(sweep: dict[str, Any], references: list[Row], out_dir: Path
     return written
 
 
+def _place_labels(ax: Any, points: list[tuple[str, float, float]]) -> None:
+    """Each point's name beside it, moved up or down (a thin line back to its point) where
+    it would cover a name already placed: variants of about the same size and accuracy stay
+    readable."""
+    ax.figure.canvas.draw()  # the limits are final: data -> display coordinates
+    placed: list[tuple[float, float, float, float]] = []
+    char_w, line_h = 4.3, 10.0  # 7-point text, in display pixels at the figure's dpi
+    scale = ax.figure.dpi / 72.0
+    for name, x, y in sorted(points, key=lambda p: (p[1], -p[2])):
+        px, py = ax.transData.transform((x, y))
+        w, h = len(name) * char_w * scale, line_h * scale
+        for dy in (4, -12, 16, -24, 28, -36, 40, -48, 52, -60):
+            box = (px + 4 * scale, py + dy * scale, w, h)
+            if not any(box[0] < b[0] + b[2] and b[0] < box[0] + box[2]
+                       and box[1] < b[1] + b[3] and b[1] < box[1] + box[3] for b in placed):
+                break
+        placed.append(box)
+        ax.annotate(name, (x, y), fontsize=7, xytext=(4, dy), textcoords="offset points",
+                    arrowprops=None if dy == 4 else {"arrowstyle": "-", "color": "#999999",
+                                                     "linewidth": 0.5})
+
+
 #: file name -> (what a row shows on the x axis, its label, scale)
 TRADEOFFS = {
     "accuracy_vs_latency.png": (_p50_1t, "p50 ms, batch 1, 1 thread", 1.0),
@@ -395,14 +417,18 @@ def tradeoffs(rows: list[Row], out_dir: Path, ship: str | None = None) -> list[s
                    [100 * r.tflite_accuracy for r in front], s=110, facecolors="none",
                    edgecolors="#333333", zorder=4)
         for r in points:
-            ax.annotate(r.variant, (value(r) * scale, 100 * r.tflite_accuracy),
-                        fontsize=7, xytext=(4, 4), textcoords="offset points")
             if r.variant == ship:
                 ax.scatter([value(r) * scale], [100 * r.tflite_accuracy], s=220, marker="*",
                            color="#f2c14e", edgecolors="#111111", zorder=5,
                            label=f"to ship: {ship}")
-        ax.set_ylim(0, 100 * max(r.tflite_accuracy for r in points) + 5)
-        ax.set_xlim(left=0)
+        accs = [100 * r.tflite_accuracy for r in points]
+        # the accuracies' own range (points, not bars: the axis need not start at 0), at
+        # least a point either side so that a small gap is not drawn as a large one
+        pad = max(1.0, 0.1 * (max(accs) - min(accs)))
+        ax.set_ylim(max(0.0, min(accs) - pad), min(100.0, max(accs) + pad) + 0.5 * pad)
+        ax.set_xlim(left=0, right=1.08 * max(value(r) * scale for r in points))
+        _place_labels(ax, [(r.variant, value(r) * scale, 100 * r.tflite_accuracy)
+                           for r in points])
         written += _finish(fig, ax, out_dir, filename, label, "TFLite test accuracy (%)")
     return written
 
