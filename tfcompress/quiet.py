@@ -1,8 +1,8 @@
 """The command line's stderr without the runtime's start-up noise.
 
 TensorFlow's C++ start-up on a machine without a GPU (``cudart_stub ... Could not find cuda
-drivers``, ``cuInit ... UNKNOWN ERROR (303)``, absl's ``All log messages before
-absl::InitializeLog()``), LiteRT's ``Created TensorFlow Lite XNNPACK delegate`` and the
+drivers``, ``cuInit ... UNKNOWN ERROR (303)``, ``oneDNN custom operations are on``, the CPU
+feature guard's two lines, absl's ``All log messages before absl::InitializeLog()``), LiteRT's ``Created TensorFlow Lite XNNPACK delegate`` and the
 converter's ``fully_quantize: 0, inference_type: 6, ...`` are written by C++ straight to file
 descriptor 2, past Python's logging. ``filter_stderr`` puts a small filter process between
 fd 2 and the terminal that drops exactly these lines (``NOISE``) and passes everything else
@@ -25,6 +25,12 @@ NOISE = (
     r"GPU will not be used\.$",
     r"E0000 [\d:. ]+\d+ cuda_(platform|executor|diagnostics)\.cc:\d+\] failed call to cuInit: "
     r".*(UNKNOWN ERROR \(303\)|CUDA_ERROR_NO_DEVICE).*$",
+    r"I0000 [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on\. .*"
+    r"TF_ENABLE_ONEDNN_OPTS=0`\.$",
+    r"I0000 [\d:. ]+\d+ cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized to "
+    r"use available CPU instructions in performance-critical operations\.$",
+    r"To enable the following instructions: [A-Z0-9_ ]+, in other operations, rebuild "
+    r"TensorFlow with the appropriate compiler flags\.$",
     r"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$",
     r"fully_quantize: \d+, inference_type: \d+, input_inference_type: \w+, "
     r"output_inference_type: \w+$",
