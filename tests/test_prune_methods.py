@@ -341,3 +341,20 @@ def test_efficientnet_with_its_normalization_layer_is_pruned_by_tfmot():
     wrapped = magnitude.apply(model, PruneSpec(0.5, frequency=1), total_steps=10)
     names = [l.name for l in wrapped.layers if type(l).__name__ == "PruneLowMagnitude"]
     assert len(names) >= 60 and "prune_low_magnitude_stem_conv" in names
+
+
+def test_a_keras3_recurrent_layer_is_left_dense_by_one_mask_methods_and_named(caplog):
+    """The methods that keep one mask per layer (oneshot, lottery, snip, ...) leave a layer
+    that prunes several weights (a GRU's kernel and recurrent kernel) dense, and say so once;
+    ``gradual`` (``tfcompress.sparsity``) prunes each of its weights."""
+    import keras as keras3
+
+    model = keras3.Sequential([keras3.Input((5, 3)), keras3.layers.GRU(4, name="gru"),
+                               keras3.layers.Dense(2, name="head")], name="rnn_model")
+    with caplog.at_level("WARNING", logger="tfcompress"):
+        names = [l.name for l in masks.candidates(model)]
+        masks.candidates(model)
+    assert names == ["head"]
+    assert caplog.text.count("layer 'gru' (GRU) is left dense") == 1
+    m = masks.magnitude(model, 0.5)
+    assert set(m) == {"head"} and m["head"].mean() == 0.5

@@ -10,6 +10,7 @@ names in ``skip`` (``"first"`` and ``"last"`` stand for the first and last pruna
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -19,8 +20,12 @@ from tfcompress._keras import keras, tf
 from tfcompress.errors import InputError
 from tfcompress.prune.criteria import SCOPES, Masks, overall, report, select  # noqa: F401
 
+log = logging.getLogger("tfcompress")
+
 #: tokens of ``skip`` that name layers by position
 POSITIONS = ("first", "last")
+#: the layers already said to be left dense (one warning each per process)
+_SAID: set[tuple[str, str]] = set()
 
 
 def _walk(model: keras.Model) -> Iterable[keras.layers.Layer]:
@@ -41,7 +46,14 @@ def candidates(model: keras.Model) -> list[keras.layers.Layer]:
     if flavor.which(model) == flavor.KERAS3:
         from tfcompress.sparsity.wrapper import is_prunable, slots
 
-        return [l for l in _walk(model) if is_prunable(l) and len(slots(l)) == 1]
+        layers = [l for l in _walk(model) if is_prunable(l)]
+        for l in layers:
+            if len(slots(l)) > 1 and (model.name, l.name) not in _SAID:
+                _SAID.add((model.name, l.name))
+                log.warning("layer %r (%s) is left dense: this method keeps one mask per layer "
+                            "and the layer prunes %d weights (method gradual prunes each)",
+                            l.name, type(l).__name__, len(slots(l)))
+        return [l for l in layers if len(slots(l)) == 1]
     from tfcompress.prune.magnitude import PRUNABLE_TYPES
 
     return [l for l in _walk(model) if isinstance(l, PRUNABLE_TYPES)
