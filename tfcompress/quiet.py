@@ -2,9 +2,10 @@
 
 TensorFlow's C++ start-up on a machine without a GPU (``cudart_stub ... Could not find cuda
 drivers``, ``cuInit ... UNKNOWN ERROR (303)``, ``oneDNN custom operations are on``, the CPU
-feature guard's two lines, absl's ``All log messages before absl::InitializeLog()``), LiteRT's ``Created TensorFlow Lite XNNPACK delegate`` and the
-converter's ``fully_quantize: 0, inference_type: 6, ...`` are written by C++ straight to file
-descriptor 2, past Python's logging. ``filter_stderr`` puts a small filter process between
+feature guard's two lines, absl's ``All log messages before absl::InitializeLog()``), LiteRT's
+``Created TensorFlow Lite XNNPACK delegate`` and the converter's ``fully_quantize: 0,
+inference_type: 6, ...`` are written by C++ straight to file descriptor 2, past Python's
+logging. ``filter_stderr`` puts a small filter process between
 fd 2 and the terminal that drops exactly these lines (``NOISE``) and passes everything else
 through unchanged and in order. The filter is its own process so that a crash of ours (a
 segfault's report included) still reaches the terminal in full. ``TFCOMPRESS_RUNTIME_LOGS=1``
