@@ -129,6 +129,29 @@ def test_global_scope_ranks_all_layers_together():
     assert len({round(r["sparsity"], 3) for r in rows.values()}) > 1  # ratios differ
 
 
+def test_global_scope_pools_every_weight_of_a_recurrent_layer_with_the_rest():
+    """A GRU's kernel and recurrent kernel join the one ranking with the Dense kernel: the
+    zeros over all three are the target, one threshold for all (no weight kept below a
+    pruned one anywhere)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.GRU(6, name="gru"),
+                              keras.layers.Dense(4, name="head")])
+    pruned = sparsity.prune_low_magnitude(
+        model, sparsity.ConstantSparsity(0.6, begin_step=1, frequency=1000), scope="global")
+    pruned.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    pruned.fit(rng.random((8, 5, 3)), rng.random((8, 4)), batch_size=8, epochs=1, verbose=0,
+               callbacks=[sparsity.UpdatePruningStep()])
+    pairs = [(np.asarray(v.numpy()), np.asarray(m.numpy()))
+             for w in sparsity.wrappers(pruned) for v, m in zip(w.pruned_weights, w.masks)]
+    assert len(pairs) == 3
+    total = sum(m.size for _, m in pairs)
+    assert sum(int((m == 0).sum()) for _, m in pairs) == int(np.floor(0.6 * total))
+    kept = min(np.abs(v[m == 1]).min() for v, m in pairs)
+    cut = max(np.abs(v[m == 0]).max() for v, m in pairs)
+    assert cut <= kept  # one threshold over the three weights (masked ones trained on)
+
+
 def test_m_by_n_wrapping_leaves_the_pattern():
     pruned = sparsity.prune_low_magnitude(
         _model(), sparsity.ConstantSparsity(0.5, begin_step=1, frequency=1000),
