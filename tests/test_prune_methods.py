@@ -358,3 +358,21 @@ def test_a_keras3_recurrent_layer_is_left_dense_by_one_mask_methods_and_named(ca
     assert caplog.text.count("layer 'gru' (GRU) is left dense") == 1
     m = masks.magnitude(model, 0.5)
     assert set(m) == {"head"} and m["head"].mean() == 0.5
+
+
+def test_keras3_one_mask_methods_rank_a_separable_convs_pointwise_kernel_and_an_embedding():
+    """``masks.kernel`` of a Keras 3 layer is the weight ``tfcompress.sparsity`` prunes: these
+    layers have no ``kernel`` (a one-shot run of a Keras 3 Xception raised AttributeError)."""
+    import keras as keras3
+
+    L = keras3.layers
+    images = keras3.Sequential([keras3.Input((8, 8, 3)), L.SeparableConv2D(8, 3, name="sep"),
+                                L.GlobalAveragePooling2D(), L.Dense(2, name="head")])
+    tokens = keras3.Sequential([keras3.Input((5,), dtype="int32"), L.Embedding(20, 4, name="emb"),
+                                L.Flatten(), L.Dense(2, name="out")])
+    for model, name, weight in ((images, "sep", "pointwise_kernel"), (tokens, "emb", "embeddings")):
+        m = masks.magnitude(model, 0.5)
+        layer = model.get_layer(name)
+        assert m[name].shape == tuple(getattr(layer, weight).shape) and m[name].mean() == 0.5
+        masks.apply(model, m)
+        assert np.count_nonzero(np.asarray(getattr(layer, weight))) == m[name].size // 2
