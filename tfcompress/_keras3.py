@@ -5,6 +5,8 @@ is decided in ``flavor.py``."""
 
 import keras
 from keras import ops
+from keras.src.backend.common.masking import get_keras_mask  # not public: a tensor's padding mask
+from keras.src.layers.layer import CallSpec  # not public: a call's arguments, as Keras binds them
 from keras.src.models.functional import Functional  # not public; Sequential is one too
 
-__all__ = ["Functional", "keras", "ops"]
+__all__ = ["CallSpec", "Functional", "get_keras_mask", "keras", "ops"]

@@ -46,14 +46,14 @@ def candidates(model: keras.Model) -> list[keras.layers.Layer]:
     if flavor.which(model) == flavor.KERAS3:
         from tfcompress.sparsity.wrapper import is_prunable, slots
 
-        layers = [l for l in _walk(model) if is_prunable(l)]
-        for l in layers:
-            if len(slots(l)) > 1 and (model.name, l.name) not in _SAID:
+        found = [(l, len(slots(l))) for l in _walk(model) if is_prunable(l)]
+        for l, n in found:
+            if n > 1 and (model.name, l.name) not in _SAID:
                 _SAID.add((model.name, l.name))
                 log.warning("layer %r (%s) is left dense: this method keeps one mask per layer "
                             "and the layer prunes %d weights (method gradual prunes each)",
-                            l.name, type(l).__name__, len(slots(l)))
-        return [l for l in layers if len(slots(l)) == 1]
+                            l.name, type(l).__name__, n)
+        return [l for l, n in found if n == 1]
     from tfcompress.prune.magnitude import PRUNABLE_TYPES
 
     return [l for l in _walk(model) if isinstance(l, PRUNABLE_TYPES)

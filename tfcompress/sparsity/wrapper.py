@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tfcompress._keras3 import keras, ops
+from tfcompress._keras3 import CallSpec, Functional, get_keras_mask, keras, ops
 from tfcompress.errors import InputError
 from tfcompress.sparsity.schedules import PruningSchedule
 
@@ -243,8 +243,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             # the wrapped layer is built from every argument of its call, as Keras builds it
             # when called itself: MultiHeadAttention needs its query's and its value's shapes
             # (the wrapper's own build is given only the first)
-            from keras.src.layers.layer import CallSpec
-
             self.layer._maybe_build(CallSpec(self.layer._call_signature,
                                              self.layer._call_context_args, args, dict(kwargs)))
         return super().__call__(*args, **kwargs)
@@ -304,8 +302,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             # the input's padding mask (after Embedding(mask_zero=True)), as Keras would pass
             # it to the layer; not a parameter of the wrapper's call, which a stripped model's
             # graph would then pass to the bare layer
-            from keras.src.backend.common.masking import get_keras_mask
-
             if get_keras_mask(inputs) is not None:
                 kwargs["mask"] = get_keras_mask(inputs)
         weights = self.pruned_weights
@@ -445,8 +441,6 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
                "scope": scope}
     if not isinstance(to_prune, keras.Model):
         return PruneLowMagnitude(to_prune, **options, **kwargs)  # e.g. input_shape=, name=
-    from tfcompress._keras3 import Functional
-
     if not isinstance(to_prune, (Functional, keras.Sequential)):
         raise InputError(f"model {to_prune.name!r} is a subclassed model; wrap its layers "
                          "with prune_low_magnitude(layer, ...) inside it instead")
@@ -467,11 +461,8 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
                         "EinsumDense and Conv1D/2D/3D layers", layer.name,
                         type(layer).__name__)
             return _fresh_or_shared(layer)
-        if only is None and not isinstance(layer, (PruneLowMagnitude, *DENSE_BY_DESIGN)) \
-                and layer.trainable_weights and not isinstance(layer, keras.Model):
-            log.warning(
-                "layer %r (%s) is left dense: %s", layer.name, type(layer).__name__,
-                why_not_prunable(layer))
+        if only is None:
+            _say_if_left_dense(layer)
         return _fresh_or_shared(layer)
 
     return _with_weights_of(to_prune, _clone(to_prune, wrap))
@@ -482,15 +473,22 @@ def _wrap_listed(layer: Any, *args: Any, **kwargs: Any) -> Any:
     kept as it is (with a warning if it has weights), as a whole model's layers are."""
     if isinstance(layer, keras.layers.Layer) and not isinstance(layer, keras.Model) \
             and not isinstance(layer, PruneLowMagnitude) and not is_prunable(layer):
-        # weights it has, or will have (a build of its own; Add's merges make none)
-        weighted = layer.trainable_weights if layer.built else (
-            type(layer).build is not keras.layers.Layer.build
-            and not isinstance(layer, keras.layers.Add))
-        if weighted and not isinstance(layer, DENSE_BY_DESIGN):
-            log.warning("layer %r (%s) is left dense: %s", layer.name, type(layer).__name__,
-                        why_not_prunable(layer))
+        _say_if_left_dense(layer)
         return layer
     return prune_low_magnitude(layer, *args, **kwargs)
+
+
+def _say_if_left_dense(layer: keras.layers.Layer) -> None:
+    """One warning for a layer that is not pruned but has weights (or will have: a build of
+    its own; Add's merges make none), unless tfmot leaves such layers dense too."""
+    if isinstance(layer, (PruneLowMagnitude, keras.Model, *DENSE_BY_DESIGN)):
+        return
+    weighted = layer.trainable_weights if layer.built else (
+        type(layer).build is not keras.layers.Layer.build
+        and not isinstance(layer, keras.layers.Add))
+    if weighted:
+        log.warning("layer %r (%s) is left dense: %s", layer.name, type(layer).__name__,
+                    why_not_prunable(layer))
 
 
 def strip_pruning(model: keras.Model | keras.layers.Layer) -> Any:
@@ -516,8 +514,6 @@ def _clone(model: keras.Model, clone_function: Any) -> keras.Model:
     """``keras.models.clone_model`` (nested models too), a functional model's inputs keeping
     their names: Keras names the clone's inputs after its tensors (``keras_tensor``), so a
     model fed a dict by input name would no longer take it."""
-    from tfcompress._keras3 import Functional
-
     inputs = None
     if isinstance(model, Functional) and not isinstance(model, keras.Sequential):
         inputs = keras.tree.map_structure(
