@@ -34,8 +34,8 @@ demo: install
 # Everything but the tests marked slow (whole experiments at scale; a minute or more each), on
 # three pytest-xdist workers sharing one step cache and decoded data. Three on a 2-core machine:
 # much of a tiny test is single-threaded Python (tf.function tracing, TFLite conversion), so a
-# third worker fills the cores the other two leave idle (make test: 491 s for 561 tests, against
-# 843 s on two; 564 s for 656).
+# third worker fills the cores the other two leave idle (549 tests: 491 s on three, 843 s on
+# two; the README's "Tests" has today's times).
 # (with MediaPipe installed, its tests must run: TFCOMPRESS_REQUIRE_MEDIAPIPE)
 TEST_WORKERS ?= 3
 test: install mediapipe-env

@@ -18,6 +18,7 @@ def test_the_public_api_is_visible_to_dir_and_tab_completion():
     assert callable(tfcompress.compress) and callable(tfcompress.run)
 
 
+@pytest.mark.slow  # 35 s: its quick profile times every file (compress() in memory: below)
 def test_the_readme_notebook_runs_with_tensorflow_imported_first(tmp_path):
     """tests/examples/notebook.py is the README's example: import tensorflow, then tfcompress,
     train a small tf_keras CNN on numpy arrays, compress it to 80% + int8."""

@@ -245,18 +245,21 @@ def test_compress_takes_a_speed_target_for_a_keras3_model_in_memory(tmp_path, mo
     model.fit(x[:1400], y[:1400], epochs=3, verbose=0)
     with pytest.raises(InputError, match="speedup removes whole channels"):
         tfcompress.compress(model, (x, y), speedup=1.5, method="gradual")
+    # one format (the reference of each format: test_a_speed_target_is_met_with_widths...),
+    # the search in the tiny profiles' 2 bisection steps
     result = tfcompress.compress(model, (x[:1400], y[:1400]), test=(x[1400:], y[1400:]),
-                                 speedup=1.5, exports=["float32", "int8"], epochs=1,
-                                 output_dir=tmp_path)
-    for mode in ("float32", "int8"):
-        row = result.row(f"speedup1_5x_{mode}")
-        assert row["reference"] == mode and row["target_speedup"] == 1.5
-        assert row["params"] < result.row(mode)["params"]
-        assert flavor.which(result.models[f"speedup1_5x_{mode}"]) == flavor.KERAS3
+                                 speedup=1.5, exports=["float32"], epochs=1,
+                                 output_dir=tmp_path,
+                                 overrides={"variants.*.prune.search_steps": 2})
+    row = result.row("speedup1_5x_float32")
+    assert row["reference"] == "float32" and row["target_speedup"] == 1.5
+    assert row["params"] < result.row("float32")["params"]
+    assert flavor.which(result.models["speedup1_5x_float32"]) == flavor.KERAS3
+    assert result.row("speedup1_5x_float32")["tflite_accuracy"] > 0.5  # recovered (10 classes)
     saved = json.loads((result.run_dir / "results.json").read_text())["variants"]
     found = {v["variant"]: v["source"]["speed_target"] for v in saved
              if v["source"].get("speed_target")}
-    assert set(found) == {"speedup1_5x_float32", "speedup1_5x_int8"}
+    assert set(found) == {"speedup1_5x_float32"}
     for name, f in found.items():
         assert f["reached"] >= 1.5 and f["format"] in name, (name, f["reached"], f["format"])
 

@@ -194,7 +194,8 @@ def test_an_interrupted_sweep_resumes_and_a_finished_one_extends(cached_out, mon
     assert [r["trial_id"] for r in runs] == ["0", "1", "2", "3"]
 
 
-@pytest.mark.parametrize("tuner_name", ["bayesian", "hyperband"])
+@pytest.mark.parametrize("tuner_name", [
+    "bayesian", pytest.param("hyperband", marks=pytest.mark.slow)])  # its brackets: 30 s more
 def test_bayesian_and_hyperband_tuners_run(tuner_name, cached_out):
     recipe = digits_sweep()
     changes = {}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +41,6 @@ def run_info(ctx: RunContext, data: Dataset, started: float, *, profile: str,
 def command() -> str:
     """The command that made the run, as one would type it again (``tfcompress --...``); a run
     from Python (a notebook, a script) says so."""
-    import shlex
 
     prog = os.path.basename(sys.argv[0])
     if prog == "tfcompress" or sys.argv[0].endswith(os.path.join("tfcompress", "run.py")):
@@ -70,7 +71,6 @@ def machine() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
 
     out = {}
     for pkg in ("tfcompress", "tensorflow", "tf-keras", "tensorflow-model-optimization",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tfcompress._keras import keras, tfmot
+from tfcompress.errors import InputError
 from tfcompress.prune import masks
 from tfcompress.quantize import CLUSTER_INITS
 
@@ -32,7 +33,6 @@ def apply(model: keras.Model, clusters: int, init: str = "kmeans_plus_plus", *,
     """
     chosen = {l.name for l in masks.prunable(model, skip)}
     if any(isinstance(l, keras.Model) for l in model.layers):
-        from tfcompress.errors import InputError
 
         raise InputError("cluster: the model has a nested model; tfmot clusters flat models "
                          "only")

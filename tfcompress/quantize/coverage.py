@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
@@ -65,7 +66,6 @@ def describe(content: bytes) -> list[str]:
 def main(argv: list[str]) -> int:
     """``python -m tfcompress.quantize.coverage FILE.tflite ...``: which ops of each file
     compute in integer and which fell back to float (exit 2 on an unreadable file)."""
-    import sys
 
     if not argv:
         print("coverage: error: no .tflite file given; usage: "
@@ -87,6 +87,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main(sys.argv[1:]))

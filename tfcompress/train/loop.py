@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tfcompress import atomic
+from tfcompress import atomic, flavor
 from tfcompress._keras import keras, tf
 from tfcompress.data.augment import training_data
 from tfcompress.train import OPTIMIZERS, freeze, progress
@@ -67,7 +67,6 @@ def loss_for(model: Any) -> Any:
     if not getattr(model, "outputs_logits", False) and (
             getattr(model, "outputs_probabilities", False) or ends_in_softmax(model)):
         return LOSS
-    from tfcompress import flavor
 
     return flavor.module(model).losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -75,7 +74,6 @@ def loss_for(model: Any) -> Any:
 def compile_model(model: keras.Model, spec: TrainSpec, steps: int = 1) -> keras.Model:
     """Compiles with the spec's optimizer (of the model's Keras); ``steps`` per epoch drive
     learning-rate schedules."""
-    from tfcompress import flavor
 
     model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps, flavor.module(model)),
                   loss=loss_for(model), metrics=["accuracy"])
@@ -141,7 +139,6 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
     Returns:
       The Keras history (loss, accuracy, val_loss, val_accuracy per epoch).
     """
-    from tfcompress import flavor
 
     kmod = flavor.module(model)  # tf_keras, or Keras 3 for a model on the Keras 3 path
     steps = steps_per_epoch(len(data.y_train), spec.batch_size)

@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from tfcompress import flavor
 from tfcompress.progress import clock
 
 #: seconds between the lines of a long epoch in a non-interactive log
@@ -47,7 +48,6 @@ class _Progress:
     def _update_bar(self, current: int, logs: dict | None, finalize: bool = False) -> None:
         values = [(k, float(v)) for k, v in (logs or {}).items() if _number(v)]
         if self._bar is None:
-            from tfcompress import flavor
 
             # the logs hold running means already: shown as they are, not averaged again
             names = [k for k, _ in values]
