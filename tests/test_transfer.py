@@ -6,7 +6,7 @@ import pytest
 from tfcompress._keras import keras
 from tfcompress.data import load
 from tfcompress.errors import InputError
-from tfcompress.models import MODELS, keras3, transfer
+from tfcompress.models import MODELS, imagenet, keras3, transfer
 from tfcompress.prune import magnitude
 from tfcompress.recipe import DataSpec
 
@@ -35,7 +35,7 @@ def test_vgg_preprocessing_inside_the_model_equals_keras_caffe_mode():
 
 
 def test_missing_imagenet_weights_name_the_file_and_where_keras_looks(tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer, "keras_cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(imagenet, "keras_cache_dir", lambda: tmp_path)
     with pytest.raises(InputError) as e:
         MODELS.get("transfer")((224, 224, 3), 2, backbone="vgg16", weights="imagenet")
     msg = str(e.value)
@@ -199,18 +199,47 @@ def test_two_phase_training_moves_only_what_each_phase_unfreezes(data_dir, tmp_p
     assert set(again) == {"finetune"}
 
 
+def test_missing_imagenet_weights_are_refused_before_tensorflow_starts(tmp_path):
+    """The CLI's and run()'s check of a transfer model's weights (``api.check_files``) needs
+    neither Keras nor TensorFlow: a VGG16 without its file is refused in a second."""
+    import os
+    import subprocess
+    import sys
+
+    from support import QUICK, REPO
+
+    code = ("import sys\n"
+            "from tfcompress import api, catalogue\n"
+            "from tfcompress.errors import InputError\n"
+            "recipe = catalogue.experiment('vgg16_prune_quant')\n"
+            "try:\n"
+            "    api.check_files(recipe, None, True)\n"
+            "except InputError as e:\n"
+            "    print('refused:', e)\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    env = {**os.environ, "HOME": str(tmp_path), "TFCOMPRESS_DATA_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=QUICK)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    refused, imported = proc.stdout.strip().splitlines()[-2:]
+    assert refused.startswith("refused: ImageNet weights for vgg16"), proc.stdout
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in refused
+    assert str(tmp_path / ".keras" / "models") in refused
+    assert imported == "False False"
+
+
 @pytest.mark.real_data
 def test_imagenet_weights_are_found_in_the_data_dir(data_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer, "keras_cache_dir", lambda: tmp_path)
-    found = transfer._resolve_weights("imagenet", "mobilenet", 0.75, 224, data_dir, True)
+    monkeypatch.setattr(imagenet, "keras_cache_dir", lambda: tmp_path)
+    found = imagenet.resolve_weights("imagenet", "mobilenet", 0.75, 224, data_dir, True)
     assert found == str(data_dir / "mobilenet_7_5_224_tf_no_top.h5")
     # no 160 px file here: the 224 one serves (no-top weights fit any input size)
-    assert transfer._resolve_weights("imagenet", "mobilenet", 0.75, 160, data_dir, True) == found
-    assert transfer.check({"backbone": "mobilenet", "alpha": 0.75}, (224, 224), data_dir,
+    assert imagenet.resolve_weights("imagenet", "mobilenet", 0.75, 160, data_dir, True) == found
+    assert imagenet.check({"backbone": "mobilenet", "alpha": 0.75}, (224, 224), data_dir,
                           True) == []
-    assert "random weights" in transfer.check({"weights": None}, None)[0]
+    assert "random weights" in imagenet.check({"weights": None}, None)[0]
     with pytest.raises(InputError, match="mobilenet_5_0_224_tf_no_top.h5"):
-        transfer.check({"backbone": "mobilenet", "alpha": 0.5}, (224, 224), data_dir, True)
+        imagenet.check({"backbone": "mobilenet", "alpha": 0.5}, (224, 224), data_dir, True)
 
 
 def test_a_nested_model_whose_layer_names_clash_is_refused_in_one_line():

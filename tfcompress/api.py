@@ -115,7 +115,7 @@ def run(recipe: Recipe | str, *, profile: str = "quick", output_dir: str | os.Pa
                          f"{type(recipe).__name__}")
     recipe = apply_overrides(recipe.for_profile(profile), overrides)  # refused before TF
     recipe = replace(recipe, benchmark=recipe.benchmark.in_mode(benchmark))
-    check_files(recipe, data_dir)
+    check_files(recipe, data_dir, offline)
     log.info("running %s (%s profile)", recipe.name, profile)
     from tfcompress.pipeline import Pipeline
 
@@ -261,17 +261,21 @@ def compress(model: Any, data: Any, *, test: Any = None, sparsity: float | None 
                offline=offline, overrides=overrides, benchmark=benchmark)
 
 
-def check_files(recipe: Recipe, data_dir: str | os.PathLike | None) -> None:
-    """A missing or wrong model file, or a missing image folder, refused in one line before
-    TensorFlow starts (the pipeline checks them again, and the rest, once it has)."""
+def check_files(recipe: Recipe, data_dir: str | os.PathLike | None,
+                offline: bool | None = None) -> None:
+    """A missing or wrong model file, ImageNet weights that cannot be had, or a missing image
+    folder, refused in one line before TensorFlow starts (the pipeline checks them again, and
+    the rest, once it has)."""
     from tfcompress.data import image_folder
     from tfcompress.data.dataset import default_data_dir
-    from tfcompress.models import user_path
+    from tfcompress.models import imagenet, user_path
 
     if recipe.model.path:
         user_path.check(recipe.model.path)
     elif recipe.model.name == "file":
         raise InputError(user_path.needs_path())
+    elif recipe.model.name == "transfer":
+        imagenet.check(dict(recipe.model.options), recipe.data.image_size, data_dir, offline)
     if recipe.data.name == "image_folder" and recipe.data.path:
         image_folder.resolve(recipe.data.path,
                              Path(data_dir) if data_dir else default_data_dir())

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tfcompress._keras3 import keras
+from tfcompress.errors import InputError
 from tfcompress.prune import criteria
 from tfcompress.sparsity.wrapper import PruneLowMagnitude, pruning_step, sync_state, wrappers
 
@@ -103,8 +104,6 @@ class UpdatePruningStep(keras.callbacks.Callback):
     def on_train_begin(self, logs: Any = None) -> None:
         self._items = wrappers(self.model)
         if not self._items:
-            from tfcompress.errors import InputError
-
             raise InputError(f"model {self.model.name!r} has no pruning wrapper; wrap it with "
                              "tfcompress.sparsity.prune_low_magnitude before fit")
         for w in self._items:
@@ -136,8 +135,6 @@ class UpdatePruningStep(keras.callbacks.Callback):
         elif not self._verified and self.step > self._epoch_start:
             self._verified = True
             if self._read_step() == self._epoch_start:
-                from tfcompress.errors import InputError
-
                 raise InputError(
                     f"model {self.model.name!r} trained {self.step - self._epoch_start} steps "
                     "but its pruning wrappers counted none: they were not called with "

@@ -7,6 +7,7 @@ compares every step against tfmot's own classes.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from tfcompress._keras3 import keras
@@ -34,8 +35,6 @@ def _warn(message: str) -> None:
     """A schedule that cannot do what its arguments ask (the pipeline's schedules are planned
     not to, ``tfcompress.prune.schedule.plan``): a warning, as the training would otherwise
     end short of its target without a word."""
-    import warnings
-
     warnings.warn(message, UserWarning, stacklevel=3)
 
 

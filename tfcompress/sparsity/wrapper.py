@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from tfcompress._keras3 import CallSpec, Functional, get_keras_mask, keras, ops
-from tfcompress.errors import InputError
+from tfcompress.errors import InputError, unknown_name
+from tfcompress.flavor import which
 from tfcompress.sparsity.schedules import PruningSchedule
 
 log = logging.getLogger("tfcompress")
@@ -206,8 +207,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
                              "tfcompress.sparsity schedule (PolynomialDecay, ConstantSparsity, "
                              "PiecewiseSparsity)")
         if scope not in SCOPES:
-            from tfcompress.errors import unknown_name
-
             raise unknown_name("scope", scope, SCOPES)
         if sparsity_m_by_n is not None:
             m, n = (int(v) for v in sparsity_m_by_n)
@@ -364,8 +363,6 @@ def _block(size: Any, pooling: Any) -> tuple[int, int]:
             and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
         raise InputError(f"block_size={size!r}: must be two positive integers (height, width)")
     if pooling not in ("AVG", "MAX"):
-        from tfcompress.errors import unknown_name
-
         raise unknown_name("block_pooling_type", pooling, ("AVG", "MAX"))
     return (size[0], size[1])
 
@@ -402,8 +399,6 @@ def sync_state(model: keras.Model) -> None:
 
 def _refuse_tf_keras(obj: Any) -> None:
     if not isinstance(obj, (keras.layers.Layer, keras.Model)):
-        from tfcompress.flavor import which
-
         if which(obj) == "keras2":
             raise InputError(
                 f"{type(obj).__name__} {getattr(obj, 'name', '')!r} is a Keras 2 (tf_keras) "
@@ -448,8 +443,6 @@ def prune_low_magnitude(to_prune: keras.Model | keras.layers.Layer,
         names = {l.name for l in _walk(to_prune)}
         missing = sorted(set(only) - names)
         if missing:
-            from tfcompress.errors import unknown_name
-
             raise unknown_name("layer", missing[0], sorted(names))
 
     def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from tfcompress import flavor
 from tfcompress.errors import InputError
 from tfcompress.prune import STRUCTURED_CRITERIA
 from tfcompress.structured import layers as L
@@ -63,7 +64,6 @@ def taylor(model: Any, a: Analysis, groups: Sequence[int], x: np.ndarray, y: np.
     layers = {n: model.get_layer(n) for n in producers}
     variables = {n: (_kernel(layers[n]), getattr(layers[n], "bias", None)) for n in producers}
     flat = [v for pair in variables.values() for v in pair if v is not None]
-    from tfcompress import flavor
 
     loss_fn = flavor.module(model).losses.get(loss_for(model))  # a name or a loss object
     rng = np.random.default_rng(seed)
