@@ -9,7 +9,6 @@ from tfcompress.distill.distiller import Distiller, logits_and_probs
 def distiller_of(student: Any) -> type:
     """The distiller for ``student``'s Keras: the suite's ``Distiller`` for tf_keras, Keras 3's
     own ``keras.distillation`` (``KerasDistiller``, the same loss) for Keras 3."""
-
     if flavor.which(student) == flavor.KERAS3:
         from tfcompress.distill.keras3 import KerasDistiller
 

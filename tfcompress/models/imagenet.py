@@ -78,8 +78,7 @@ def resolve_weights(weights: str | None, backbone: str, alpha: float, size: int,
 def check(options: dict[str, Any], image_size: Sequence[int] | None,
           data_dir: str | Path | None = None, offline: bool | None = None) -> list[str]:
     """What ``transfer.build`` would refuse, found before any data is loaded (and before
-    TensorFlow starts): an unknown backbone or
-    ImageNet weights that cannot be had.
+    TensorFlow starts): an unknown backbone or ImageNet weights that cannot be had.
 
     Returns:
       Warnings for the report (random weights: the accuracies say nothing about transfer).

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcompress._keras import keras
-from tfcompress.errors import InputError
+from tfcompress.errors import InputError, unknown_name
 from tfcompress.models import imagenet
 from tfcompress.models.imagenet import BACKBONES, keras_cache_dir, weights_file
 
@@ -38,8 +38,6 @@ def build(input_shape: Sequence[int], num_classes: int, *, backbone: str = "mobi
       InputError: unknown backbone, or weights that cannot be had (names the file needed).
     """
     if backbone not in BACKBONES:
-        from tfcompress.errors import unknown_name
-
         raise unknown_name("backbone", backbone, BACKBONES)
     ctor_name, mode, takes_alpha = BACKBONES[backbone]
     shape = tuple(input_shape)

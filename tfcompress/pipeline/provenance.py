@@ -41,7 +41,6 @@ def run_info(ctx: RunContext, data: Dataset, started: float, *, profile: str,
 def command() -> str:
     """The command that made the run, as one would type it again (``tfcompress --...``); a run
     from Python (a notebook, a script) says so."""
-
     prog = os.path.basename(sys.argv[0])
     if prog == "tfcompress" or sys.argv[0].endswith(os.path.join("tfcompress", "run.py")):
         return shlex.join(["tfcompress", *sys.argv[1:]])
@@ -71,7 +70,6 @@ def machine() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-
     out = {}
     for pkg in ("tfcompress", "tensorflow", "tf-keras", "tensorflow-model-optimization",
                 "ai-edge-litert", "numpy"):

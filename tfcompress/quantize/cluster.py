@@ -33,7 +33,6 @@ def apply(model: keras.Model, clusters: int, init: str = "kmeans_plus_plus", *,
     """
     chosen = {l.name for l in masks.prunable(model, skip)}
     if any(isinstance(l, keras.Model) for l in model.layers):
-
         raise InputError("cluster: the model has a nested model; tfmot clusters flat models "
                          "only")
     params = {"number_of_clusters": clusters, "cluster_centroids_init": CLUSTER_INITS.get(init),

@@ -66,7 +66,6 @@ def describe(content: bytes) -> list[str]:
 def main(argv: list[str]) -> int:
     """``python -m tfcompress.quantize.coverage FILE.tflite ...``: which ops of each file
     compute in integer and which fell back to float (exit 2 on an unreadable file)."""
-
     if not argv:
         print("coverage: error: no .tflite file given; usage: "
               "python -m tfcompress.quantize.coverage FILE.tflite [...]",

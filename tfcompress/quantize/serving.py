@@ -36,7 +36,6 @@ def prepare_for(export_meta: dict[str, Any], data: Dataset) -> Any:
 def wrap(model: Any, data: Dataset) -> Any:
     """``model`` behind a ``Normalization`` layer that maps pixels (0..pixel_max) to its
     training inputs, in the model's own Keras."""
-
     k = flavor.module(model)
     shape = tuple(model.inputs[0].shape[1:])
     channels = int(shape[-1])

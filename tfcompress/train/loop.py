@@ -74,7 +74,6 @@ def loss_for(model: Any) -> Any:
 def compile_model(model: keras.Model, spec: TrainSpec, steps: int = 1) -> keras.Model:
     """Compiles with the spec's optimizer (of the model's Keras); ``steps`` per epoch drive
     learning-rate schedules."""
-
     model.compile(optimizer=OPTIMIZERS.get(spec.optimizer)(spec, steps, flavor.module(model)),
                   loss=loss_for(model), metrics=["accuracy"])
     return model
@@ -139,7 +138,6 @@ def fit(model: keras.Model, data: Dataset, spec: TrainSpec, *, work_dir: Path,
     Returns:
       The Keras history (loss, accuracy, val_loss, val_accuracy per epoch).
     """
-
     kmod = flavor.module(model)  # tf_keras, or Keras 3 for a model on the Keras 3 path
     steps = steps_per_epoch(len(data.y_train), spec.batch_size)
     if spec.unfreeze:

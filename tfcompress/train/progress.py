@@ -48,7 +48,6 @@ class _Progress:
     def _update_bar(self, current: int, logs: dict | None, finalize: bool = False) -> None:
         values = [(k, float(v)) for k, v in (logs or {}).items() if _number(v)]
         if self._bar is None:
-
             # the logs hold running means already: shown as they are, not averaged again
             names = [k for k, _ in values]
             self._bar = flavor.module(self.model).utils.Progbar(
