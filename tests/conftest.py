@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
+import sys
 import tempfile
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ["TFCOMPRESS_OFFLINE"] = "1"
@@ -26,6 +30,24 @@ else:
     os.environ["TFCOMPRESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="tfcompress-test-cache-")
 
 from support import DATA_DIR, missing
+
+
+@pytest.fixture(autouse=True)
+def _seeded(request):
+    """Every test starts from the same random state whatever its worker ran before it
+    (pytest-xdist hands tests out in no fixed order, and a model built without a seed draws
+    from the global generators): Python's, NumPy's, TensorFlow's and both Kerases' seeded
+    from the test's id."""
+    import tensorflow as tf  # every worker imports it; a test that imports it later is seeded too
+
+    seed = zlib.crc32(request.node.nodeid.encode()) % 2**31
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    if "tf_keras" in sys.modules:  # its own generator of layer seeds, else drawn from `random`
+        sys.modules["tf_keras"].utils.set_random_seed(seed)
+    if "keras" in sys.modules:  # resets Keras 3's global SeedGenerator, else made from `random`
+        sys.modules["keras"].utils.set_random_seed(seed)
 
 
 @pytest.fixture(scope="session")

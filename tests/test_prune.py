@@ -34,6 +34,17 @@ def test_plan_rejects_a_window_shorter_than_the_frequency_naming_the_override_th
     assert schedule.updates(p) >= schedule.GRADUAL_UPDATES
 
 
+@pytest.mark.parametrize("frequency", [1, "auto"])
+def test_a_window_of_no_steps_is_refused_naming_the_fractions_not_the_frequency(frequency):
+    # of 2 steps (0 and 1), 0.25 and 0.5 both round to step 0: no frequency can help
+    spec = PruneSpec(0.8, frequency=frequency, begin_fraction=0.25, end_fraction=0.5)
+    with pytest.raises(InputError, match=r"^prune.begin_fraction=0.25 and prune.end_fraction="
+                                         r"0.5 leave no pruning window: both fall on step 0 "
+                                         r"of 2 fine-tuning steps; widen"):
+        schedule.plan(spec, total_steps=2)
+    assert schedule.updates(schedule.plan(spec, total_steps=4)) >= 1  # 0.25 -> 1, 0.5 -> 2
+
+
 @pytest.mark.parametrize("total, frequency", [(40, 1), (158, 7), (1580, 74), (10, 1)])
 def test_auto_frequency_fits_about_16_updates_to_any_fine_tuning(total, frequency):
     """``frequency="auto"``: the same recipe gradual on 300 images and on 100,000."""

@@ -288,3 +288,26 @@ def test_resnet20_sparsity_sweep_tiny_scores_by_weights(tiny_runs):
     chosen = [t for t in trials if t["chosen"] == "True"]
     assert len(chosen) == 1
     assert float(chosen[0]["score"]) == max(float(t["score"]) for t in trials)
+
+
+@pytest.mark.parametrize("name", ["random", "bayesian", "hyperband"])
+def test_the_default_seed_samples_the_same_trials_whatever_the_global_random_state(name):
+    """keras-tuner takes a seed of 0 as none and draws one from ``random``: the recipe's
+    default ``sweep.seed: 0`` must still give every run the same trials."""
+    import random
+
+    import keras_tuner as kt
+
+    space = digits_sweep().sweep.space[:2]  # hyperband takes no finetune.epochs (its budget)
+    spec = apply_overrides(digits_sweep(), {"sweep.space": space, "sweep.tuner": name}).sweep
+    assert spec.seed == 0
+    sampled = []
+    for state in (1, 2):
+        random.seed(state)  # what another library (or test) left in the global generator
+        oracle = tuner.make_oracle(spec)
+        hp = kt.HyperParameters()
+        for p in spec.space:
+            tuner.declare(hp, p)
+        oracle.hyperparameters = hp
+        sampled.append([oracle._random_values() for _ in range(3)])
+    assert sampled[0] == sampled[1]

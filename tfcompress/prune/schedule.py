@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tfcompress import errors
 from tfcompress.errors import InputError
+from tfcompress.prune import SCHEDULES
 
 if TYPE_CHECKING:
     from tfcompress.recipe import PruneSpec
@@ -61,6 +62,13 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
     updates = (window_end - begin) // frequency
     if spec.schedule == "constant":
         return Plan(begin, window_end, frequency, total_steps)
+    if window_end <= begin and spec.schedule != "constant":  # no frequency can help
+        where = ("prune.points' first and last fractions" if spec.schedule == "piecewise" else
+                 f"prune.begin_fraction={spec.begin_fraction} and "
+                 f"prune.end_fraction={spec.end_fraction}")
+        raise InputError(
+            f"{where} leave no pruning window: both fall on step {begin} of {total_steps} "
+            "fine-tuning steps; widen the window, or raise finetune.epochs")
     if updates < 1:
         window = max(window_end - begin, 1)
         fits = max(1, window // GRADUAL_UPDATES)
@@ -108,8 +116,6 @@ def piecewise_steps(spec: PruneSpec, p: Plan) -> list[int]:
 
 def build(spec: PruneSpec, total_steps: int):
     """The tfmot ``PruningSchedule`` for ``spec`` over ``total_steps`` training steps."""
-    from tfcompress.prune import SCHEDULES
-
     return SCHEDULES.get(spec.schedule).tfmot(spec, plan(spec, total_steps))
 
 

@@ -87,6 +87,8 @@ class SweepSpec:
         MiB - latency_weight x p95 ms.
       max_trials: trials of random / bayesian search (raise it to extend a finished sweep).
       max_failures: consecutive failed trials that stop the search.
+      seed: the tuner's: the same seed samples the same trials (0 included: keras-tuner
+        gets ``seed + 1``, as it takes 0 for "draw a random seed").
     """
 
     trial: Variant

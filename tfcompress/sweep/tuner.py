@@ -55,7 +55,9 @@ def role() -> str:
 
 def make_oracle(spec: SweepSpec) -> kt.Oracle:
     """The keras-tuner oracle ``sweep.tuner`` names (``sweep.TUNERS``)."""
-    common = {"objective": kt.Objective("score", "max"), "seed": spec.seed,
+    # keras-tuner reads a seed of 0 as none and draws one at random (``seed or randint``):
+    # shifted by one, every sweep.seed (the default 0 too) samples the same trials each run
+    common = {"objective": kt.Objective("score", "max"), "seed": spec.seed + 1,
               "max_consecutive_failed_trials": spec.max_failures}
     return TUNERS.get(spec.tuner)(spec, **common)
 
