@@ -4,7 +4,11 @@ packages (the ``tfcompress.experiments`` entry points) and the ``--config`` file
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import inspect
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +29,6 @@ _loaded: list[str] = []
 def _experiments() -> Registry[Any]:
     """The registry, after the installed recipe packages (entry points) have been imported."""
     if not _loaded:
-        from importlib.metadata import entry_points
-
         for ep in entry_points(group=ENTRY_POINTS):
             try:
                 ep.load()  # importing a recipes module registers its recipes
@@ -46,8 +48,6 @@ def register_experiment(recipe: Any) -> Any:
 
 
 def _caller_module() -> str:
-    import inspect
-
     frame = inspect.currentframe()
     while frame is not None and frame.f_globals.get("__name__") == __name__:
         frame = frame.f_back
@@ -64,9 +64,6 @@ def load_config(path: str | Path) -> list[str]:
     Raises:
       InputError: no such file, not a .py file, an error while importing it, or no recipe.
     """
-    import hashlib
-    import importlib.util
-
     p = Path(path)
     if not p.is_file() or p.suffix != ".py":
         raise InputError(f"--config must name a Python file of recipes; received {str(p)!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import textwrap
 import types
 
 from absl import app, flags
@@ -91,8 +92,6 @@ HELP_FLAGS = ("-h", "--help", "-help", "--helpshort", "-?")
 def usage() -> str:
     """What ``tfcompress --help`` prints: the tool's flags, grouped (absl's own flags only
     under ``--helpfull``)."""
-    import textwrap
-
     lines = ["tfcompress: prune, distill and quantize a Keras model to a TFLite file, with",
              "accuracy, size and CPU latency measured.", "",
              "Usage:  tfcompress --experiment=NAME [--profile=tiny|quick|full] [flags]",

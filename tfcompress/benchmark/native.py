@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcompress.errors import InputError
+from tfcompress.recipe import BenchmarkSpec
 
 TOOL = "litert-benchmark"
 
@@ -49,7 +50,6 @@ def crosscheck(paths: list[Path], threads: int = 1, runs: int = 200) -> list[dic
 
     from tfcompress.benchmark.latency import measure
     from tfcompress.litert import LiteModel
-    from tfcompress.recipe import BenchmarkSpec
 
     spec = BenchmarkSpec(threads=(threads,), warmup_runs=20, min_runs=runs, min_seconds=0.0)
     rows = []

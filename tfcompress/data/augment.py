@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tfcompress._keras import tf
+from tfcompress.data import AUGMENTATIONS
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -41,8 +42,6 @@ def training_data(data: Dataset, batch_size: int, seed: int = 0) -> tf.data.Data
     The order and every random draw come from ``seed`` and the example's index (stateless
     random ops), so the epoch is the same whatever runs in parallel or was run before.
     """
-    from tfcompress.data import AUGMENTATIONS
-
     fn = AUGMENTATIONS.get(data.augment)
     n = len(data.y_train)
     ds = tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train.astype(np.int64)))

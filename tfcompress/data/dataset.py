@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,8 +155,6 @@ def download_or_fail(dataset: str, expected: str, searched: Sequence[str], offli
 def unreachable(host: str, port: int = 443, timeout: float = 5.0) -> str | None:
     """Why ``host`` cannot be downloaded from (its name does not resolve, or no connection
     within ``timeout`` seconds), or None when it answers."""
-    import socket
-
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return None

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tfcompress import atomic
+from tfcompress import atomic, errors
 from tfcompress.data.dataset import RawData, cache_dir, stratified_split
-from tfcompress import errors
+from tfcompress.data.names import DATASETS
 from tfcompress.errors import InputError
 from tfcompress.progress import progress
 
@@ -60,7 +60,6 @@ def resolve(path: str, data_dir: Path | None) -> Path:
     for c in candidates:
         if c.exists():
             return c
-    from tfcompress.data import DATASETS
 
     named = [n for n in DATASETS.names() if n not in ("image_folder", "arrays")]
     raise InputError(f"{path!r} was not found: it is neither a registered dataset "

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from tfcompress._keras import keras, tf
+from tfcompress.train.loop import ends_in_softmax
 import tfcompress.distill.arguments as arguments
 
 #: The smallest probability whose log stands for a logit when a model hides its logits.
@@ -36,7 +37,6 @@ def logits_and_probs(model: keras.Model) -> keras.Model:
     if len(model.outputs) != 1:
         raise ValueError(f"distillation needs a model with one output; {model.name} has "
                          f"{len(model.outputs)}")
-    from tfcompress.train.loop import ends_in_softmax
 
     last = model.layers[-1]
     if isinstance(last, keras.layers.Softmax) or (

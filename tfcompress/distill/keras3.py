@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from tfcompress._keras3 import keras, ops
+from tfcompress.train.loop import ends_in_softmax
 import tfcompress.distill.arguments as arguments
 
 #: The smallest probability whose log stands for a logit when a model hides its logits.
@@ -32,8 +33,6 @@ _EPS = 1e-30
 def logits_model(model: Any) -> Any:
     """A model sharing ``model``'s layers that outputs its logits (``model`` itself when it
     outputs logits already)."""
-    from tfcompress.train.loop import ends_in_softmax
-
     if len(model.outputs) != 1:
         raise ValueError(f"distillation needs a model with one output; {model.name} has "
                          f"{len(model.outputs)}")

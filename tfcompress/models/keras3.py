@@ -14,6 +14,7 @@ class tf_keras does not have is refused by name.
 from __future__ import annotations
 
 import inspect
+import json
 import tempfile
 import warnings
 from pathlib import Path
@@ -69,8 +70,6 @@ def to_keras3(model: Any) -> Any:
 def _renumber_nested(path: Path) -> None:
     """Keras 3's HDF5 reader takes Keras 2's node numbers of nested models as its own (they
     start at 1 there, at 0 here): renumbered in the file's config before it is read."""
-    import json
-
     import h5py
 
     from tfcompress._keras3 import keras

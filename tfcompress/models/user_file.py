@@ -15,9 +15,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import h5py
+import numpy as np
+import tensorflow as tf
+from google.protobuf.message import DecodeError
+from tensorflow.core.protobuf import saved_model_pb2
+from tf_keras.protobuf import saved_metadata_pb2  # the schema tf_keras writes
+
+from tfcompress import flavor
 from tfcompress._keras import keras
 from tfcompress.errors import InputError
-
+from tfcompress.models import keras3
 from tfcompress.models import user_path
 from tfcompress.models.user_path import ACCEPTED, check
 
@@ -34,15 +42,11 @@ def load(path: str | Path) -> keras.Model:
     Raises:
       InputError: missing path, not a Keras model, unsafe or unloadable content.
     """
-    from tfcompress import flavor
-
     p = Path(path)
     kind = check(p)
     if kind == "h5":
         _refuse_lambda(_h5_config(p), p)
     if flavor.of_file(p) == flavor.KERAS3:
-        from tfcompress.models import keras3
-
         return keras3.to_keras2(load_keras3(p))
     if kind == "savedmodel" and flavor.of_file(p) == flavor.SAVEDMODEL:
         raise InputError(
@@ -92,9 +96,6 @@ def savedmodel_signature(p: Path) -> tuple[list[int | None], int | None]:
     Raises:
       InputError: unreadable, no such signature, or not one input and one output.
     """
-    from google.protobuf.message import DecodeError
-    from tensorflow.core.protobuf import saved_model_pb2
-
     saved = saved_model_pb2.SavedModel()
     try:
         saved.ParseFromString((p / "saved_model.pb").read_bytes())
@@ -117,9 +118,6 @@ def savedmodel_signature(p: Path) -> tuple[list[int | None], int | None]:
 
 def savedmodel_weights(p: Path) -> dict[str, int]:
     """Parameters and non-zeros of a bare SavedModel, read from its variables checkpoint."""
-    import numpy as np
-    import tensorflow as tf
-
     prefix = p / "variables" / "variables"
     try:
         reader = tf.train.load_checkpoint(str(prefix))
@@ -140,8 +138,6 @@ def savedmodel_weights(p: Path) -> dict[str, int]:
 
 
 def _h5_config(p: Path) -> dict[str, Any]:
-    import h5py
-
     try:
         with h5py.File(p, "r") as f:
             raw = f.attrs.get("model_config")
@@ -158,9 +154,6 @@ def _savedmodel_configs(p: Path) -> list[Any]:
     meta = p / "keras_metadata.pb"
     if not meta.is_file():
         return []
-    from google.protobuf.message import DecodeError
-    from tf_keras.protobuf import saved_metadata_pb2  # the schema tf_keras writes
-
     saved = saved_metadata_pb2.SavedMetadata()
     try:
         saved.ParseFromString(meta.read_bytes())

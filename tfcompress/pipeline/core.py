@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tfcompress import atomic, distribute, outdir
+from tfcompress import atomic, distribute, outdir, report
 from tfcompress.data import Dataset, load
 import tfcompress.pipeline.benchmark as benchmark
 import tfcompress.pipeline.plan as plan
@@ -31,7 +31,9 @@ import tfcompress.pipeline.results as results
 import tfcompress.pipeline.steps as steps
 from tfcompress.pipeline.context import RunContext
 from tfcompress.pipeline.runner import Artifact, Runner, StepRecord
+from tfcompress.prune import schedule
 from tfcompress.recipe import Recipe, Variant
+from tfcompress.report.table import method_label
 from tfcompress.store import Store
 
 if TYPE_CHECKING:
@@ -95,8 +97,6 @@ class Pipeline:
     # ------------------------------------------------------------------ the run
 
     def run(self) -> RunResult:
-        from tfcompress import report
-
         started = time.time()
         ctx = self.context
         ctx.runner.reset()
@@ -196,9 +196,6 @@ def _curves(ctx: RunContext, data: Dataset,
 def _schedule_curves(ctx: RunContext, data: Dataset) -> list[dict[str, Any]]:
     """The sparsity each gradual schedule holds along the fine-tuning steps (for the report's
     plot), kept at the steps where it changes."""
-    from tfcompress.prune import schedule
-    from tfcompress.report.table import method_label
-
     out, seen = [], set()
     total = ctx.finetune_steps(data)
     for v in ctx.recipe.variants:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tfcompress.errors import unknown_name
+
 Masks = dict[str, np.ndarray]
 SCOPES = ("layer", "global")
 
@@ -31,8 +33,6 @@ def select(scores: Mapping[str, np.ndarray], sparsity: float, scope: str = "laye
         them: one weight is always kept).
     """
     if scope not in SCOPES:
-        from tfcompress.errors import unknown_name
-
         raise unknown_name("prune.scope", scope, SCOPES)
     # Already-pruned weights score -inf: they are the first to go and never come back.
     ranked = {n: np.where(keep[n], s, -np.inf) if keep else s.astype(np.float64)

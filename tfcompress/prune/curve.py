@@ -17,6 +17,7 @@ import numpy as np
 from tfcompress.prune import masks as masks_lib
 from tfcompress.prune.criteria import select
 from tfcompress.progress import progress
+from tfcompress.train.loop import accuracy
 
 if TYPE_CHECKING:
     from tfcompress.recipe import CurveSpec
@@ -34,8 +35,6 @@ def analyse(model: Any, x: np.ndarray, y: np.ndarray, spec: CurveSpec, seed: int
             desc: str = "curve") -> dict[str, Any]:
     """Per criterion, at each ratio: test accuracy, the sparsity reached over the pruned
     kernels, and (``timing_batch`` > 0) the forward-pass time's mean and std over rounds."""
-    from tfcompress.train.loop import accuracy
-
     layers = masks_lib.prunable(model, spec.skip)
     originals = {l.name: np.array(masks_lib.kernel(l)) for l in layers}
     masks = {(c, r): select(scores(originals, c, seed), r, spec.scope)

@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from tensorflow_model_optimization.python.core.sparsity.keras import (  # tfmot's own test
+    prunable_layer, prune_registry)
 
+from tfcompress import flavor
 from tfcompress._keras import keras, tfmot
 from tfcompress.prune import schedule
 
@@ -19,8 +22,6 @@ PRUNABLE_TYPES = (keras.layers.Conv2D, keras.layers.Dense)
 
 
 def _prunable(layer: keras.layers.Layer) -> bool:
-    from tensorflow_model_optimization.python.core.sparsity.keras import prunable_layer
-
     return isinstance(layer, (*PRUNABLE_TYPES, prunable_layer.PrunableLayer))
 
 
@@ -76,9 +77,6 @@ def unsupported_layers(model: keras.Model) -> list[dict[str, str]]:
     Returns:
       One entry per such layer: name, type, why and fatal.
     """
-    from tensorflow_model_optimization.python.core.sparsity.keras import (  # tfmot's own test
-        prunable_layer, prune_registry)
-
     found = []
 
     def walk(m: keras.Model) -> None:
@@ -105,8 +103,6 @@ def unsupported_layers(model: keras.Model) -> list[dict[str, str]]:
 
 def layer_sparsity(model: keras.Model) -> dict[str, dict[str, Any]]:
     """Per prunable layer (nested models too): kernel size, zeros and sparsity."""
-    from tfcompress import flavor
-
     if flavor.which(model) == flavor.KERAS3:
         from tfcompress import sparsity
 

@@ -16,8 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from tfcompress import flavor
+
 from tfcompress._keras import keras, tf
-from tfcompress.errors import InputError
+from tfcompress.errors import InputError, unknown_name
+from tfcompress.prune.magnitude import PRUNABLE_TYPES
 from tfcompress.prune.criteria import SCOPES, Masks, overall, report, select  # noqa: F401
 
 log = logging.getLogger("tfcompress")
@@ -41,8 +44,6 @@ def candidates(model: keras.Model) -> list[keras.layers.Layer]:
     a Keras 3 model, those ``tfcompress.sparsity`` can wrap that prune one weight (these
     methods keep one mask per layer: recurrent and attention layers, which prune several, are
     pruned by the ``gradual`` method only)."""
-    from tfcompress import flavor
-
     if flavor.which(model) == flavor.KERAS3:
         from tfcompress.sparsity.wrapper import is_prunable, slots
 
@@ -54,7 +55,6 @@ def candidates(model: keras.Model) -> list[keras.layers.Layer]:
                             "and the layer prunes %d weights (method gradual prunes each)",
                             l.name, type(l).__name__, n)
         return [l for l, n in found if n == 1]
-    from tfcompress.prune.magnitude import PRUNABLE_TYPES
 
     return [l for l in _walk(model) if isinstance(l, PRUNABLE_TYPES)
             and not isinstance(l, keras.layers.DepthwiseConv2D)]
@@ -70,8 +70,6 @@ def prunable(model: keras.Model, skip: Sequence[str] = ()) -> list[keras.layers.
     names = [l.name for l in layers]
     for name in skip:
         if name not in names and name not in POSITIONS:
-            from tfcompress.errors import unknown_name
-
             raise unknown_name("layer in prune.skip", name, [*POSITIONS, *names])
     dropped = {n for n in skip if n not in POSITIONS}
     if "first" in skip and layers:
@@ -88,8 +86,6 @@ def kernel(layer: keras.layers.Layer) -> tf.Variable:
     """The weight a layer's mask applies to: its kernel; of a Keras 3 layer, the one weight
     ``tfcompress.sparsity`` prunes (a separable convolution's pointwise kernel, an
     embedding's table)."""
-    from tfcompress import flavor
-
     if flavor.which(layer) == flavor.KERAS3:
         from tfcompress.sparsity.wrapper import prunable_weights
 
@@ -144,8 +140,6 @@ class HoldMasks(_Hold, keras.callbacks.Callback):
 
 def hold_masks(masks: Masks, model: Any) -> Any:
     """The callback holding ``masks`` for ``model``, of its Keras (tf_keras or Keras 3)."""
-    from tfcompress import flavor
-
     if flavor.which(model) != flavor.KERAS3:
         return HoldMasks(masks)
     from tfcompress._keras3 import keras as keras3

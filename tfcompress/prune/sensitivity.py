@@ -14,6 +14,7 @@ import numpy as np
 
 from tfcompress.prune import masks as masks_lib
 from tfcompress.progress import progress
+from tfcompress.train.loop import accuracy
 
 if TYPE_CHECKING:
     from tfcompress.recipe import SensitivitySpec
@@ -23,8 +24,6 @@ def analyse(model: Any, x: np.ndarray, y: np.ndarray, spec: SensitivitySpec
             ) -> dict[str, Any]:
     """Returns the dense accuracy (a tf_keras or Keras 3 model), per layer the accuracy at
     each ratio, and proposals."""
-    from tfcompress.train.loop import accuracy
-
     dense = accuracy(model, x, y)
     layers = masks_lib.prunable(model, spec.skip)
     curves: dict[str, dict[str, Any]] = {}

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import tfcompress
 from tfcompress import flavor
+from tfcompress.quantize.metadata import ImageClassifierInfo
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -65,8 +67,6 @@ def metadata_info(model: Any, data: Dataset, recipe: Any, variant: Any,
                   inp: dict[str, Any]) -> Any:
     """What the file's TFLite metadata says (``metadata.ImageClassifierInfo``), given its
     input (``input_facts``)."""
-    import tfcompress
-    from tfcompress.quantize.metadata import ImageClassifierInfo
     from tfcompress.train.loop import ends_in_softmax
 
     height, width, channels = data.input_shape

@@ -24,6 +24,7 @@ from tensorflow.python.saved_model import save_options
 from tf_keras.src.saving.legacy import saving_utils
 
 from tfcompress._keras import keras, tf
+from tfcompress.litert import LiteModel
 from tfcompress.progress import progress
 from tfcompress.quantize import CALIBRATED_MODES, EXPORT_MODES
 
@@ -111,8 +112,6 @@ def _convert(converter, spec: ExportSpec, calibration_x: np.ndarray | None, seed
 def check_pixel_input(content: bytes) -> None:
     """An integer pixel input has scale 1 and the zero point of byte 0 (what MediaPipe and
     Android assume: they hand over the image's bytes)."""
-    from tfcompress.litert import LiteModel
-
     inp = LiteModel(content).input
     dtype = np.dtype(inp["dtype"])
     if not np.issubdtype(dtype, np.integer):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tfcompress import flavor
 from tfcompress.data import AUGMENTATIONS, DATASETS
 from tfcompress.distribute import STRATEGIES
 from tfcompress.errors import unknown_name
@@ -122,8 +123,6 @@ class ModelSpec:
         if self.keras != "auto":
             return self.keras
         if self.path:
-            from tfcompress import flavor
-
             try:
                 return "3" if flavor.of_file(self.path) == flavor.KERAS3 else "2"
             except OSError:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import tfcompress.report.ship as ship
-from tfcompress.report.table import groups, speedup_cell
+from tfcompress.report.table import groups, lottery_rounds, speedup_cell
 
 if TYPE_CHECKING:
     from tfcompress.report.row import Row
@@ -204,8 +204,6 @@ def sensitivity_section(a: dict[str, Any]) -> list[str]:
 def lottery_section(rows: list[Row], variants: list[VariantResult]) -> list[str]:
     """Every round of the lottery tickets (mean ± std over seeds), and beside them each
     group's final accuracy (dense models, random re-initialisations)."""
-    from tfcompress.report.table import lottery_rounds
-
     tickets = lottery_rounds(variants)
     if not tickets:
         return []

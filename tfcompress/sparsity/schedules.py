@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tfcompress._keras3 import keras
 from tfcompress.errors import InputError
+from tfcompress.prune import SCHEDULES
 from tfcompress.prune import schedule as shared
 
 if TYPE_CHECKING:
@@ -153,6 +154,4 @@ class PiecewiseSparsity(PruningSchedule):
 def from_spec(spec: PruneSpec, total_steps: int) -> PruningSchedule:
     """The schedule of a recipe's ``PruneSpec`` over ``total_steps`` fine-tuning steps: the
     same plan (``tfcompress.prune.schedule.plan``) the tfmot path uses."""
-    from tfcompress.prune import SCHEDULES
-
     return SCHEDULES.get(spec.schedule).keras3(spec, shared.plan(spec, total_steps))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from tfcompress._keras3 import keras
 from tfcompress.errors import InputError
@@ -27,7 +28,6 @@ class PruningSummaries(keras.callbacks.TensorBoard):
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         super().on_epoch_begin(epoch, logs)
-        import tensorflow as tf
 
         if self._pruning_writer is None:
             self._pruning_writer = tf.summary.create_file_writer(

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from tfcompress.benchmark import macs
+
 log = logging.getLogger("tfcompress")
 
 #: the share of a group's channels removed to measure its sensitivity
@@ -92,8 +94,6 @@ def measure(model: Any, names: Mapping[int, str], build: Any, data: Any,
     """Each group of ``names`` (analysis group -> name) alone loses ``PROBE`` of its channels:
     ``build({group: ratio})`` makes the rebuilt model (batch norms measured again); its loss
     and accuracy on (up to ``PROBE_EXAMPLES``) validation examples are measured."""
-    from tfcompress.benchmark import macs
-
     x, y = data.x_val[:PROBE_EXAMPLES], data.y_val[:PROBE_EXAMPLES]
     dense_loss, dense_acc = _evaluate(model, x, y)
     dense_macs = macs.count(model)["macs"]

@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from tfcompress.benchmark import macs
+from tfcompress.structured import criteria, flatten, graph, rebuild
+from tfcompress.structured.graph import kind, operations
+
 #: family -> (constructor in keras.applications, input size)
 FAMILIES: dict[str, tuple[str, int]] = {
     "ConvNeXt": ("ConvNeXtTiny", 32),
@@ -58,8 +62,6 @@ def build(keras: Any, family: str, seed: int = 0) -> Any:
 def randomize(model: Any, seed: int = 0) -> None:
     """Batch norm statistics and LayerScale factors away from their initial values (1 and
     1e-6), so that zeroing gamma and beta, and the layers after them, are really tested."""
-    from tfcompress.structured.graph import kind, operations
-
     rng = np.random.default_rng(seed)
     for layer, _ in operations(model):
         if kind(layer) in ("BatchNormalization", "LayerScale"):
@@ -72,9 +74,6 @@ def check(model: Any, ratio: float = 0.4, seed: int = 0, samples: int = 2) -> di
     is) and reports what happened: channels prunable of all, MACs before and after, the
     largest output difference relative to the largest output, and the layers that froze
     channels (``stopped_by``)."""
-    from tfcompress.benchmark import macs
-    from tfcompress.structured import criteria, flatten, graph, rebuild
-
     flat = flatten.flatten(model)
     a = graph.analyse(flat)
     copy = rebuild.rebuild(flat, a, {})  # own weights, so zeroing leaves the model alone

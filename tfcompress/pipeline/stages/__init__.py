@@ -9,6 +9,7 @@ from tfcompress.pipeline.stages.cluster import Cluster
 from tfcompress.pipeline.stages.distill import Distill
 from tfcompress.pipeline.stages.prune import Prune
 from tfcompress.pipeline.stages.qat import Qat
+from tfcompress.recipe.variant import STAGE_FIELDS
 
 #: kind -> Stage
 STAGES: dict[str, Stage] = {}
@@ -16,8 +17,6 @@ STAGES: dict[str, Stage] = {}
 
 def register(stage: Stage) -> Stage:
     """Adds ``stage``; its kind must be a stage field of ``Variant`` (checked here, once)."""
-    from tfcompress.recipe.variant import STAGE_FIELDS
-
     if stage.kind not in STAGE_FIELDS:
         raise ValueError(f"stage {stage.kind!r} has no field in Variant "
                          f"(stage fields: {', '.join(STAGE_FIELDS)})")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tfcompress.recipe import fingerprint
+
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
     from tfcompress.pipeline.context import RunContext
@@ -47,8 +49,6 @@ class Stage:
     def identity(self, variant: Variant) -> Any:
         """What makes this stage's artifact of ``variant`` the same as another variant's (made
         once per run): its spec."""
-        from tfcompress.recipe import fingerprint
-
         return fingerprint(getattr(variant, self.kind))
 
     def model_spec(self, spec: Any, parent: ModelSpec) -> ModelSpec:

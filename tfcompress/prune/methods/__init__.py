@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tfcompress.prune import PRUNE_METHODS
+
 if TYPE_CHECKING:
     from tfcompress.recipe import PruneSpec
 
@@ -42,6 +44,4 @@ def preflight(model: Any, spec: PruneSpec, finetune_steps: int) -> None:
     Raises:
       InputError: naming the layers or values and what is allowed.
     """
-    from tfcompress.prune import PRUNE_METHODS
-
     PRUNE_METHODS.get(spec.method).preflight(model, spec, finetune_steps)

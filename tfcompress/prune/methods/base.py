@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tfcompress import atomic, flavor
 from tfcompress._keras import keras
+from tfcompress.prune import magnitude
 from tfcompress.prune import masks as masks_lib
+from tfcompress.train import loop
 
 if TYPE_CHECKING:
     from tfcompress.data import Dataset
@@ -58,8 +61,6 @@ class Outcome:
 
 def fit(job: Job, model: keras.Model, spec: TrainSpec, phase: str,
          masks: masks_lib.Masks | None) -> dict[str, Any]:
-    from tfcompress.train import loop
-
     if spec.epochs == 0:
         return {}
     callbacks = [masks_lib.hold_masks(masks, model)] if masks else []
@@ -83,7 +84,6 @@ def run_round(job: Job, name: str, produce: Callable[[], tuple[keras.Model, mask
         masks = {k[2:]: saved[k] for k in saved.files if k.startswith("m:")}
         return model, masks, {}
     model, masks, history = produce()
-    from tfcompress import atomic
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
@@ -99,10 +99,6 @@ def schedule_prune(job: Job, model: Any, spec: PruneSpec, only: set[str],
     """Pruning wrappers on the ``only`` layers, fine-tuning with their callback, then the
     wrappers stripped: tfmot's for a tf_keras model (with its pruning summaries),
     ``tfcompress.sparsity``'s for a Keras 3 model - the same schedule, step for step."""
-    from tfcompress import flavor
-    from tfcompress.prune import magnitude
-    from tfcompress.train import loop
-
     if flavor.which(model) == flavor.KERAS3:
         from tfcompress import sparsity
 
@@ -121,9 +117,7 @@ def schedule_prune(job: Job, model: Any, spec: PruneSpec, only: set[str],
 
 
 def finetune_steps(job: Job) -> int:
-    from tfcompress.train.loop import total_steps
-
-    return total_steps(job.data, job.finetune)
+    return loop.total_steps(job.data, job.finetune)
 
 
 def round_sparsity(target: float, i: int, rounds: int) -> float:

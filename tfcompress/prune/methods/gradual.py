@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
+from tfcompress.errors import InputError
+from tfcompress.prune import schedule
 from tfcompress.prune.method import PruneMethod
 
 if TYPE_CHECKING:
@@ -21,9 +24,6 @@ class ScheduledMethod(PruneMethod):
 
     def preflight(self, model: Any, spec: PruneSpec, finetune_steps: int) -> None:
         """Layers tfmot cannot wrap are refused (or named, when it leaves them dense)."""
-        import logging
-
-        from tfcompress.errors import InputError
         from tfcompress.prune import magnitude
 
         found = magnitude.unsupported_layers(model)
@@ -43,8 +43,6 @@ class Gradual(ScheduledMethod):
 
     def preflight(self, model: Any, spec: PruneSpec, finetune_steps: int) -> None:
         """... and its schedule reaches its target within the fine-tuning's steps."""
-        from tfcompress.prune import schedule
-
         super().preflight(model, spec, finetune_steps)
         schedule.plan(spec, finetune_steps)
 

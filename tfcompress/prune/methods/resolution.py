@@ -18,11 +18,17 @@ points at 2x, whatever the recovery); at the same speed a smaller image loses un
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from tfcompress import flavor
+from tfcompress.benchmark import macs
+from tfcompress.errors import InputError
 from tfcompress.prune.method import PruneMethod, speed_suffix
+from tfcompress.prune.methods.structured import _recover, speed_search
+from tfcompress.recipe.checks import _require
+from tfcompress.structured import flatten, speed
 
 if TYPE_CHECKING:
     from tfcompress.prune.methods.base import Job, Outcome
@@ -44,8 +50,6 @@ class Resolution(PruneMethod):
     zeros = False
 
     def validate(self, spec: PruneSpec) -> None:
-        from tfcompress.recipe.checks import _require
-
         _require(not spec.skip, "prune.skip", "unset for method resolution (every layer stays)",
                  list(spec.skip))
 
@@ -53,9 +57,6 @@ class Resolution(PruneMethod):
         """A model that cannot take a smaller image (one image input, and no layer whose
         weights depend on the side, e.g. ``Flatten`` before ``Dense``) is refused in one line;
         so is a speed target beyond what the smallest side gives in multiply-adds."""
-        from tfcompress.benchmark import macs
-        from tfcompress.structured import flatten, speed
-
         flat = flatten.flatten(model)
         side = _side(flat)
         smallest = at_side(flat, smallest_side(side, spec))
@@ -81,8 +82,6 @@ METHOD = Resolution()
 
 def _side(model: Any) -> int:
     """The image side of a model with one square image input (``InputError`` otherwise)."""
-    from tfcompress.errors import InputError
-
     shapes = [tuple(t.shape) for t in model.inputs]
     if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][1] != shapes[0][2] \
             or shapes[0][1] is None:
@@ -110,9 +109,6 @@ def at_side(model: Any, new: int) -> Any:
     Raises:
       InputError: a layer's weights depend on the image side (``Flatten`` before ``Dense``).
     """
-    from tfcompress.errors import InputError
-    from tfcompress.structured import flatten
-
     side = _side(model)
     k = flavor.module(model)
     config = json_config(model, new)
@@ -139,8 +135,6 @@ def at_side(model: Any, new: int) -> Any:
 
 def json_config(model: Any, new: int) -> dict[str, Any]:
     """``model``'s config (a copy) with its image input ``new`` x ``new``."""
-    import json
-
     config = json.loads(json.dumps(model.get_config()))
     for layer in config["layers"]:
         if layer["class_name"] == "InputLayer":
@@ -155,8 +149,6 @@ def resolution(job: Job) -> Outcome:
     """The trained model at a smaller image side (searched for ``target_speedup``), then
     fine-tuned there."""
     from tfcompress.prune.methods.base import Outcome
-    from tfcompress.prune.methods.structured import _recover, speed_search
-    from tfcompress.structured import flatten
     from tfcompress.train.loop import accuracy
 
     s = job.spec

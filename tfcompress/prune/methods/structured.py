@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tfcompress import flavor
+from tfcompress.benchmark import macs
+from tfcompress.errors import InputError, unknown_name
 from tfcompress.prune.method import PruneMethod, speed_suffix
 from tfcompress.recipe.checks import _number, _require
+from tfcompress.structured import allocate, batchnorm, criteria, flatten, graph, rebuild, speed
 
 if TYPE_CHECKING:
     from tfcompress.prune.methods.base import Job, Outcome
@@ -42,11 +46,8 @@ class Structured(PruneMethod):
     def preflight(self, model: Any, spec: PruneSpec, finetune_steps: int) -> None:
         """A policy that leaves nothing to prune is found before any training (slimming
         trains before it ranks)."""
-        from tfcompress.errors import InputError
-        from tfcompress.structured.flatten import flatten
-
         criterion = self.ranks_by or spec.criterion
-        flat = flatten(model)
+        flat = flatten.flatten(model)
         a, chosen = structured_groups(flat, spec.skip, criterion)
         if not chosen:
             raise InputError("no channel group of the model can be pruned (all frozen or "
@@ -113,16 +114,12 @@ def structured_groups(model: Any, skip: Sequence[str], criterion: str = "l1"):
     whose producers are named in ``skip`` and, with ``residual`` in ``skip``, those tied
     through element-wise merges (residual streams). With ``bn_gamma`` (network slimming) only
     the groups that pass a batch norm: the others are left whole, with a warning."""
-    from tfcompress.structured import graph
-
     a = graph.analyse(model)  # a nested model: flatten it first (``_shrink`` does)
     for u in a.unsupported:
         log.warning("[prune] %s (%s) left unpruned: %s", u["name"], u["type"], u["why"])
     producers = {p for grp in a.groups.values() for p in grp.producers}
     for name in skip:
         if name != "residual" and name not in producers:
-            from tfcompress.errors import unknown_name
-
             raise unknown_name("layer in prune.skip", name, ["residual", *sorted(producers)])
     chosen = [g for g, grp in a.prunable().items()
               if not (grp.tied and "residual" in skip)
@@ -142,8 +139,6 @@ def _shrink(job: Job, model: Any, criterion: str,
             ratios: dict[str, float] | None = None) -> tuple[Any, dict[str, Any]]:
     """The model with its channels removed (``ratios``: per group name, else the spec's
     ``target_sparsity`` and ``scope``), rebuilt, its batch norm statistics measured again."""
-    from tfcompress.structured import criteria, flatten, rebuild
-
     s = job.spec
     model = flatten.flatten(model)  # a transfer model's backbone is pruned inside
     a, chosen, scored, split = _scored(job, model, criterion)
@@ -174,9 +169,6 @@ def _shrink(job: Job, model: Any, criterion: str,
 def _reachable(model: Any, a: Any, chosen: Sequence[int], spec: PruneSpec) -> None:
     """Refuses, before any training, a speed target beyond what removing
     ``target_sparsity`` of every prunable group could give in multiply-adds."""
-    from tfcompress.benchmark import macs
-    from tfcompress.structured import criteria, rebuild, speed
-
     scored = {g: np.ones(a.groups[g].size) for g in chosen}  # which channels: no matter
     keep = criteria.select(scored, spec.target_sparsity, "layer",
                            split={g: a.groups[g].split for g in chosen},
@@ -189,8 +181,6 @@ def _reachable(model: Any, a: Any, chosen: Sequence[int], spec: PruneSpec) -> No
 def _scored(job: Job, model: Any, criterion: str) -> tuple[Any, list[int], dict, dict]:
     """The channel analysis of a flat ``model``, the groups the spec prunes, each channel's
     score by ``criterion`` and the parts each group keeps equal (grouped convolutions)."""
-    from tfcompress.structured import criteria
-
     a, chosen = structured_groups(model, job.spec.skip, criterion)
     data = (job.data.x_train, job.data.y_train) if criteria.needs_data(criterion) else None
     scored = criteria.scores(model, a, criterion, chosen, data=data, seed=job.seed)
@@ -203,8 +193,6 @@ def group_names(a: Any, groups: Sequence[int]) -> dict[int, str]:
 
 
 def _recalibrate(job: Job, model: Any, samples: int) -> int:
-    from tfcompress.structured import batchnorm
-
     x = job.data.x_train
     pick = np.random.default_rng(job.seed).permutation(len(x))[:samples]
     return batchnorm.recalibrate(model, x[np.sort(pick)])
@@ -239,11 +227,8 @@ def filters(job: Job) -> Outcome:
     if s.scope != "sensitivity" and s.target_speedup is None and s.rounds == 1:
         small, facts = _shrink(job, job.trained(), s.criterion)  # one shot, one threshold
         return Outcome(small, _recover(job, small, job.finetune, "finetune"), facts=facts)
-    from dataclasses import replace
 
-    from tfcompress.structured.flatten import flatten
-
-    model = flatten(job.trained())
+    model = flatten.flatten(job.trained())
     plan = Allocation(job, model)
     facts: dict[str, Any] = {}
     if plan.sensitivity is not None:
@@ -280,8 +265,6 @@ class Allocation:
     speed target's search over levels."""
 
     def __init__(self, job: Job, model: Any):
-        from tfcompress.structured import allocate
-
         self.job, self.model = job, model
         s = job.spec
         self.a, chosen, self.scored, self.split = _scored(job, model, s.criterion)
@@ -299,8 +282,6 @@ class Allocation:
     def ratios(self, level: float) -> dict[str, float]:
         """Group name -> share of its channels removed at ``level`` (global: what one
         threshold over all normalised scores removes from each)."""
-        from tfcompress.structured import allocate, criteria
-
         s = self.job.spec
         if s.scope == "sensitivity":
             return allocate.weighted(level, self.sensitivity, self.sizes, self.cap)
@@ -314,8 +295,6 @@ class Allocation:
     def cap(self) -> float:
         """The most one group loses: ``target_sparsity`` under a speed target (or without
         sensitivity), else ``allocate.CAP``."""
-        from tfcompress.structured import allocate
-
         s = self.job.spec
         return allocate.CAP if s.scope == "sensitivity" and s.target_speedup is None \
             else s.target_sparsity
@@ -323,16 +302,12 @@ class Allocation:
     @property
     def top(self) -> float:
         """The level at which every group loses ``cap`` (the search's upper end)."""
-        from tfcompress.structured import allocate
-
         if self.sensitivity is None:
             return self.cap
         return allocate.saturating(self.sensitivity, self.sizes, self.cap)
 
     def build(self, ratios: dict[str, float]) -> Any:
         """The rebuilt model with ``ratios`` removed (batch norms not measured again)."""
-        from tfcompress.structured import criteria, rebuild
-
         keep = criteria.select(self.scored, {g: ratios.get(n, 0.0)
                                              for g, n in self.names.items()},
                                "layer", split=self.split, round_to=self.job.spec.round_to)
@@ -350,11 +325,7 @@ def speed_search(job: Job, model: Any, cap: float, build: Any) -> Any:
     whose model (``build(level)``) exported in the variant's format is ``target_speedup``
     times faster than ``model`` exported the same way, timed with the run's benchmark
     settings. Shared by ``filters`` and ``resolution``."""
-    from dataclasses import replace
-
-    from tfcompress.benchmark import macs
     from tfcompress.quantize import tflite
-    from tfcompress.structured import speed
 
     s = job.spec
     export = replace(job.export, calibration_samples=min(
@@ -398,13 +369,11 @@ def slimming(job: Job) -> Outcome:
     for ``finetune.epochs``, remove the channels with the smallest |gamma| (one global
     threshold with ``scope: global``), rebuild, then fine-tune for ``finetune.epochs``."""
     from tfcompress.prune.methods.base import Outcome, fit
-    from tfcompress.structured.flatten import flatten
-    from tfcompress.structured.graph import kind
 
-    model = flatten(job.trained())
+    model = flatten.flatten(job.trained())
     a, chosen = structured_groups(model, job.spec.skip, "bn_gamma")
     gammas = [model.get_layer(n).gamma for g in chosen for n in a.groups[g].channelwise
-              if kind(model.get_layer(n)) == "BatchNormalization"]
+              if graph.kind(model.get_layer(n)) == "BatchNormalization"]
     _penalise(model, gammas, job.spec.slimming_penalty)
     history = {"sparsity_training": fit(job, model, job.finetune, "sparsity", None)}
     small, facts = _shrink(job, model, "bn_gamma")
