@@ -1,4 +1,5 @@
 import dataclasses
+import re
 
 import pytest
 
@@ -106,3 +107,40 @@ def test_fingerprint_is_stable_and_sensitive():
 def test_unknown_experiment_lists_close_matches():
     with pytest.raises(InputError, match="Did you mean: digits_prune_quant"):
         catalogue.experiment("digit_prune_quant")
+
+
+#: a value each method-owned field refuses, and the words of the refusal
+BAD_OWNED = {"rounds": (0, "a positive integer"), "target_speedup": (0.5, "a number > 1"),
+             "round_to": (0, "a positive integer"), "search_steps": (13, "an integer in [1, 12]"),
+             "recovery": ("retrain", "one of"), "finetune": ({"epochs": 1}, "a fine-tuning spec"),
+             "rewind_epoch": (-1, "an integer >= 0"), "reinit": ("yes", "true or false"),
+             "criterion": ("l3", "one of"), "snip_batches": (0, "a positive integer"),
+             "slimming_penalty": (-1.0, "a number >= 0"), "m_by_n": ((4, 2), "[m, n]"),
+             "rates": ((("conv", 0.1),), "dense among them")}
+#: what a method needs besides the field under test to be a valid spec
+NEEDS = {"m_by_n": {"m_by_n": (2, 4)}}
+
+
+def _owned():
+    from tfcompress.prune import all_methods
+
+    return [(name, f) for name, m in sorted(all_methods().items()) for f in m.owns]
+
+
+@pytest.mark.parametrize("method, name", _owned())
+def test_each_method_checks_the_fields_it_owns_and_no_other_takes_them(method, name):
+    """A method owns its fields' checks (``PruneMethod.validate``, ``FIELD_CHECKS`` for the
+    fields several own): each bad value is refused in one line naming the field; on a method
+    that does not own the field, any value but the default is refused as another's."""
+    from tfcompress.prune import all_methods
+
+    assert name in BAD_OWNED, f"a bad value for {method}'s field {name} is missing here"
+    value, words = BAD_OWNED[name]
+    extra = {k: v for k, v in NEEDS.get(method, {}).items() if k != name}
+    with pytest.raises(InputError, match=rf"prune\.{name}\b.*{re.escape(words)}") as e:
+        PruneSpec(0.5, method=method, **extra, **{name: value})
+    assert "\n" not in str(e.value)
+    others = [m for m, obj in all_methods().items() if name not in obj.owns]
+    for other in others:
+        with pytest.raises(InputError, match=rf"^prune\.{name} must be .* unless method is "):
+            PruneSpec(0.5, method=other, **NEEDS.get(other, {}), **{name: value})

@@ -4,7 +4,8 @@ A method (``prune.method`` in a recipe) is a ``PruneMethod`` in its own module o
 ``tfcompress/prune/methods/``, registered by one line in ``tfcompress.prune.PRUNE_METHODS``. It
 says which ``PruneSpec`` fields are its own (``owns``: set on another method's spec, they are
 refused in one line by the spec's checks, ``recipe/variant.py``), which scopes it takes, its
-traits, how it checks its own values (``validate``, when a recipe is made) and a model
+traits, how it checks the values of its own fields (``validate``, when a recipe is made:
+``FIELD_CHECKS`` holds the checks of fields several methods own) and a model
 (``preflight``, before any training), how its step is named and what its cache key adds, how
 the report labels it, and how it runs (``run(job) -> Outcome``).
 
@@ -14,11 +15,43 @@ TensorFlow; what ``run`` and ``preflight`` need is imported when they run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from tfcompress.errors import unknown_name
+from tfcompress.recipe.baseline import TrainSpec
+from tfcompress.recipe.checks import _number, _positive_int, _require
 
 if TYPE_CHECKING:
     from tfcompress.prune.methods.base import Job, Outcome
     from tfcompress.recipe import PruneSpec, Recipe
+
+#: how a structurally pruned model recovers (``prune.recovery``)
+RECOVERIES = ("finetune", "distill")
+
+
+def _recovery(spec: PruneSpec) -> None:
+    if spec.recovery not in RECOVERIES:
+        raise unknown_name("prune.recovery", spec.recovery, RECOVERIES)
+
+
+#: the checks of the fields several methods own: each owner runs those in its ``owns``
+FIELD_CHECKS: dict[str, Callable[[PruneSpec], None]] = {
+    "rounds": lambda s: _positive_int("prune.rounds", s.rounds),
+    "target_speedup": lambda s: _require(
+        s.target_speedup is None or (_number(s.target_speedup) and s.target_speedup > 1),
+        "prune.target_speedup", "a number > 1 (times faster than the dense file)",
+        s.target_speedup),
+    "round_to": lambda s: _positive_int("prune.round_to", s.round_to),
+    "search_steps": lambda s: _require(
+        isinstance(s.search_steps, int) and not isinstance(s.search_steps, bool)
+        and 1 <= s.search_steps <= 12, "prune.search_steps", "an integer in [1, 12]",
+        s.search_steps),
+    "recovery": _recovery,
+    "finetune": lambda s: _require(
+        s.finetune is None or isinstance(s.finetune, TrainSpec), "prune.finetune",
+        "a fine-tuning spec (epochs, learning_rate, ...)", s.finetune),
+}
 
 
 class PruneMethod:
@@ -46,7 +79,11 @@ class PruneMethod:
     keras3: bool = True
 
     def validate(self, spec: PruneSpec) -> None:
-        """Checks the values of its own fields (``InputError``, one line)."""
+        """Checks the values of its own fields (``InputError``, one line): those several
+        methods own (``FIELD_CHECKS``) here; a method adds the checks of fields only it owns."""
+        for name in self.owns:
+            if name in FIELD_CHECKS:
+                FIELD_CHECKS[name](spec)
 
     def preflight(self, model: Any, spec: PruneSpec, finetune_steps: int) -> None:
         """Before any training: what it would refuse on ``model`` (a tf_keras model), e.g.

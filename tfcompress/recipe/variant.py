@@ -8,16 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfcompress.errors import unknown_name
-from tfcompress.prune import PRUNE_METHODS, SCHEDULES, STRUCTURED_CRITERIA, all_methods
+from tfcompress.prune import PRUNE_METHODS, SCHEDULES, all_methods
 from tfcompress.quantize import (CALIBRATED_MODES, CLUSTER_INITS, EXPORT_MODES, IO_TYPES,
                                  QAT_MODES, QAT_SCHEMES)
 from tfcompress.recipe.baseline import ModelSpec, TrainSpec
 from tfcompress.recipe.checks import (LATER, _as_tuples, _fraction, _number, _positive_int,
                                       _require, _seed)
-
-
-#: how a structurally pruned model recovers (``prune.recovery``)
-RECOVERIES = ("finetune", "distill")
 
 
 @dataclass(frozen=True)
@@ -119,12 +115,6 @@ class PruneSpec:
             raise unknown_name("prune.scope", self.scope, ("layer", "global", "sensitivity"))
         _require(isinstance(self.skip, tuple) and all(isinstance(n, str) for n in self.skip),
                  "prune.skip", "a list of layer names (or first / last)", self.skip)
-        _positive_int("prune.rounds", self.rounds)
-        _require(isinstance(self.rewind_epoch, int) and self.rewind_epoch >= 0,
-                 "prune.rewind_epoch", "an integer >= 0", self.rewind_epoch)
-        _require(isinstance(self.reinit, bool), "prune.reinit", "true or false", self.reinit)
-        if self.criterion not in STRUCTURED_CRITERIA:
-            raise unknown_name("prune.criterion", self.criterion, STRUCTURED_CRITERIA.names())
         if self.schedule == "piecewise":
             pts = self.points
             ok = (len(pts) >= 1 and all(len(p) == 2 and all(_number(v) for v in p)
@@ -152,20 +142,7 @@ class PruneSpec:
         _require(_number(self.power) and self.power > 0, "prune.power", "a positive number",
                  self.power)
         # the method's own rules: its scopes, the fields other methods own left unset, and
-        # its own values (``tfcompress.prune.method``)
-        if self.target_speedup is not None:
-            _require(_number(self.target_speedup) and self.target_speedup > 1,
-                     "prune.target_speedup", "a number > 1 (times faster than the dense file)",
-                     self.target_speedup)
-        if self.recovery not in RECOVERIES:
-            raise unknown_name("prune.recovery", self.recovery, RECOVERIES)
-        _positive_int("prune.round_to", self.round_to)
-        _require(isinstance(self.search_steps, int) and not isinstance(self.search_steps, bool)
-                 and 1 <= self.search_steps <= 12, "prune.search_steps",
-                 "an integer in [1, 12]", self.search_steps)
-        _require(self.finetune is None or isinstance(self.finetune, TrainSpec),
-                 "prune.finetune", "a fine-tuning spec (epochs, learning_rate, ...)",
-                 self.finetune)
+        # the values of its own (``PruneMethod.validate``, ``tfcompress.prune.method``)
         _method_rules(self, PRUNE_METHODS.get(self.method), all_methods())
 
 

@@ -38,6 +38,11 @@ class Lottery(PruneMethod):
     retrains = True
 
     def validate(self, spec: PruneSpec) -> None:
+        super().validate(spec)
+        _require(isinstance(spec.rewind_epoch, int) and not isinstance(spec.rewind_epoch, bool)
+                 and spec.rewind_epoch >= 0, "prune.rewind_epoch", "an integer >= 0",
+                 spec.rewind_epoch)
+        _require(isinstance(spec.reinit, bool), "prune.reinit", "true or false", spec.reinit)
         if not spec.rates:
             return
         rates = dict(spec.rates)

@@ -24,6 +24,7 @@ class MByN(ScheduledMethod):
     owns = ("m_by_n",)
 
     def validate(self, spec: PruneSpec) -> None:
+        super().validate(spec)
         mn = spec.m_by_n
         _require(isinstance(mn, tuple) and len(mn) == 2 and all(isinstance(v, int) for v in mn)
                  and 0 < mn[0] < mn[1], "prune.m_by_n", "[m, n] with 0 < m < n, e.g. [2, 4]",

@@ -50,6 +50,7 @@ class Resolution(PruneMethod):
     zeros = False
 
     def validate(self, spec: PruneSpec) -> None:
+        super().validate(spec)
         _require(not spec.skip, "prune.skip", "unset for method resolution (every layer stays)",
                  list(spec.skip))
 

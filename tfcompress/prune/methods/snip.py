@@ -20,6 +20,7 @@ class Snip(PruneMethod):
     retrains = True
 
     def validate(self, spec: PruneSpec) -> None:
+        super().validate(spec)
         _positive_int("prune.snip_batches", spec.snip_batches)
 
     def run(self, job: Job) -> Outcome:

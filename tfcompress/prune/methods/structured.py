@@ -16,6 +16,7 @@ import numpy as np
 from tfcompress import flavor
 from tfcompress.benchmark import macs
 from tfcompress.errors import InputError, unknown_name
+from tfcompress.prune import STRUCTURED_CRITERIA
 from tfcompress.prune.method import PruneMethod, speed_suffix
 from tfcompress.recipe.checks import _number, _require
 from tfcompress.structured import allocate, batchnorm, criteria, flatten, graph, rebuild, speed
@@ -72,6 +73,11 @@ class Filters(Structured):
             "search_steps")
     scopes = ("layer", "global", "sensitivity")
 
+    def validate(self, spec: PruneSpec) -> None:
+        super().validate(spec)
+        if spec.criterion not in STRUCTURED_CRITERIA:
+            raise unknown_name("prune.criterion", spec.criterion, STRUCTURED_CRITERIA.names())
+
     def step_name(self, spec: PruneSpec) -> str:
         name = super().step_name(spec) + (f"_{spec.criterion}" if spec.criterion != "l1"
                                           else "")
@@ -102,6 +108,7 @@ class Slimming(Structured):
     ranks_by = "bn_gamma"
 
     def validate(self, spec: PruneSpec) -> None:
+        super().validate(spec)
         _require(_number(spec.slimming_penalty) and spec.slimming_penalty >= 0,
                  "prune.slimming_penalty", "a number >= 0", spec.slimming_penalty)
 
