@@ -59,6 +59,64 @@ def test_flat_folder_gets_a_test_split_and_archives_are_unpacked(tmp_path):
     assert len(from_tar.y_train) + len(from_tar.y_test) == 20
 
 
+def test_an_archive_two_processes_need_at_once_is_unpacked_and_decoded_once(tmp_path,
+                                                                         monkeypatch, caplog):
+    """The second waits on the first's lock (``atomic.locked``), then reads what it made."""
+    import logging
+    import tarfile
+    import threading
+
+    root = make_folder(tmp_path / "src")
+    archive = tmp_path / "pets.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(root, arcname="pets")
+    real, calls = image_folder._unpack, []
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_unpack(*args):
+        calls.append(args)
+        entered.set()
+        release.wait(timeout=300)  # held until the other has reached the lock
+        return real(*args)
+
+    class Waiting(logging.Handler):
+        def emit(self, record):
+            if "another process is unpacking" in record.getMessage():
+                waiting.set()
+
+    waiting, handler = threading.Event(), Waiting()
+    caplog.set_level(logging.INFO, logger="tfcompress")
+    logging.getLogger("tfcompress").addHandler(handler)
+    monkeypatch.setattr(image_folder, "_unpack", slow_unpack)
+    got = {}
+    decoded, real_decode = [], image_folder.decode
+    monkeypatch.setattr(image_folder, "decode",
+                        lambda *a, **k: decoded.append(k["desc"]) or real_decode(*a, **k))
+    first = threading.Thread(target=lambda: got.update(a=image_folder.read(archive, None, "p")))
+    second = threading.Thread(target=lambda: got.update(b=image_folder.read(archive, None, "p")))
+    try:
+        first.start()
+        for _ in range(6000):
+            if entered.is_set() or not first.is_alive():
+                break
+            entered.wait(timeout=0.05)
+        assert entered.is_set()
+        second.start()
+        for _ in range(6000):  # until it waits on the lock, or is done (5 min at most)
+            if waiting.is_set() or not second.is_alive():
+                break
+            second.join(timeout=0.05)
+        release.set()
+        first.join(timeout=300)
+        second.join(timeout=300)
+    finally:
+        release.set()
+        logging.getLogger("tfcompress").removeHandler(handler)
+    assert waiting.is_set() and len(calls) == 1
+    assert sorted(decoded) == ["decoding test", "decoding train"]  # each split once
+    np.testing.assert_array_equal(got["a"].x_train, got["b"].x_train)
+
+
 def test_image_folder_errors_name_the_problem(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load(DataSpec("image_folder", path=str(tmp_path / "nope")), offline=True)

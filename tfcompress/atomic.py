@@ -1,16 +1,20 @@
-"""Atomic writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic writes: a reader sees the old file or the new one, never half of one; and the lock
+that makes one process of several make a thing while the others wait for it."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import fcntl
 import functools
 import json
+import logging
 import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +206,24 @@ def _remove(path: str) -> None:
             os.remove(path)
     except FileNotFoundError:
         pass
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike, waiting: str = "") -> Iterator[None]:
+    """Held while one process makes something others would make too (a cached step, an
+    unpacked archive, decoded images); the others wait here, then find it made. An OS file
+    lock on ``path`` (its folder made if missing), released even if the process dies.
+    ``waiting``: logged when another process holds it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting:
+                logging.getLogger("tfcompress").info("%s", waiting)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -11,9 +11,7 @@ the others wait for it and reuse it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import logging
 import shutil
 import time
 from collections.abc import Iterator
@@ -25,8 +23,6 @@ from tfcompress import atomic
 #: Bump when a step's outputs change meaning, so old caches are not reused.
 CACHE_VERSION = 2
 META = "meta.json"
-
-log = logging.getLogger("tfcompress")
 
 
 class Store:
@@ -63,18 +59,9 @@ class Store:
     def lock(self, kind: str, key: str, name: str = "") -> Iterator[None]:
         """Held while one process makes a step; others wait here (an OS file lock, released
         even if the process dies)."""
-        path = self.root / ".locks" / f"{kind}-{key}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.info("[%s] %s: another process is making it; waiting", kind, name or key)
-                fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        with atomic.locked(self.root / ".locks" / f"{kind}-{key}.lock",
+                           f"[{kind}] {name or key}: another process is making it; waiting"):
+            yield
 
     def work_dir(self, kind: str, key: str) -> Path:
         """The folder a step writes into; left in place if the step is interrupted."""

@@ -131,12 +131,22 @@ def class_names(folder: Path) -> tuple[str, ...]:
 
 
 def unpack(archive: Path) -> Path:
-    """Extracts a tar archive into the cache once; returns the extracted folder."""
+    """Extracts a tar archive into the cache once (processes that need it at the same time
+    wait for the first); returns the extracted folder."""
     stat = archive.stat()
     key = hashlib.sha256(f"{archive.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     target = cache_dir() / "unpacked" / f"{archive.name.split('.')[0]}-{key.hexdigest()[:12]}"
     if target.is_dir():
         return target
+    with atomic.locked(target.with_name(target.name + ".lock"),
+                       f"{archive.name}: another process is unpacking it; waiting"):
+        if target.is_dir():  # it did while this one waited
+            return target
+        return _unpack(archive, target)
+
+
+def _unpack(archive: Path, target: Path) -> Path:
+    """Extracts ``archive`` to ``target`` (whole or not at all), refusing a damaged one."""
 
     def extract(tmp: Path) -> None:
         try:
@@ -176,12 +186,16 @@ def decode_cached(folder: Path, classes: tuple[str, ...],
         st = p.stat()
         h.update(f"{c}/{p.name}|{st.st_size}|{st.st_mtime_ns}".encode())
     path = cache_dir() / "arrays" / f"{folder.name}-{h.hexdigest()[:16]}.npz"
-    if path.is_file():
-        with np.load(path) as f:
-            return f["x"], f["y"], int(f["skipped"])
-    x, y, skipped = decode(files, classes, image_size, desc=f"decoding {folder.name}")
-    atomic.write_with(path, lambda tmp: np.savez(tmp, x=x, y=y, skipped=skipped))
-    return x, y, skipped
+    if not path.is_file():
+        with atomic.locked(path.with_name(path.name + ".lock"),
+                           f"{folder.name}: another process is decoding it; waiting"):
+            if not path.is_file():  # else another process decoded it while this one waited
+                x, y, skipped = decode(files, classes, image_size,
+                                       desc=f"decoding {folder.name}")
+                atomic.write_with(path, lambda tmp: np.savez(tmp, x=x, y=y, skipped=skipped))
+                return x, y, skipped
+    with np.load(path) as f:
+        return f["x"], f["y"], int(f["skipped"])
 
 
 #: how images of another size are resized, for training, evaluation, calibration and the card
