@@ -87,6 +87,40 @@ def test_output_dir_check_leaves_no_folder_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_processes_checking_one_new_output_dir_at_once_all_pass(tmp_path, monkeypatch):
+    """A sweep's chief and workers start together on a fresh --output_dir: one makes the
+    folder another is about to make, or removes the folder it made for its own check while
+    another writes its probe into it. Both races are played here, one after the other."""
+    import tempfile
+    from pathlib import Path
+
+    from tfcompress import outdir
+
+    out = tmp_path / "a" / "b"
+    real_mkdir, real_mkstemp = Path.mkdir, tempfile.mkstemp
+    played = []
+
+    def made_by_another_first(self, *args, **kwargs):
+        if self == out and "mkdir" not in played:  # another process made it just now
+            played.append("mkdir")
+            real_mkdir(self)
+            raise FileExistsError(17, "File exists", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    def removed_by_another_first(*args, **kwargs):
+        if "rmdir" not in played:  # the other process finished its check: its folders go
+            played.append("rmdir")
+            out.rmdir()
+            out.parent.rmdir()
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", made_by_another_first)
+    monkeypatch.setattr(tempfile, "mkstemp", removed_by_another_first)
+    assert outdir.check(out) == out
+    assert played == ["mkdir", "rmdir"]
+    assert list(tmp_path.iterdir()) == []  # and it still leaves nothing behind
+
+
 def test_a_savedmodel_with_a_lambda_is_refused_and_its_code_never_runs(tmp_path):
     """tf_keras revives a SavedModel's Lambda from its bytecode, ignoring safe_mode."""
     marker = tmp_path / "MARKER"

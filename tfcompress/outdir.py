@@ -17,6 +17,9 @@ def check(output_dir: str | os.PathLike) -> Path:
 
     The folders that do not exist yet are created for a moment, a file is written into the
     deepest and everything made is removed again, so a refusal that follows changes nothing.
+    Processes that check one new folder at once (a sweep's chief and workers started
+    together) each remove only what they made, and try again when another removed it under
+    them.
 
     Raises:
       InputError: the path is empty, not UTF-8, has a component that is too long, runs
@@ -34,6 +37,26 @@ def check(output_dir: str | os.PathLike) -> Path:
     if long:
         raise InputError(f"--output_dir has a name longer than {NAME_MAX} bytes "
                          f"({long[0][:40]}...); received {text[:80]!r}...")
+    for attempt in range(RACES):
+        try:
+            _probe(path, text)
+            return path
+        except FileNotFoundError:  # another process removed a folder it had made for this
+            if attempt == RACES - 1:
+                raise InputError(f"--output_dir {text!r} cannot be written (its folders "
+                                 "keep disappearing); choose a folder you can write to"
+                                 ) from None
+    return path
+
+
+#: times the check is tried again when another process checking the same new folder removes
+#: it under this one
+RACES = 50
+
+
+def _probe(path: Path, text: str) -> None:
+    """Makes the missing folders, writes and removes a file in the deepest, removes the
+    folders it made. Raises ``FileNotFoundError`` when a folder vanished under it."""
     made: list[Path] = []
     try:
         missing = []
@@ -45,11 +68,17 @@ def check(output_dir: str | os.PathLike) -> Path:
             raise InputError(f"--output_dir {text!r} runs through {str(p)!r}, which is a file, "
                              f"not a folder")
         for folder in reversed(missing):
-            folder.mkdir()
-            made.append(folder)
+            try:
+                folder.mkdir()
+                made.append(folder)
+            except FileExistsError:  # another process made it a moment ago: not ours
+                if not folder.is_dir():
+                    raise
         fd, probe = tempfile.mkstemp(prefix=".tfcompress-write-check-", dir=path)
         os.close(fd)
         os.remove(probe)
+    except FileNotFoundError:
+        raise
     except OSError as e:
         raise InputError(f"--output_dir {text!r} cannot be written ({e.strerror or e}); "
                          f"choose a folder you can write to") from None
@@ -57,9 +86,8 @@ def check(output_dir: str | os.PathLike) -> Path:
         for folder in reversed(made):
             try:
                 folder.rmdir()
-            except OSError:
+            except OSError:  # not empty: another process writes in it
                 pass
-    return path
 
 
 def run_dir(output_dir: str | os.PathLike, *names: str) -> Path:
