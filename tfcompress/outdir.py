@@ -10,6 +10,9 @@ from tfcompress.errors import InputError
 
 #: Longest single file or folder name most file systems take (bytes).
 NAME_MAX = 255
+#: times the check is tried again when another process checking the same new folder removes
+#: it under this one
+RACES = 50
 
 
 def check(output_dir: str | os.PathLike) -> Path:
@@ -37,21 +40,14 @@ def check(output_dir: str | os.PathLike) -> Path:
     if long:
         raise InputError(f"--output_dir has a name longer than {NAME_MAX} bytes "
                          f"({long[0][:40]}...); received {text[:80]!r}...")
-    for attempt in range(RACES):
+    for _ in range(RACES):
         try:
             _probe(path, text)
             return path
         except FileNotFoundError:  # another process removed a folder it had made for this
-            if attempt == RACES - 1:
-                raise InputError(f"--output_dir {text!r} cannot be written (its folders "
-                                 "keep disappearing); choose a folder you can write to"
-                                 ) from None
-    return path
-
-
-#: times the check is tried again when another process checking the same new folder removes
-#: it under this one
-RACES = 50
+            continue
+    raise InputError(f"--output_dir {text!r} cannot be written (its folders keep "
+                     "disappearing); choose a folder you can write to")
 
 
 def _probe(path: Path, text: str) -> None:
