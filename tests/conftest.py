@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import random
 import sys
 import tempfile
 import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ["TFCOMPRESS_OFFLINE"] = "1"
@@ -38,16 +36,14 @@ def _seeded(request):
     (pytest-xdist hands tests out in no fixed order, and a model built without a seed draws
     from the global generators): Python's, NumPy's, TensorFlow's and both Kerases' seeded
     from the test's id."""
-    import tensorflow as tf  # every worker imports it; a test that imports it later is seeded too
+    # Keras 3 (TensorFlow imports it; every worker imports both anyway) seeds Python, NumPy
+    # and TensorFlow and resets its own global SeedGenerator
+    import keras
 
     seed = zlib.crc32(request.node.nodeid.encode()) % 2**31
-    random.seed(seed)
-    np.random.seed(seed)
-    tf.random.set_seed(seed)
+    keras.utils.set_random_seed(seed)
     if "tf_keras" in sys.modules:  # its own generator of layer seeds, else drawn from `random`
         sys.modules["tf_keras"].utils.set_random_seed(seed)
-    if "keras" in sys.modules:  # resets Keras 3's global SeedGenerator, else made from `random`
-        sys.modules["keras"].utils.set_random_seed(seed)
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,7 @@ from tf_keras.protobuf import saved_metadata_pb2  # the schema tf_keras writes
 from tfcompress import flavor
 from tfcompress._keras import keras
 from tfcompress.errors import InputError
-from tfcompress.models import keras3
-from tfcompress.models import user_path
+from tfcompress.models import keras3, user_path
 from tfcompress.models.user_path import ACCEPTED, check
 
 

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from tfcompress import flavor
-
 from tfcompress._keras import keras, tf
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.prune.magnitude import PRUNABLE_TYPES

@@ -62,7 +62,7 @@ def plan(spec: PruneSpec, total_steps: int) -> Plan:
     updates = (window_end - begin) // frequency
     if spec.schedule == "constant":
         return Plan(begin, window_end, frequency, total_steps)
-    if window_end <= begin and spec.schedule != "constant":  # no frequency can help
+    if window_end <= begin:  # no frequency can help
         where = ("prune.points' first and last fractions" if spec.schedule == "piecewise" else
                  f"prune.begin_fraction={spec.begin_fraction} and "
                  f"prune.end_fraction={spec.end_fraction}")

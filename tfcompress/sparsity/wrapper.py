@@ -27,8 +27,7 @@ import numpy as np
 from tfcompress._keras3 import CallSpec, Functional, get_keras_mask, keras, ops
 from tfcompress.errors import InputError, unknown_name
 from tfcompress.flavor import which
-from tfcompress.sparsity.schedules import ConstantSparsity
-from tfcompress.sparsity.schedules import PruningSchedule
+from tfcompress.sparsity.schedules import ConstantSparsity, PruningSchedule
 
 log = logging.getLogger("tfcompress")
 
@@ -198,7 +197,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             raise InputError(f"layer {layer.name!r} ({type(layer).__name__}) cannot be "
                              f"pruned: {why}")
         if pruning_schedule is None:  # tfmot's default
-
             pruning_schedule = ConstantSparsity(0.5, 0)
         if isinstance(pruning_schedule, dict):
             pruning_schedule = keras.saving.deserialize_keras_object(pruning_schedule)
